@@ -1,0 +1,153 @@
+"""Agent: an AI service (or a shell) Baton hands prompts to."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from baton.models.enums import AgentInterface, AgentStatus, Isolation
+
+ID_PATTERN = r"^[a-z][a-z0-9_-]*$"
+
+# provider -> pattern every model name of that provider matches
+PROVIDER_MODELS: dict[str, re.Pattern[str]] = {
+    "anthropic": re.compile(r"^(claude-[a-z0-9.-]+|opus|sonnet|haiku)$"),
+    "openai": re.compile(r"^(gpt-[a-z0-9.-]+|o[1-9][a-z0-9.-]*|codex-[a-z0-9.-]+|chatgpt-[a-z0-9.-]+)$"),
+    "github": re.compile(
+        r"^([a-z0-9-]+/[A-Za-z0-9._-]+|gpt-[a-z0-9.-]+|claude-[a-z0-9.-]+|gemini-[a-z0-9.-]+|o[1-9][a-z0-9.-]*)$"
+    ),
+    "google": re.compile(r"^gemini-[a-z0-9.-]+$"),
+    "shell": re.compile(r"^(bash|sh)$"),
+    "openai-compatible": re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"),
+    "scripted": re.compile(r"^[a-z0-9][a-z0-9._-]*$"),
+}
+SUPPORTED_PROVIDERS = tuple(PROVIDER_MODELS)
+
+MODEL_EXAMPLES: dict[str, str] = {
+    "anthropic": "claude-sonnet-4-5",
+    "openai": "gpt-5.5",
+    "github": "gpt-5.4 or openai/gpt-4.1",
+    "google": "gemini-2.5-pro",
+    "shell": "bash or sh",
+    "openai-compatible": "any model name your server serves",
+    "scripted": "any name, e.g. echo",
+}
+
+# providers whose API interface needs a credential in `config`
+_API_CREDENTIAL_OPTIONAL = {"openai-compatible", "shell", "scripted"}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AgentConfig(BaseModel):
+    """An agent as written under ``agents:`` in ``baton.yaml`` (its key is the id).
+
+    Beyond the seed's fields: ``interface`` (cli or api), ``isolation`` (subprocess or
+    docker, for CLI agents) and ``max_concurrency`` (calls in flight at once, 1..64).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = None
+    provider: str
+    model: str
+    capabilities: list[str]
+    config: dict[str, Any] = Field(default_factory=dict)
+    interface: AgentInterface = AgentInterface.CLI
+    isolation: Isolation = Isolation.SUBPROCESS
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+
+    @field_validator("provider")
+    @classmethod
+    def _provider_supported(cls, value: str) -> str:
+        if value not in PROVIDER_MODELS:
+            raise ValueError(
+                f"unsupported provider {value!r}; expected one of: {', '.join(SUPPORTED_PROVIDERS)}"
+            )
+        return value
+
+    @field_validator("capabilities")
+    @classmethod
+    def _capabilities_non_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must list at least one capability, e.g. [code_review]")
+        for cap in value:
+            if not re.match(ID_PATTERN, cap):
+                raise ValueError(f"capability {cap!r} must match {ID_PATTERN}")
+        return value
+
+    @model_validator(mode="after")
+    def _model_and_credentials(self) -> AgentConfig:
+        pattern = PROVIDER_MODELS[self.provider]
+        if not pattern.match(self.model):
+            raise ValueError(
+                f"model {self.model!r} is not valid for provider {self.provider!r} "
+                f"(expected e.g. {MODEL_EXAMPLES[self.provider]})"
+            )
+        if self.provider in ("shell", "scripted") and self.interface is not AgentInterface.CLI:
+            raise ValueError(f"provider {self.provider!r} only supports interface 'cli'")
+        missing = self.missing_credentials()
+        if missing:
+            raise ValueError(missing)
+        return self
+
+    def missing_credentials(self) -> str | None:
+        """Why the credentials in ``config`` are insufficient for the interface, or None.
+
+        An API agent needs ``api_key`` (except local ``openai-compatible`` servers). A CLI
+        agent may use its program's own login, but one pointed at a ``base_url`` needs the
+        ``api_key`` for that endpoint.
+        """
+        needs_key = (
+            self.interface is AgentInterface.API and self.provider not in _API_CREDENTIAL_OPTIONAL
+        ) or (self.interface is AgentInterface.CLI and bool(self.config.get("base_url"))
+              and self.provider not in _API_CREDENTIAL_OPTIONAL)
+        key = self.config.get("api_key")
+        if needs_key and (not isinstance(key, str) or not key.strip()):
+            why = "an api interface" if self.interface is AgentInterface.API else "a base_url"
+            return (
+                f"config.api_key is required for provider {self.provider!r} with {why} "
+                f"(e.g. api_key: \"${{{_KEY_ENV.get(self.provider, 'API_KEY')}}}\")"
+            )
+        return None
+
+
+_KEY_ENV = {
+    "anthropic": "ANTHROPIC_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "github": "GITHUB_TOKEN",
+    "google": "GEMINI_API_KEY",
+}
+
+
+class Agent(AgentConfig):
+    """An agent registered with Baton: its configuration plus identity and health."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    id: str = Field(pattern=ID_PATTERN)
+    status: AgentStatus = AgentStatus.UNREGISTERED
+    last_health_check: datetime | None = None
+    created_at: datetime = Field(default_factory=_now)
+    updated_at: datetime = Field(default_factory=_now)
+
+    @model_validator(mode="after")
+    def _default_name(self) -> Agent:
+        if self.name is None:
+            self.name = self.id
+        return self
+
+    @classmethod
+    def from_config(cls, agent_id: str, cfg: AgentConfig) -> Agent:
+        """Build the runtime Agent for the ``agents.<agent_id>`` entry of a configuration."""
+        return cls(id=agent_id, **cfg.model_dump())
+
+    def to_config(self) -> AgentConfig:
+        return AgentConfig.model_validate(
+            self.model_dump(include=set(AgentConfig.model_fields))
+        )

@@ -1,0 +1,94 @@
+"""Enumerations named by the seed data model (plus StepStatus for step runs)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AgentStatus(StrEnum):
+    """Operational status of an Agent; transitions live in :mod:`baton.models.state`."""
+
+    UNREGISTERED = "unregistered"
+    REGISTERING = "registering"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    ERROR = "error"
+
+
+class WorkflowType(StrEnum):
+    """How a workflow is executed: a DAG scheduler or a compiled LangGraph."""
+
+    SIMPLE = "simple"
+    LANGGRAPH = "langgraph"
+
+
+class ExecutionStatus(StrEnum):
+    """Status of an ExecutionContext; transitions live in :mod:`baton.models.state`."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (ExecutionStatus.COMPLETED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED)
+
+
+class StepStatus(StrEnum):
+    """Status of one step inside one execution."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    WAITING = "waiting"  # paused for a human approval (langgraph workflows)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (
+            StepStatus.COMPLETED,
+            StepStatus.FAILED,
+            StepStatus.SKIPPED,
+            StepStatus.CANCELLED,
+        )
+
+
+class LogLevel(StrEnum):
+    """Severity of an ExecutionLog row."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _LEVEL_RANK[self]
+
+
+_LEVEL_RANK = {
+    LogLevel.DEBUG: 10,
+    LogLevel.INFO: 20,
+    LogLevel.WARNING: 30,
+    LogLevel.ERROR: 40,
+    LogLevel.CRITICAL: 50,
+}
+
+
+class AgentInterface(StrEnum):
+    """How Baton reaches an agent: its command-line program or its model API."""
+
+    CLI = "cli"
+    API = "api"
+
+
+class Isolation(StrEnum):
+    """Where a CLI agent's process runs."""
+
+    SUBPROCESS = "subprocess"
+    DOCKER = "docker"

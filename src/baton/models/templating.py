@@ -1,0 +1,117 @@
+"""The one sandboxed Jinja2 environment used to validate and render templates and conditions.
+
+Pure: building the environment does no I/O. Rendering lives in :mod:`baton.engine.templates`;
+this module only defines what the language is, so that the models can check that a template
+compiles and a condition parses with exactly the rules the engine will use.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.exceptions import TemplateAssertionError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+
+class Raw(str):
+    """A value that the `raw` filter marked as not to be shell-quoted."""
+
+    __slots__ = ()
+
+
+def _raw(value: Any) -> Raw:
+    return Raw(value if isinstance(value, str) else _to_text(value))
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _shell_finalize(value: Any) -> str:
+    if isinstance(value, Raw):
+        return str(value)
+    return shlex.quote(_to_text(value))
+
+
+def _plain_finalize(value: Any) -> str:
+    return _to_text(value)
+
+
+def _tojson(value: Any, indent: int | None = None) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+
+
+def _unavailable(*_args: Any, **_kwargs: Any) -> bool:
+    raise RuntimeError("step status helpers are only available while a workflow runs")
+
+
+# Names that conditions may call; the engine binds real implementations at render time.
+CONDITION_HELPERS = ("failed", "succeeded", "skipped", "always", "status")
+
+
+def _make_env(shell: bool) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=_shell_finalize if shell else _plain_finalize,
+    )
+    env.filters["raw"] = _raw
+    env.filters["tojson"] = _tojson
+    env.filters["shquote"] = lambda v: Raw(shlex.quote(_to_text(v)))
+    for name in CONDITION_HELPERS:
+        env.globals[name] = _unavailable
+    return env
+
+
+@lru_cache(maxsize=2)
+def environment(shell: bool = False) -> ImmutableSandboxedEnvironment:
+    """The sandboxed environment; ``shell=True`` shell-quotes every substituted value."""
+    return _make_env(shell)
+
+
+def template_error(source: str) -> str | None:
+    """Return why ``source`` does not compile as a Baton template, or None if it does."""
+    try:
+        environment(False).parse(source)
+        compile_template(source, shell=False)
+    except (TemplateSyntaxError, TemplateAssertionError) as exc:
+        return f"line {exc.lineno}: {exc.message}" if exc.lineno else str(exc.message)
+    return None
+
+
+def expression_error(source: str) -> str | None:
+    """Return why ``source`` is not a valid condition expression, or None if it is."""
+    try:
+        compile_expression(source)
+    except (TemplateSyntaxError, TemplateAssertionError) as exc:
+        return str(exc.message)
+    return None
+
+
+@lru_cache(maxsize=4096)
+def compile_template(source: str, shell: bool = False) -> Any:
+    """Compile (and cache) a template with the sandboxed environment."""
+    return environment(shell).from_string(source)
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(source: str) -> Any:
+    """Compile (and cache) a condition or route expression with the sandboxed environment."""
+    return environment(False).compile_expression(source, undefined_to_none=False)
+
+
+def referenced_names(source: str) -> set[str]:
+    """Top-level variable names a template reads (used to report missing inputs early)."""
+    ast = environment(False).parse(source)
+    return {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}

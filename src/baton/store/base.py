@@ -1,0 +1,174 @@
+"""The Store interface: one contract, two backends (SQLite file, PostgreSQL).
+
+Every status change goes through the seed's state machines; the conformance suite in
+``tests/store/`` runs the same tests against every backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from baton.models import (
+    Agent,
+    AgentStatus,
+    ExecutionContext,
+    ExecutionLog,
+    ExecutionStatus,
+    LogLevel,
+    StepRun,
+)
+
+
+@dataclass(slots=True)
+class ConfigVersion:
+    """One applied configuration version; its content never changes once applied."""
+
+    version: str
+    content: str
+    content_hash: str
+    applied_at: datetime
+    applied_by: str
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    """Who applied which configuration version, when, and what changed (unified diff)."""
+
+    id: int
+    version: str
+    actor: str
+    at: datetime
+    action: str
+    diff: str
+
+
+@dataclass(slots=True)
+class CacheEntry:
+    """A stored agent answer for a cache key (and the workspace diff it made, if any)."""
+
+    key: str
+    agent_id: str
+    output: dict[str, Any]
+    diff: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    hits: int = 0
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    """Tokens and cost of one agent call."""
+
+    execution_id: str
+    step_id: str
+    agent_id: str
+    model: str
+    workflow_id: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    at: datetime | None = None
+
+
+@dataclass(slots=True)
+class UsageTotal:
+    """Usage summed over a group (agent, model, workflow, day or execution)."""
+
+    group: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+
+
+@dataclass(slots=True)
+class ExecutionRecord:
+    """An execution as stored: its context plus what the engine needs to resume it."""
+
+    context: ExecutionContext
+    workflow_snapshot: dict[str, Any] = field(default_factory=dict)
+    log_bytes: int = 0
+    log_truncated: bool = False
+    owner: str | None = None
+    heartbeat_at: datetime | None = None
+
+
+class Store(Protocol):
+    """Durable state of Baton. Implementations must be safe to share across asyncio tasks."""
+
+    # -- agents ---------------------------------------------------------------------------
+    def upsert_agent(self, agent: Agent) -> None: ...
+    def get_agent(self, agent_id: str) -> Agent | None: ...
+    def list_agents(self) -> list[Agent]: ...
+    def set_agent_status(
+        self, agent_id: str, status: AgentStatus, *, health_checked_at: datetime | None = None
+    ) -> Agent: ...
+    def remove_agent(self, agent_id: str) -> None: ...
+
+    # -- configuration versions -------------------------------------------------------------
+    def apply_config(self, version: str, content: str, *, actor: str) -> ConfigVersion: ...
+    def get_config_version(self, version: str) -> ConfigVersion | None: ...
+    def list_config_versions(self) -> list[ConfigVersion]: ...
+    def config_audit(self, limit: int = 100) -> list[AuditEntry]: ...
+
+    # -- executions ---------------------------------------------------------------------------
+    def create_execution(
+        self, ctx: ExecutionContext, *, workflow_snapshot: dict[str, Any]
+    ) -> None: ...
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None: ...
+    def list_executions(
+        self,
+        *,
+        status: ExecutionStatus | None = None,
+        workflow_id: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> list[ExecutionContext]: ...
+    def set_execution_status(
+        self,
+        execution_id: str,
+        status: ExecutionStatus,
+        *,
+        error: str | None = None,
+        resume: bool = False,
+    ) -> ExecutionContext: ...
+    def claim_execution(self, execution_id: str, owner: str) -> bool: ...
+    def heartbeat(self, owner: str) -> None: ...
+
+    # -- step runs and logs (one transaction: a step transition and its log rows) ----------
+    def save_step(self, run: StepRun, logs: Sequence[ExecutionLog] = ()) -> None: ...
+    def list_steps(self, execution_id: str) -> list[StepRun]: ...
+    def append_logs(self, logs: Sequence[ExecutionLog]) -> None: ...
+    def list_logs(
+        self,
+        execution_id: str,
+        *,
+        step_id: str | None = None,
+        min_level: LogLevel | None = None,
+        after_seq: int | None = None,
+        limit: int | None = None,
+    ) -> list[ExecutionLog]: ...
+
+    # -- cache ---------------------------------------------------------------------------------
+    def cache_get(self, key: str, now: datetime) -> CacheEntry | None: ...
+    def cache_put(self, entry: CacheEntry) -> None: ...
+    def cache_clear(self) -> int: ...
+
+    # -- usage ---------------------------------------------------------------------------------
+    def record_usage(self, record: UsageRecord) -> None: ...
+    def usage_totals(self, *, by: str, since: datetime | None = None) -> list[UsageTotal]: ...
+
+    # -- export / import -------------------------------------------------------------------------
+    def export_execution(self, execution_id: str) -> dict[str, Any]: ...
+    def import_execution(self, data: dict[str, Any]) -> str: ...
+    def export_config_versions(self) -> list[dict[str, Any]]: ...
+    def import_config_versions(self, data: list[dict[str, Any]]) -> int: ...
+
+    def close(self) -> None: ...

@@ -157,6 +157,8 @@ class AgentRequest:
     artifacts_dir: Path | None = None
     template_context: dict[str, Any] = field(default_factory=dict)
     prompt_template: str | None = None
+    allow_failure: bool = False
+    trace_id: str | None = None
 
 
 @dataclass(slots=True)

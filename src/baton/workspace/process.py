@@ -50,10 +50,8 @@ def signal_group(pgid: int, sig: int) -> bool:
 
 async def _terminate(proc: asyncio.subprocess.Process, grace: float) -> None:
     if signal_group(proc.pid, signal.SIGTERM):
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(proc.wait(), grace)
-        except TimeoutError:
-            pass
     signal_group(proc.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         await proc.wait()
@@ -122,7 +120,7 @@ async def run_process(
         raise
     finally:
         signal_group(proc.pid, signal.SIGKILL)
-    done, pending = await asyncio.wait(pumps, timeout=5)
+    _done, pending = await asyncio.wait(pumps, timeout=5)
     for task in pending:
         task.cancel()
     return ProcessResult(

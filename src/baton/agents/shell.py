@@ -1,0 +1,84 @@
+"""The ``shell`` agent: the step's rendered prompt is a script run with bash (or sh).
+
+Every value substituted into the script was shell-quoted by the template engine (a
+``| raw`` filter opts out). Stdout is the output text, the exit code is recorded, and a
+non-zero exit fails the step unless the step sets ``allow_failure: true``.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from baton.agents.base import (
+    AgentEvent,
+    AgentFailed,
+    AgentRequest,
+    AgentResult,
+    AgentTimeout,
+    AgentUnavailable,
+    EventCallback,
+    HealthReport,
+)
+from baton.models import Agent
+from baton.workspace.environment import child_environment
+from baton.workspace.process import run_process
+
+_TAIL = 2000
+
+
+class ShellAgent:
+    """Runs a step's script in the workspace, in its own process group."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.program = str(agent.config.get("command") or agent.model)
+
+    @property
+    def acts_on_workspace(self) -> bool:
+        return True
+
+    def _env(self, request: AgentRequest) -> dict[str, str]:
+        extra = {str(k): str(v) for k, v in (self.agent.config.get("env") or {}).items()}
+        extra.update(request.environment)
+        extra.update({
+            "BATON_EXECUTION_ID": request.execution_id,
+            "BATON_STEP_ID": request.step_id,
+            "BATON_WORKSPACE": str(request.workspace_dir),
+        })
+        if request.trace_id:
+            extra["TRACEPARENT"] = f"00-{request.trace_id}-{'0' * 15}1-01"
+        return child_environment(allow=self.agent.config.get("env_allow") or (), extra=extra)
+
+    async def run(self, request: AgentRequest, on_event: EventCallback) -> AgentResult:
+        if shutil.which(self.program) is None:
+            raise AgentUnavailable(f"shell {self.program!r} not found on PATH", agent_id=self.agent.id)
+
+        async def out(line: str) -> None:
+            await on_event(AgentEvent("text", line))
+
+        async def err(line: str) -> None:
+            await on_event(AgentEvent("stderr", line))
+
+        res = await run_process([self.program, "-c", request.prompt], cwd=request.workspace_dir,
+                                env=self._env(request), timeout=request.timeout_seconds,
+                                on_stdout=out, on_stderr=err)
+        if res.timed_out:
+            raise AgentTimeout(
+                f"command still running after {request.timeout_seconds:g}s; its process group "
+                "was killed (raise timeout_seconds if it needs longer)", agent_id=self.agent.id)
+        code = res.exit_code if res.exit_code is not None else -1
+        if code != 0 and not request.allow_failure:
+            tail = res.stderr.strip()[-_TAIL:] or res.stdout.strip()[-_TAIL:]
+            failure = AgentFailed(f"command exited with code {code}" + (f": {tail}" if tail else ""),
+                                  exit_code=code, agent_id=self.agent.id)
+            failure.output = res.stdout  # type: ignore[attr-defined]
+            raise failure
+        return AgentResult(text=res.stdout, exit_code=code, duration_seconds=res.duration_seconds,
+                           model=self.agent.model,
+                           metadata={"stderr": res.stderr[-_TAIL:]} if res.stderr else {})
+
+    async def check(self, live: bool = False) -> HealthReport:
+        path = shutil.which(self.program)
+        if path is None:
+            return HealthReport(False, f"{self.program} not found on PATH")
+        return HealthReport(True, f"{self.program} at {path}")

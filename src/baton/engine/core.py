@@ -1,0 +1,384 @@
+"""``Baton``: the one entry point every front end calls, and the execution handle it returns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from baton.agents.base import AgentAdapter, Usage
+from baton.agents.factory import create_adapter
+from baton.engine import events as ev
+from baton.engine.cache import PromptCache
+from baton.engine.clock import Clock, SystemClock
+from baton.engine.errors import (
+    ExecutionNotFound,
+    ExecutionNotResumable,
+    WorkflowNotFound,
+    WorkspaceError,
+)
+from baton.engine.executor import Services, StepExecutor
+from baton.engine.limits import AgentLimiter, Budget
+from baton.engine.recorder import Recorder
+from baton.engine.simple import run_dag
+from baton.engine.state import ExecutionRun
+from baton.models import (
+    Agent,
+    BudgetConfig,
+    Configuration,
+    ExecutionContext,
+    ExecutionStatus,
+    StepStatus,
+    Workflow,
+    WorkflowType,
+)
+from baton.store.base import Store
+from baton.workspace import git
+
+_WATCH_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class ExecutionResult:
+    """How an execution ended: status, step statuses, outputs, usage and cost."""
+
+    execution_id: str
+    workflow_id: str
+    status: ExecutionStatus
+    error: str | None
+    outputs: dict[str, Any]
+    steps: dict[str, StepStatus]
+    usage: Usage
+    cost_usd: float
+    duration_seconds: float
+    artifacts_dir: Path
+    workspace_dir: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ExecutionHandle:
+    """A running (or queued) execution: its event stream, its result, and a way to stop it."""
+
+    def __init__(self, run: ExecutionRun, task: asyncio.Task[ExecutionResult]) -> None:
+        self._run = run
+        self._task = task
+
+    @property
+    def id(self) -> str:
+        return self._run.ctx.id
+
+    @property
+    def context(self) -> ExecutionContext:
+        return self._run.ctx
+
+    def events(self) -> AsyncIterator[ev.Event]:
+        """Every event of this execution from its start, then live ones until it ends."""
+        return self._run.recorder.subscribe()
+
+    async def wait(self) -> ExecutionResult:
+        return await asyncio.shield(self._task)
+
+    def cancel(self) -> None:
+        """Cancel the execution: running agents are killed, the execution becomes CANCELLED."""
+        self._task.cancel()
+
+    def done(self) -> bool:
+        return self._task.done()
+
+
+class Baton:
+    """Runs workflows from a configuration against a store.
+
+    ``adapter_factory`` is the one seam to the agents (tests pass scripted agents through
+    configuration, or a factory of their own); ``clock`` makes time injectable.
+    """
+
+    def __init__(
+        self,
+        configuration: Configuration,
+        store: Store,
+        *,
+        root: Path | None = None,
+        clock: Clock | None = None,
+        adapter_factory: Callable[[Agent], AgentAdapter] | None = None,
+        workflows: Mapping[str, Workflow] | None = None,
+    ) -> None:
+        self.configuration = configuration
+        self.store = store
+        self.root = (root or Path.cwd()).resolve()
+        self.clock = clock or SystemClock()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        g = configuration.global_
+        self.agents = {aid: Agent.from_config(aid, cfg) for aid, cfg in configuration.agents.items()}
+        self._workflows = dict(workflows or {})
+        self.services = Services(
+            store=store,
+            clock=self.clock,
+            agents=self.agents,
+            adapter_factory=adapter_factory or create_adapter,
+            limiter=AgentLimiter(),
+            cache=PromptCache(store, g.cache.ttl_seconds) if g.cache.enabled else None,
+        )
+        self.executor = StepExecutor(self.services)
+        self._slots: asyncio.Semaphore | None = None
+        self._active: dict[str, ExecutionHandle] = {}
+        self._watcher: asyncio.Task[None] | None = None
+
+    # -- construction ------------------------------------------------------------------------
+    @classmethod
+    def from_config(
+        cls,
+        path: Path | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        cwd: Path | None = None,
+        **kwargs: Any,
+    ) -> Baton:
+        """Load ``baton.yaml`` (found from ``cwd`` if no path) and open its store."""
+        from baton.config import load_configuration
+        from baton.store import open_store
+
+        loaded = load_configuration(path, env=env, overrides=overrides, cwd=cwd)
+        store = open_store(loaded.configuration.global_.database_url, base_dir=loaded.root)
+        return cls(loaded.configuration, store, root=loaded.root, **kwargs)
+
+    # -- lookups -----------------------------------------------------------------------------
+    def workflow(self, workflow_id: str) -> Workflow:
+        wf = self._workflows.get(workflow_id)
+        if wf is not None:
+            return wf
+        cfg = self.configuration.workflows.get(workflow_id)
+        if cfg is None:
+            raise WorkflowNotFound(workflow_id, [*self.configuration.workflows, *self._workflows])
+        wf = self._workflows[workflow_id] = Workflow.from_config(workflow_id, cfg)
+        return wf
+
+    def workflow_ids(self) -> list[str]:
+        return sorted({*self.configuration.workflows, *self._workflows})
+
+    # -- starting executions -------------------------------------------------------------------
+    def submit(
+        self,
+        workflow_id: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        workspace_dir: str | os.PathLike[str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        shared_config: Mapping[str, Any] | None = None,
+        execution_id: str | None = None,
+    ) -> ExecutionContext:
+        """Validate and record a new PENDING execution without running it."""
+        workflow = self.workflow(workflow_id)
+        params = workflow.bind_parameters(dict(parameters or {}))
+        workspace = self._workspace(workspace_dir)
+        try:
+            ctx = ExecutionContext(
+                workflow_id=workflow.id, workspace_dir=str(workspace), parameters=params,
+                environment=dict(environment or {}), shared_config=dict(shared_config or {}),
+                start_time=self.clock.now(), **({"id": execution_id} if execution_id else {}),
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field_name = ".".join(str(p) for p in first["loc"])
+            raise WorkspaceError(f"{field_name}: {first['msg']}") from None
+        self.store.create_execution(ctx, workflow_snapshot=workflow.model_dump(mode="json"))
+        return ctx
+
+    def run(self, workflow_id: str, parameters: Mapping[str, Any] | None = None, *,
+            workspace_dir: str | os.PathLike[str] | None = None, no_cache: bool = False,
+            environment: Mapping[str, str] | None = None,
+            shared_config: Mapping[str, Any] | None = None) -> ExecutionHandle:
+        """Start a workflow; must be called from a running event loop."""
+        ctx = self.submit(workflow_id, parameters, workspace_dir=workspace_dir,
+                          environment=environment, shared_config=shared_config)
+        return self._start(ctx, self.workflow(workflow_id), no_cache=no_cache, resumed=False)
+
+    def resume(self, execution_id: str, *, no_cache: bool = False) -> ExecutionHandle:
+        """Continue an interrupted execution; completed steps are reused, never re-run."""
+        record = self.store.get_execution(execution_id)
+        if record is None:
+            raise ExecutionNotFound(execution_id)
+        if record.context.status is ExecutionStatus.COMPLETED:
+            raise ExecutionNotResumable(f"execution {execution_id} already completed; nothing to resume")
+        workflow = Workflow.model_validate(record.workflow_snapshot) if record.workflow_snapshot \
+            else self.workflow(record.context.workflow_id)
+        ctx = self.store.set_execution_status(execution_id, ExecutionStatus.PENDING, resume=True)
+        handle = self._start(ctx, workflow, no_cache=no_cache, resumed=True)
+        handle._run.restore(self.store.list_steps(execution_id))
+        return handle
+
+    def start_pending(self, execution_id: str, *, no_cache: bool = False) -> ExecutionHandle:
+        """Run an execution that was only submitted (``baton run --detach``, the API)."""
+        record = self.store.get_execution(execution_id)
+        if record is None:
+            raise ExecutionNotFound(execution_id)
+        if record.context.status is not ExecutionStatus.PENDING:
+            return self.resume(execution_id, no_cache=no_cache)
+        workflow = Workflow.model_validate(record.workflow_snapshot)
+        return self._start(record.context, workflow, no_cache=no_cache, resumed=False)
+
+    async def run_to_end(self, workflow_id: str, parameters: Mapping[str, Any] | None = None,
+                         **kwargs: Any) -> ExecutionResult:
+        return await self.run(workflow_id, parameters, **kwargs).wait()
+
+    def cancel(self, execution_id: str, reason: str = "cancelled by user") -> ExecutionContext:
+        """Cancel an execution here or in another process (it notices within a second)."""
+        handle = self._active.get(execution_id)
+        if handle is not None:
+            handle.cancel()
+            return handle.context
+        record = self.store.get_execution(execution_id)
+        if record is None:
+            raise ExecutionNotFound(execution_id)
+        return self.store.set_execution_status(execution_id, ExecutionStatus.CANCELLED, error=reason)
+
+    def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+        self.store.close()
+
+    # -- internals -------------------------------------------------------------------------------
+    def _workspace(self, workspace_dir: str | os.PathLike[str] | None) -> Path:
+        if workspace_dir is not None:
+            path = Path(workspace_dir).expanduser()
+            path = path if path.is_absolute() else Path.cwd() / path
+        else:
+            configured = Path(self.configuration.global_.workspace_dir).expanduser()
+            path = configured if configured.is_absolute() else self.root / configured
+        path = path.resolve()
+        if not path.is_dir():
+            raise WorkspaceError(f"workspace_dir {path} does not exist or is not a directory")
+        return path
+
+    def _budget_limits(self, workflow: Workflow, ctx: ExecutionContext) -> BudgetConfig:
+        merged = self.configuration.global_.budget.model_dump()
+        for layer in (workflow.config.get("budget"), ctx.shared_config.get("budget")):
+            if isinstance(layer, dict):
+                merged.update({k: v for k, v in layer.items() if v is not None})
+        return BudgetConfig.model_validate(merged)
+
+    def _start(self, ctx: ExecutionContext, workflow: Workflow, *, no_cache: bool,
+               resumed: bool) -> ExecutionHandle:
+        loop = asyncio.get_running_loop()
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.configuration.global_.max_concurrent_executions)
+        artifacts = self._artifacts_root() / ctx.id
+        er = ExecutionRun(ctx=ctx, workflow=workflow, recorder=Recorder(self.store, ctx.trace_id),
+                          budget=Budget(self._budget_limits(workflow, ctx)),
+                          artifacts_dir=artifacts, no_cache=no_cache)
+        task = loop.create_task(self._drive(er, resumed), name=f"baton-{ctx.id}")
+        handle = ExecutionHandle(er, task)
+        self._active[ctx.id] = handle
+        task.add_done_callback(lambda _t: self._active.pop(ctx.id, None))
+        if self._watcher is None or self._watcher.done():
+            self._watcher = loop.create_task(self._watch())
+        return handle
+
+    def _artifacts_root(self) -> Path:
+        configured = Path(self.configuration.global_.artifacts_dir).expanduser()
+        return configured if configured.is_absolute() else self.root / configured
+
+    async def _drive(self, er: ExecutionRun, resumed: bool) -> ExecutionResult:
+        assert self._slots is not None
+        rec = er.recorder
+        started = self.clock.monotonic()
+        status = ExecutionStatus.FAILED
+        error: str | None = None
+        try:
+            if self._slots.locked():
+                rec.emit(ev.ExecutionQueued(execution_id=er.ctx.id, workflow_id=er.workflow.id))
+            async with self._slots:
+                self.store.claim_execution(er.ctx.id, self.owner)
+                er.ctx = self.store.set_execution_status(er.ctx.id, ExecutionStatus.RUNNING)
+                er.artifacts_dir.mkdir(parents=True, exist_ok=True)
+                await self._prepare_workspace(er)
+                rec.emit(ev.ExecutionStarted(execution_id=er.ctx.id, workflow_id=er.workflow.id,
+                                             parameters=er.ctx.parameters, resumed=resumed,
+                                             steps=[s.id for s in er.workflow.steps]))
+                await self._schedule(er)
+                status, error = self._outcome(er)
+        except asyncio.CancelledError:
+            status, error = ExecutionStatus.CANCELLED, "cancelled"
+        except Exception as exc:
+            status, error = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            self._finish(er, status, error, self.clock.monotonic() - started)
+        return self._result(er, status, error, self.clock.monotonic() - started)
+
+    async def _schedule(self, er: ExecutionRun) -> None:
+        if er.workflow.type is WorkflowType.LANGGRAPH:
+            from baton.engine.graph import run_graph
+
+            await run_graph(er, self.executor, self)
+        else:
+            await run_dag(er, self.executor)
+
+    async def _prepare_workspace(self, er: ExecutionRun) -> None:
+        wants = er.workflow.config.get("worktree", self.configuration.global_.worktrees)
+        if not wants or er.ctx.environment.get("BATON_WORKTREE") == "0":
+            return
+        repo = Path(er.ctx.workspace_dir)
+        target = self.root / ".baton" / "worktrees" / er.ctx.id
+        if target.exists():
+            er.ctx = er.ctx.model_copy(update={"workspace_dir": str(target)})
+            return
+        if not await git.is_git_repo(repo):
+            return
+        await git.create_worktree(repo, f"baton/{er.workflow.id}/{er.ctx.id}", target)
+        er.ctx = er.ctx.model_copy(update={"workspace_dir": str(target)})
+
+    @staticmethod
+    def _outcome(er: ExecutionRun) -> tuple[ExecutionStatus, str | None]:
+        if er.abort_reason:
+            return ExecutionStatus.FAILED, er.abort_reason
+        for step in er.workflow.steps:
+            run = er.runs.get(step.id)
+            if er.statuses.get(step.id) is StepStatus.FAILED and not step.allow_failure:
+                why = run.error if run else "failed"
+                kind = run.error_type if run else "Error"
+                return ExecutionStatus.FAILED, f"step {step.id} failed: {kind}: {why}"
+        return ExecutionStatus.COMPLETED, None
+
+    def _finish(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
+                duration: float) -> None:
+        current = self.store.get_execution(er.ctx.id)
+        if current is not None and not current.context.status.is_terminal:
+            with contextlib.suppress(Exception):
+                er.ctx = self.store.set_execution_status(er.ctx.id, status, error=error)
+        elif current is not None:
+            status = current.context.status
+            error = current.context.error or error
+        er.recorder.emit(ev.ExecutionCompleted(
+            execution_id=er.ctx.id, status=status.value, error=error, duration_seconds=duration,
+            total_tokens=er.budget.usage.total_tokens, cost_usd=er.budget.cost_usd))
+        er.recorder.close()
+
+    def _result(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
+                duration: float) -> ExecutionResult:
+        return ExecutionResult(
+            execution_id=er.ctx.id, workflow_id=er.workflow.id, status=status, error=error,
+            outputs=dict(er.outputs), steps=dict(er.statuses), usage=er.budget.usage,
+            cost_usd=er.budget.cost_usd, duration_seconds=duration, artifacts_dir=er.artifacts_dir,
+            workspace_dir=er.ctx.workspace_dir)
+
+    async def _watch(self) -> None:
+        """Heartbeat for owned executions; notice cancellations made by other processes."""
+        while self._active:
+            await asyncio.sleep(_WATCH_SECONDS)
+            with contextlib.suppress(Exception):
+                self.store.heartbeat(self.owner)
+            for execution_id, handle in list(self._active.items()):
+                if handle.context.status is not ExecutionStatus.RUNNING:
+                    continue
+                record = self.store.get_execution(execution_id)
+                if record is not None and record.context.status is ExecutionStatus.CANCELLED:
+                    handle.cancel()

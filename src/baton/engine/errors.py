@@ -1,0 +1,64 @@
+"""Errors raised by the engine.
+
+Exception tree::
+
+    BatonError
+    └── EngineError
+        ├── WorkflowNotFound        no workflow with that id in the configuration   (exit 2)
+        ├── AgentNotFound           a step names an agent the configuration lacks  (exit 2)
+        ├── ExecutionNotFound       no execution with that id in the store          (exit 2)
+        ├── ExecutionNotResumable   the execution already completed                 (exit 2)
+        ├── WorkspaceError          workspace_dir missing, not absolute, not writable (exit 2)
+        └── TemplateRenderError     a prompt or condition failed to render (step fails, not retried)
+"""
+
+from __future__ import annotations
+
+from baton.errors import BatonError
+
+
+class EngineError(BatonError):
+    """Base class of engine errors."""
+
+
+class WorkflowNotFound(EngineError):
+    """The requested workflow id is not defined."""
+
+    exit_code = 2
+
+    def __init__(self, workflow_id: str, known: list[str]) -> None:
+        self.workflow_id = workflow_id
+        options = ", ".join(sorted(known)) or "none defined"
+        super().__init__(f"unknown workflow {workflow_id!r} (available: {options})")
+
+
+class AgentNotFound(EngineError):
+    """A step refers to an agent that is not configured."""
+
+    exit_code = 2
+
+
+class ExecutionNotFound(EngineError):
+    """No execution with this id exists in the store."""
+
+    exit_code = 2
+
+    def __init__(self, execution_id: str) -> None:
+        self.execution_id = execution_id
+        super().__init__(f"no execution {execution_id!r} (see `baton history`)")
+
+
+class ExecutionNotResumable(EngineError):
+    """The execution cannot be resumed (it already completed)."""
+
+    exit_code = 2
+
+
+class WorkspaceError(EngineError):
+    """The workspace directory is unusable."""
+
+    exit_code = 2
+
+
+class TemplateRenderError(EngineError):
+    """A prompt template or condition could not be rendered for a step."""

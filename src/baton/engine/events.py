@@ -1,0 +1,236 @@
+"""The typed events of an execution. Every front end consumes this one stream, and every
+event becomes one ExecutionLog row (see :func:`to_log`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from baton.models import ExecutionLog, LogLevel
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True, kw_only=True)
+class Event:
+    """Base of all execution events."""
+
+    kind: ClassVar[str] = "event"
+    level: ClassVar[LogLevel] = LogLevel.INFO
+    execution_id: str
+    timestamp: datetime = field(default_factory=_now)
+
+    @property
+    def step_id(self) -> str | None:
+        return getattr(self, "step", None)
+
+    def message(self) -> str:
+        return self.kind
+
+    def data(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("execution_id", None)
+        out.pop("timestamp", None)
+        return out
+
+
+@dataclass(slots=True, kw_only=True)
+class ExecutionQueued(Event):
+    kind: ClassVar[str] = "execution.queued"
+    workflow_id: str
+    reason: str = "waiting for a free execution slot"
+
+    def message(self) -> str:
+        return f"execution queued: {self.reason}"
+
+
+@dataclass(slots=True, kw_only=True)
+class ExecutionStarted(Event):
+    kind: ClassVar[str] = "execution.started"
+    workflow_id: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False
+    steps: list[str] = field(default_factory=list)
+
+    def message(self) -> str:
+        verb = "resumed" if self.resumed else "started"
+        return f"execution {verb}: workflow {self.workflow_id}"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step.started"
+    step: str
+    agent_id: str
+    attempt: int = 1
+    iteration: int = 1
+
+    def message(self) -> str:
+        return f"step {self.step} started on {self.agent_id} (attempt {self.attempt})"
+
+
+@dataclass(slots=True, kw_only=True)
+class AgentOutput(Event):
+    kind: ClassVar[str] = "agent.output"
+    level: ClassVar[LogLevel] = LogLevel.DEBUG
+    step: str
+    agent_id: str
+    event_kind: str
+    text: str = ""
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    def message(self) -> str:
+        return f"{self.agent_id} {self.event_kind}: {self.text[:500]}"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepRetrying(Event):
+    kind: ClassVar[str] = "step.retrying"
+    level: ClassVar[LogLevel] = LogLevel.WARNING
+    step: str
+    agent_id: str
+    attempt: int
+    delay_seconds: float
+    error_type: str
+    error: str
+
+    def message(self) -> str:
+        return (f"step {self.step} attempt {self.attempt} on {self.agent_id} failed "
+                f"({self.error_type}: {self.error}); retrying in {self.delay_seconds:.2f}s")
+
+
+@dataclass(slots=True, kw_only=True)
+class FallbackAgent(Event):
+    kind: ClassVar[str] = "step.fallback"
+    level: ClassVar[LogLevel] = LogLevel.WARNING
+    step: str
+    from_agent: str
+    to_agent: str
+    error: str
+
+    def message(self) -> str:
+        return f"step {self.step}: {self.from_agent} gave up ({self.error}); falling back to {self.to_agent}"
+
+
+@dataclass(slots=True, kw_only=True)
+class CacheHit(Event):
+    kind: ClassVar[str] = "step.cache_hit"
+    step: str
+    agent_id: str
+    key: str
+    replayed_diff: bool = False
+
+    def message(self) -> str:
+        extra = " (workspace diff re-applied)" if self.replayed_diff else ""
+        return f"step {self.step}: cache hit for {self.agent_id}{extra}"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepSkipped(Event):
+    kind: ClassVar[str] = "step.skipped"
+    step: str
+    reason: str
+
+    def message(self) -> str:
+        return f"step {self.step} skipped: {self.reason}"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepCompleted(Event):
+    kind: ClassVar[str] = "step.completed"
+    step: str
+    agent_id: str
+    output_key: str
+    duration_seconds: float
+    usage: dict[str, int] = field(default_factory=dict)
+    cost_usd: float | None = None
+    exit_code: int | None = None
+    cache_hit: bool = False
+    files_changed: list[str] = field(default_factory=list)
+    iteration: int = 1
+
+    def message(self) -> str:
+        return f"step {self.step} completed in {self.duration_seconds:.2f}s"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepFailed(Event):
+    kind: ClassVar[str] = "step.failed"
+    level: ClassVar[LogLevel] = LogLevel.ERROR
+    step: str
+    agent_id: str | None
+    error_type: str
+    error: str
+    allowed: bool = False
+    attempts: int = 1
+
+    def message(self) -> str:
+        note = " (allowed to fail)" if self.allowed else ""
+        return f"step {self.step} failed{note}: {self.error_type}: {self.error}"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepWaiting(Event):
+    kind: ClassVar[str] = "step.waiting"
+    level: ClassVar[LogLevel] = LogLevel.WARNING
+    step: str
+    message_text: str
+
+    def message(self) -> str:
+        return f"step {self.step} waits for approval: {self.message_text}"
+
+
+@dataclass(slots=True, kw_only=True)
+class BudgetUpdate(Event):
+    kind: ClassVar[str] = "execution.budget"
+    level: ClassVar[LogLevel] = LogLevel.DEBUG
+    total_tokens: int
+    cost_usd: float
+
+    def message(self) -> str:
+        return f"usage so far: {self.total_tokens} tokens, ${self.cost_usd:.4f}"
+
+
+@dataclass(slots=True, kw_only=True)
+class ExecutionCompleted(Event):
+    kind: ClassVar[str] = "execution.completed"
+    status: str
+    error: str | None = None
+    duration_seconds: float = 0.0
+    total_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def message(self) -> str:
+        tail = f": {self.error}" if self.error else ""
+        return f"execution {self.status}{tail}"
+
+
+def to_log(event: Event, trace_id: str) -> ExecutionLog:
+    """The ExecutionLog row for an event."""
+    level = event.level
+    if isinstance(event, ExecutionCompleted) and event.status != "completed":
+        level = LogLevel.ERROR if event.status == "failed" else LogLevel.WARNING
+    meta = event.data()
+    meta["event"] = event.kind
+    if isinstance(event, ExecutionCompleted):
+        meta["final"] = True
+    return ExecutionLog.model_construct(
+        id=_log_id(),
+        execution_id=event.execution_id,
+        step_id=event.step_id,
+        level=level,
+        message=event.message(),
+        timestamp=event.timestamp,
+        metadata=meta,
+        trace_id=trace_id,
+        seq=0,
+    )
+
+
+def _log_id() -> str:
+    from baton.models.execution import new_id
+
+    return new_id()

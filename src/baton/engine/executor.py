@@ -1,0 +1,297 @@
+"""Run one step: render, consult the cache, call the agent with retries, fallbacks,
+timeouts and limits, validate its output, and record every transition.
+
+Both schedulers (the simple DAG and the LangGraph compiler) call :class:`StepExecutor`,
+so a step behaves the same whichever kind of workflow it belongs to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import jsonschema
+
+from baton.agents.base import (
+    AgentAdapter,
+    AgentError,
+    AgentEvent,
+    AgentRequest,
+    AgentResult,
+    AgentTimeout,
+    AgentUnavailable,
+    BudgetExceeded,
+    InvalidOutput,
+)
+from baton.engine import events as ev
+from baton.engine.cache import PromptCache, cache_key, workspace_state
+from baton.engine.clock import Clock
+from baton.engine.errors import AgentNotFound, TemplateRenderError
+from baton.engine.limits import AgentLimiter
+from baton.engine.state import ExecutionRun
+from baton.engine.templates import render_prompt, step_context
+from baton.models import Agent, StepRun, StepStatus, WorkflowStep
+from baton.store.base import Store, UsageRecord
+from baton.workspace import git
+
+_FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
+# Adapters enforce the step timeout themselves (and kill their process group); the engine's
+# own deadline is a safety net a little later.
+_ENGINE_GRACE_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class Services:
+    """What the executor needs from the outside world; one instance per Baton."""
+
+    store: Store
+    clock: Clock
+    agents: dict[str, Agent]
+    adapter_factory: Callable[[Agent], AgentAdapter]
+    limiter: AgentLimiter
+    cache: PromptCache | None
+
+    def __post_init__(self) -> None:
+        self._adapters: dict[str, AgentAdapter] = {}
+
+    def agent(self, agent_id: str) -> Agent:
+        try:
+            return self.agents[agent_id]
+        except KeyError:
+            raise AgentNotFound(f"agent {agent_id!r} is not configured") from None
+
+    def adapter(self, agent: Agent) -> AgentAdapter:
+        adapter = self._adapters.get(agent.id)
+        if adapter is None:
+            adapter = self._adapters[agent.id] = self.adapter_factory(agent)
+        return adapter
+
+
+def parse_json_answer(text: str) -> Any:
+    """The JSON value in an agent's answer: the whole text, or its fenced ```json block."""
+    stripped = text.strip()
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        pass
+    match = _FENCE.search(text)
+    if match:
+        try:
+            return json.loads(match.group(1))
+        except ValueError:
+            pass
+    raise InvalidOutput("the answer is not JSON (expected an object matching output_schema)")
+
+
+def _cacheable(agent: Agent) -> bool:
+    return bool(agent.config.get("cache", agent.provider != "shell"))
+
+
+class StepExecutor:
+    """Runs steps of executions against agents."""
+
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    async def execute(self, er: ExecutionRun, step: WorkflowStep, iteration: int = 1) -> StepStatus:
+        """Run ``step`` to a terminal status, recording everything; never raises AgentError."""
+        policy = step.retry_policy
+        chain = [step.agent_id, *policy.fallback_agents]
+        attempts = 0
+        started = time.monotonic()
+        last: Exception | None = None
+        last_agent: str | None = None
+        for index, agent_id in enumerate(chain):
+            if index > 0 and last is not None:
+                er.recorder.emit(ev.FallbackAgent(execution_id=er.ctx.id, step=step.id,
+                                                  from_agent=chain[index - 1], to_agent=agent_id,
+                                                  error=str(last)))
+            try:
+                agent = self.s.agent(agent_id)
+                adapter = self.s.adapter(agent)
+            except (AgentNotFound, AgentUnavailable) as exc:
+                last, last_agent = exc, agent_id
+                continue
+            for attempt in range(1, policy.max_attempts + 1):
+                attempts += 1
+                try:
+                    er.budget.check()
+                    result, hit = await self._attempt(er, step, agent, adapter, attempts, iteration)
+                except (BudgetExceeded, TemplateRenderError) as exc:
+                    if isinstance(exc, BudgetExceeded):
+                        er.abort_reason = str(exc)
+                    return self.fail(er, step, agent_id, exc, attempts)
+                except AgentError as exc:
+                    last, last_agent = exc, agent_id
+                    retry = (exc.retryable and exc.retry_class in policy.retry_on
+                             and attempt < policy.max_attempts)
+                    if not retry:
+                        break
+                    delay = policy.delay(attempt, self.s.clock.random())
+                    retry_after = getattr(exc, "retry_after", None)
+                    if retry_after:
+                        delay = max(delay, float(retry_after))
+                    er.recorder.emit(ev.StepRetrying(
+                        execution_id=er.ctx.id, step=step.id, agent_id=agent_id, attempt=attempts,
+                        delay_seconds=delay, error_type=type(exc).__name__, error=str(exc)))
+                    await self.s.clock.sleep(delay)
+                    continue
+                self._complete(er, step, agent, result, hit, time.monotonic() - started, iteration)
+                return StepStatus.COMPLETED
+        assert last is not None
+        return self.fail(er, step, last_agent, last, attempts)
+
+    async def _attempt(self, er: ExecutionRun, step: WorkflowStep, agent: Agent,
+                       adapter: AgentAdapter, attempt: int, iteration: int
+                       ) -> tuple[AgentResult, bool]:
+        ctx = step_context(step, er.base_context(), er.statuses)
+        prompt = render_prompt(step, ctx, shell=agent.provider == "shell")
+        run = StepRun(execution_id=er.ctx.id, step_id=step.id, status=StepStatus.RUNNING,
+                      agent_id=agent.id, attempt=attempt, iteration=iteration,
+                      started_at=self.s.clock.now())
+        er.runs[step.id] = run
+        er.statuses[step.id] = StepStatus.RUNNING
+        er.recorder.transition(run, ev.StepStarted(execution_id=er.ctx.id, step=step.id,
+                                                   agent_id=agent.id, attempt=attempt,
+                                                   iteration=iteration))
+        cache = self.s.cache if (self.s.cache and not er.no_cache and _cacheable(agent)) else None
+        key = before = None
+        if cache is not None:
+            state = await workspace_state(er.workspace) if adapter.acts_on_workspace else None
+            before = state.tree if state else None
+            key = cache_key(agent, prompt, output_schema=step.output_schema,
+                            writes_workspace=step.writes_workspace,
+                            workspace_token=state.token if state else None)
+            entry = cache.get(key, self.s.clock.now())
+            if entry is not None:
+                if entry.diff:
+                    await git.apply_patch(er.workspace, entry.diff)
+                er.recorder.emit(ev.CacheHit(execution_id=er.ctx.id, step=step.id,
+                                             agent_id=agent.id, key=key,
+                                             replayed_diff=bool(entry.diff)))
+                return AgentResult.from_output(entry.output), True
+
+        async def on_event(event: AgentEvent) -> None:
+            er.recorder.emit(ev.AgentOutput(execution_id=er.ctx.id, step=step.id,
+                                            agent_id=agent.id, event_kind=event.kind,
+                                            text=event.text, payload=event.data))
+
+        request = AgentRequest(
+            prompt=prompt, workspace_dir=er.workspace, timeout_seconds=step.timeout_seconds,
+            execution_id=er.ctx.id, step_id=step.id, attempt=attempt,
+            output_schema=step.output_schema, writes_workspace=step.writes_workspace,
+            environment=dict(er.ctx.environment), artifacts_dir=er.artifacts_dir,
+            template_context=ctx, prompt_template=step.prompt_template,
+            allow_failure=step.allow_failure, trace_id=er.ctx.trace_id,
+        )
+        async with self.s.limiter.slot(agent.id, agent.max_concurrency):
+            try:
+                async with asyncio.timeout(step.timeout_seconds + _ENGINE_GRACE_SECONDS):
+                    result = await adapter.run(request, on_event)
+            except TimeoutError:
+                raise AgentTimeout(f"no answer within {step.timeout_seconds}s; the agent was stopped",
+                                   agent_id=agent.id) from None
+        if step.output_schema is not None:
+            result.json = self._validated(step, result)
+        if cache is not None and key is not None:
+            diff = None
+            if step.writes_workspace and before is not None:
+                after = await git.tree_state(er.workspace)
+                diff = await git.diff_trees(er.workspace, before, after) if after else None
+            cache.put(key, agent.id, result, diff, self.s.clock.now())
+        return result, False
+
+    @staticmethod
+    def _validated(step: WorkflowStep, result: AgentResult) -> Any:
+        value = result.json if result.json is not None else parse_json_answer(result.text)
+        assert step.output_schema is not None
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(step.output_schema).iter_errors(value))
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            raise InvalidOutput(f"answer does not match output_schema at {where}: {error.message}")
+        return value
+
+    def _complete(self, er: ExecutionRun, step: WorkflowStep, agent: Agent, result: AgentResult,
+                  hit: bool, duration: float, iteration: int) -> None:
+        now = self.s.clock.now()
+        output = result.as_output()
+        output["status"] = StepStatus.COMPLETED.value
+        output["agent_id"] = agent.id
+        output["cache_hit"] = hit
+        er.outputs[step.key] = output
+        er.statuses[step.id] = StepStatus.COMPLETED
+        cost = 0.0 if hit else result.cost_usd
+        if not hit:
+            er.budget.add(result.usage, result.cost_usd)
+            self.s.store.record_usage(UsageRecord(
+                execution_id=er.ctx.id, step_id=step.id, agent_id=agent.id,
+                model=result.model or agent.model, workflow_id=er.ctx.workflow_id,
+                input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens,
+                cache_read_tokens=result.usage.cache_read_tokens,
+                cache_write_tokens=result.usage.cache_write_tokens,
+                cost_usd=result.cost_usd or 0.0, at=now))
+        prev = er.runs.get(step.id)
+        run = StepRun(execution_id=er.ctx.id, step_id=step.id, status=StepStatus.COMPLETED,
+                      agent_id=agent.id, attempt=prev.attempt if prev else 1, iteration=iteration,
+                      started_at=prev.started_at if prev else now, ended_at=now, output=output,
+                      cache_hit=hit)
+        er.runs[step.id] = run
+        er.recorder.transition(run, ev.StepCompleted(
+            execution_id=er.ctx.id, step=step.id, agent_id=agent.id, output_key=step.key,
+            duration_seconds=duration, usage=result.usage.as_dict(), cost_usd=cost,
+            exit_code=result.exit_code, cache_hit=hit, files_changed=list(result.files_changed),
+            iteration=iteration),
+            ev.BudgetUpdate(execution_id=er.ctx.id, total_tokens=er.budget.usage.total_tokens,
+                            cost_usd=er.budget.cost_usd))
+
+    def fail(self, er: ExecutionRun, step: WorkflowStep, agent_id: str | None, exc: Exception,
+              attempts: int) -> StepStatus:
+        now = self.s.clock.now()
+        er.statuses[step.id] = StepStatus.FAILED
+        prev = er.runs.get(step.id)
+        output = {"status": "failed", "error": str(exc), "error_type": type(exc).__name__,
+                  "exit_code": getattr(exc, "exit_code", None), "text": getattr(exc, "output", "")}
+        er.outputs[step.key] = output
+        run = StepRun(execution_id=er.ctx.id, step_id=step.id, status=StepStatus.FAILED,
+                      agent_id=agent_id, attempt=attempts,
+                      iteration=prev.iteration if prev else 1,
+                      started_at=prev.started_at if prev else now, ended_at=now, output=output,
+                      error=str(exc), error_type=type(exc).__name__)
+        er.runs[step.id] = run
+        er.recorder.transition(run, ev.StepFailed(
+            execution_id=er.ctx.id, step=step.id, agent_id=agent_id,
+            error_type=type(exc).__name__, error=str(exc), allowed=step.allow_failure,
+            attempts=attempts))
+        return StepStatus.FAILED
+
+    def skip(self, er: ExecutionRun, step: WorkflowStep, reason: str) -> None:
+        now = self.s.clock.now()
+        er.statuses[step.id] = StepStatus.SKIPPED
+        run = StepRun(execution_id=er.ctx.id, step_id=step.id, status=StepStatus.SKIPPED,
+                      started_at=now, ended_at=now, error=reason)
+        er.runs[step.id] = run
+        er.recorder.transition(run, ev.StepSkipped(execution_id=er.ctx.id, step=step.id,
+                                                   reason=reason))
+
+    def cancel(self, er: ExecutionRun, step_id: str, when: datetime) -> None:
+        er.statuses[step_id] = StepStatus.CANCELLED
+        prev = er.runs.get(step_id)
+        run = StepRun(execution_id=er.ctx.id, step_id=step_id, status=StepStatus.CANCELLED,
+                      agent_id=prev.agent_id if prev else None,
+                      attempt=prev.attempt if prev else 0,
+                      started_at=prev.started_at if prev else when, ended_at=when,
+                      error="cancelled")
+        er.runs[step_id] = run
+        er.recorder.transition(run, ev.StepFailed(
+            execution_id=er.ctx.id, step=step_id, agent_id=run.agent_id,
+            error_type="Cancelled", error="cancelled", allowed=False, attempts=run.attempt))
+
+
+__all__ = ["Services", "StepExecutor", "parse_json_answer"]

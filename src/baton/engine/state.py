@@ -1,0 +1,61 @@
+"""The in-memory state of one running execution, shared by the schedulers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from baton.engine.limits import Budget
+from baton.engine.recorder import Recorder
+from baton.models import ExecutionContext, StepRun, StepStatus, Workflow
+
+
+@dataclass(slots=True)
+class ExecutionRun:
+    """Outputs, statuses and budget of one execution while it runs."""
+
+    ctx: ExecutionContext
+    workflow: Workflow
+    recorder: Recorder
+    budget: Budget
+    artifacts_dir: Path
+    no_cache: bool = False
+    outputs: dict[str, Any] = field(default_factory=dict)
+    statuses: dict[str, StepStatus] = field(default_factory=dict)
+    runs: dict[str, StepRun] = field(default_factory=dict)
+    abort_reason: str | None = None
+
+    @property
+    def workspace(self) -> Path:
+        return Path(self.ctx.workspace_dir)
+
+    def base_context(self) -> dict[str, Any]:
+        """The template context every step starts from."""
+        return {
+            "params": self.ctx.parameters,
+            "outputs": self.outputs,
+            "workspace": self.ctx.workspace_dir,
+            "execution": {
+                "id": self.ctx.id,
+                "workflow_id": self.ctx.workflow_id,
+                "trace_id": self.ctx.trace_id,
+                "artifacts_dir": str(self.artifacts_dir),
+            },
+        }
+
+    def restore(self, runs: list[StepRun]) -> None:
+        """Take over completed steps of an earlier (interrupted) run of this execution."""
+        keys = {s.id: s.key for s in self.workflow.steps}
+        for run in runs:
+            if run.status is StepStatus.COMPLETED and run.step_id in keys:
+                self.runs[run.step_id] = run
+                self.statuses[run.step_id] = run.status
+                self.outputs[keys[run.step_id]] = run.output or {}
+                self.budget.add(_usage(run.output), (run.output or {}).get("cost_usd"))
+
+
+def _usage(output: dict[str, Any] | None) -> Any:
+    from baton.agents.base import Usage
+
+    return Usage.from_dict((output or {}).get("usage"))

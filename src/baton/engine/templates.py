@@ -1,0 +1,81 @@
+"""Render prompts and evaluate conditions with the sandboxed Jinja2 environment.
+
+The context a template sees: ``params``, ``outputs`` (step outputs by output_key),
+``workspace`` (the workspace path), ``execution`` (id, workflow_id, trace_id), the step's
+``input_mappings`` (name → dotted path into that context), and in conditions the
+helpers ``failed('x')``, ``succeeded('x')``, ``skipped('x')``, ``status('x')`` and
+``always()``. Shell steps render with every substituted value shell-quoted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import TemplateError
+
+from baton.engine.errors import TemplateRenderError
+from baton.models import StepStatus, WorkflowStep
+from baton.models.templating import compile_expression, compile_template
+
+_MISSING = object()
+
+
+def resolve_path(context: Mapping[str, Any], path: str) -> Any:
+    """Follow a dotted path (``outputs.plan.json.files.0``) through dicts and lists."""
+    current: Any = context
+    walked: list[str] = []
+    for part in path.split("."):
+        walked.append(part)
+        if isinstance(current, Mapping):
+            current = current.get(part, _MISSING)
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            current = _MISSING
+        if current is _MISSING:
+            raise TemplateRenderError(f"input mapping path {path!r}: nothing at {'.'.join(walked)!r}")
+    return current
+
+
+def step_context(
+    step: WorkflowStep,
+    base: Mapping[str, Any],
+    statuses: Mapping[str, StepStatus],
+) -> dict[str, Any]:
+    """The full template context for ``step``: base context, helpers and input mappings."""
+
+    def status(step_id: str) -> str:
+        return statuses.get(step_id, StepStatus.PENDING).value
+
+    ctx: dict[str, Any] = dict(base)
+    ctx.update(
+        failed=lambda s: statuses.get(s) is StepStatus.FAILED,
+        succeeded=lambda s: statuses.get(s) is StepStatus.COMPLETED,
+        skipped=lambda s: statuses.get(s) is StepStatus.SKIPPED,
+        status=status,
+        always=lambda: True,
+    )
+    for name, path in step.input_mappings.items():
+        ctx[name] = resolve_path(ctx, path)
+    return ctx
+
+
+def render_prompt(step: WorkflowStep, context: Mapping[str, Any], *, shell: bool) -> str:
+    """Render the step's prompt template; shell steps get every value shell-quoted."""
+    try:
+        return str(compile_template(step.prompt_template, shell).render(context))
+    except TemplateError as exc:
+        raise TemplateRenderError(f"step {step.id}: prompt_template: {exc}") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TemplateRenderError(f"step {step.id}: prompt_template: {exc}") from None
+
+
+def evaluate(expression: str, context: Mapping[str, Any], *, what: str) -> bool:
+    """Evaluate a condition or route expression to a bool."""
+    try:
+        return bool(compile_expression(expression)(**context))
+    except TemplateError as exc:
+        raise TemplateRenderError(f"{what}: {expression!r}: {exc}") from None
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        raise TemplateRenderError(f"{what}: {expression!r}: {exc}") from None

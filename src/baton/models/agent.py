@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from baton.models.enums import AgentInterface, AgentStatus, Isolation
 
@@ -38,6 +39,11 @@ MODEL_EXAMPLES: dict[str, str] = {
 
 # providers whose API interface needs a credential in `config`
 _API_CREDENTIAL_OPTIONAL = {"openai-compatible", "shell", "scripted"}
+
+
+def _rule_error(path: tuple[str, ...], message: str) -> PydanticCustomError:
+    # Same shape as baton.models.workflow.rule_error (which imports this module).
+    return PydanticCustomError("baton_rule", "{message}", {"message": message, "path": list(path)})
 
 
 def _now() -> datetime:
@@ -85,15 +91,18 @@ class AgentConfig(BaseModel):
     def _model_and_credentials(self) -> AgentConfig:
         pattern = PROVIDER_MODELS[self.provider]
         if not pattern.match(self.model):
-            raise ValueError(
+            raise _rule_error(
+                ("model",),
                 f"model {self.model!r} is not valid for provider {self.provider!r} "
-                f"(expected e.g. {MODEL_EXAMPLES[self.provider]})"
+                f"(expected e.g. {MODEL_EXAMPLES[self.provider]})",
             )
         if self.provider in ("shell", "scripted") and self.interface is not AgentInterface.CLI:
-            raise ValueError(f"provider {self.provider!r} only supports interface 'cli'")
+            raise _rule_error(
+                ("interface",), f"provider {self.provider!r} only supports interface 'cli'"
+            )
         missing = self.missing_credentials()
         if missing:
-            raise ValueError(missing)
+            raise _rule_error(("config", "api_key"), missing)
         return self
 
     def missing_credentials(self) -> str | None:

@@ -1,0 +1,328 @@
+"""Read YAML configuration files safely and fast, and find where a value came from.
+
+The fast path parses with libyaml (``CSafeLoader``) straight into plain Python. Duplicate
+keys are caught while constructing mappings (YAML itself keeps the last one silently),
+and documents that use anchors are checked for alias bombs before they are expanded.
+Only when something is wrong is the text composed again into nodes, to turn a field path
+into a line and column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from baton.config.errors import ConfigFileError
+
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 1024 * 1024
+# Nodes that aliases may add on top of the document's own nodes before we call it a bomb.
+MAX_ALIAS_EXPANSION = 100_000
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_TRUE = {"y", "yes", "true", "on"}
+_FALSE = {"n", "no", "false", "off"}
+
+PathSeg = str | int
+FieldPath = tuple[PathSeg, ...]
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, mark: yaml.Mark, first: yaml.Mark) -> None:
+        super().__init__(key)
+        self.key = key
+        self.mark = mark
+        self.first = first
+
+
+class _Loader(_BaseLoader):
+    """The safe loader, refusing duplicate keys in a mapping."""
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[tuple[str, str], yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, ScalarNode) and key_node.tag != _MERGE_TAG:
+                ident = (key_node.tag, key_node.value)
+                first = seen.get(ident)
+                if first is not None:
+                    raise _DuplicateKey(key_node.value, key_node.start_mark, first)
+                seen[ident] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_text(path: Path, shown: str) -> str:
+    """The file's text; refuses files over :data:`MAX_FILE_BYTES` and non-UTF-8 content."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigFileError(
+                f"file is {_size(size)}, larger than the {_size(MAX_FILE_BYTES)} limit; "
+                "split workflows into .baton/workflows/*.yaml",
+                file=shown,
+            )
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigFileError(f"cannot read file: {exc.strerror or exc}", file=shown) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigFileError(f"file is larger than the {_size(MAX_FILE_BYTES)} limit", file=shown)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(raw[: exc.start].decode("utf-8", "replace"), None)
+        raise ConfigFileError("file is not UTF-8 text", file=shown, line=line, column=col) from None
+
+
+def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.1f} MiB".replace(".0 MiB", " MiB")
+    if n >= 1024:
+        return f"{n / 1024:.1f} KiB".replace(".0 KiB", " KiB")
+    return f"{n} bytes"
+
+
+def _line_col(text: str, offset: int | None) -> tuple[int, int]:
+    head = text if offset is None else text[:offset]
+    line = head.count("\n") + 1
+    col = len(head) - (head.rfind("\n") + 1) + 1
+    return line, col
+
+
+def parse(text: str, shown: str) -> Any:
+    """Parse one YAML document into plain Python, raising located ConfigFileErrors."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if "&" in text:
+            _check_aliases(node, text, shown)
+        return loader.construct_document(node)
+    except _DuplicateKey as dup:
+        raise ConfigFileError(
+            f"duplicate key {dup.key!r} (first defined at line {dup.first.line + 1}); "
+            "YAML would silently keep only the last one",
+            file=shown,
+            line=dup.mark.line + 1,
+            column=dup.mark.column + 1,
+            field_path=format_path(_path_of_key(text, dup.mark)) or None,
+        ) from None
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, shown) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        raise ConfigFileError(
+            f"invalid character {chr(exc.character)!r} in YAML ({exc.reason})"
+            if isinstance(exc.character, int)
+            else f"invalid YAML: {exc.reason}",
+            file=shown,
+            line=line,
+            column=col,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigFileError(f"invalid YAML: {exc}", file=shown) from None
+    except RecursionError:
+        raise ConfigFileError("YAML nesting is too deep", file=shown) from None
+    finally:
+        loader.dispose()
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, shown: str) -> ConfigFileError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or "invalid YAML"
+    if exc.context and exc.context_mark is not None and exc.context_mark is not mark:
+        problem = (
+            f"{problem} ({exc.context} at line {exc.context_mark.line + 1}, "
+            f"column {exc.context_mark.column + 1})"
+        )
+    elif exc.context:
+        problem = f"{problem} ({exc.context})"
+    return ConfigFileError(
+        f"invalid YAML: {problem}",
+        file=shown,
+        line=mark.line + 1 if mark is not None else None,
+        column=mark.column + 1 if mark is not None else None,
+    )
+
+
+def _check_aliases(root: Node, text: str, shown: str) -> None:
+    """Refuse documents whose aliases expand to far more nodes than the text holds."""
+    sizes: dict[int, int] = {}
+    distinct = 0
+
+    def expanded(node: Node) -> int:
+        nonlocal distinct
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a recursive alias counts once instead of looping
+        distinct += 1
+        total = 1
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                total += expanded(key) + expanded(value)
+        elif isinstance(node, SequenceNode):
+            for item in node.value:
+                total += expanded(item)
+        sizes[id(node)] = total
+        return total
+
+    total = expanded(root)
+    limit = distinct + MAX_ALIAS_EXPANSION
+    if total <= limit:
+        return
+    # Point at the deepest node that still holds most of the expansion.
+    node = root
+    mark_node: Node = root
+    path: list[PathSeg] = []
+    while True:
+        children: list[tuple[PathSeg, Node, Node]] = []
+        if isinstance(node, MappingNode):
+            children = [(str(k.value), k, v) for k, v in node.value]
+        elif isinstance(node, SequenceNode):
+            children = [(i, v, v) for i, v in enumerate(node.value)]
+        best = max(children, key=lambda c: sizes[id(c[2])], default=None)
+        if best is None or sizes[id(best[2])] * 2 < sizes[id(node)]:
+            break
+        path.append(best[0])
+        node = best[2]
+        mark_node = best[1]
+    mark = mark_node.start_mark
+    raise ConfigFileError(
+        f"aliases expand to {total:,} nodes (limit {limit:,}); refusing a possible YAML alias bomb",
+        file=shown,
+        line=mark.line + 1,
+        column=mark.column + 1,
+        field_path=format_path(tuple(path)) or None,
+    )
+
+
+def compose(text: str) -> Node | None:
+    """The node tree of ``text`` (for marks), or None when it cannot be composed."""
+    try:
+        return yaml.compose(text, Loader=_BaseLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+
+
+def _key_matches(key: ScalarNode, seg: PathSeg) -> bool:
+    value = str(key.value)
+    if isinstance(seg, bool):
+        return value.lower() in (_TRUE if seg else _FALSE)
+    return value == str(seg)
+
+
+def _lookup(mapping: MappingNode, seg: PathSeg) -> tuple[Node, Node] | None:
+    found: tuple[Node, Node] | None = None
+    merges: list[Node] = []
+    for key, value in mapping.value:
+        if isinstance(key, ScalarNode):
+            if key.tag == _MERGE_TAG or (key.value == "<<" and key.style is None):
+                merges.append(value)
+            elif _key_matches(key, seg):
+                found = (key, value)
+    if found is not None:
+        return found
+    for merged in merges:
+        sources = merged.value if isinstance(merged, SequenceNode) else [merged]
+        for source in sources:
+            if isinstance(source, MappingNode) and (hit := _lookup(source, seg)):
+                return hit
+    return None
+
+
+def locate(root: Node, path: Sequence[PathSeg]) -> tuple[int, int, bool]:
+    """Line and column (1-based) of ``path`` in the tree, and whether it was found.
+
+    A key is located at the key itself, a list item at the item. When the path does not
+    exist (a missing required field) the result points at the deepest existing parent.
+    """
+    node = root
+    mark_node: Node = root
+    for seg in path:
+        if isinstance(node, MappingNode):
+            hit = _lookup(node, seg)
+            if hit is None:
+                return (*_mark(mark_node), False)
+            mark_node, node = hit
+        elif isinstance(node, SequenceNode) and isinstance(seg, int) and 0 <= seg < len(node.value):
+            node = node.value[seg]
+            mark_node = node
+        else:
+            return (*_mark(mark_node), False)
+    return (*_mark(mark_node), True)
+
+
+def value_node(root: Node, path: Sequence[PathSeg]) -> Node | None:
+    """The value node at ``path``, or None."""
+    node = root
+    for seg in path:
+        if isinstance(node, MappingNode):
+            hit = _lookup(node, seg)
+            if hit is None:
+                return None
+            node = hit[1]
+        elif isinstance(node, SequenceNode) and isinstance(seg, int) and 0 <= seg < len(node.value):
+            node = node.value[seg]
+        else:
+            return None
+    return node
+
+
+def _mark(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _path_of_key(text: str, mark: yaml.Mark) -> FieldPath:
+    """The field path of the key node that starts at ``mark``."""
+    root = compose(text)
+    if root is None:
+        return ()
+
+    def walk(node: Node, path: FieldPath) -> FieldPath | None:
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                here = (*path, str(key.value) if isinstance(key, ScalarNode) else "?")
+                if key.start_mark.line == mark.line and key.start_mark.column == mark.column:
+                    return here
+                if (found := walk(value, here)) is not None:
+                    return found
+        elif isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                if (found := walk(item, (*path, i))) is not None:
+                    return found
+        return None
+
+    try:
+        return walk(root, ()) or ()
+    except RecursionError:
+        return ()
+
+
+def format_path(path: Sequence[PathSeg]) -> str:
+    """A path as users read it: ``workflows.review.steps[2].timeout_seconds``."""
+    out: list[str] = []
+    for seg in path:
+        if isinstance(seg, int) and not isinstance(seg, bool):
+            out.append(f"[{seg}]")
+        elif _plain_key(str(seg)):
+            out.append(f".{seg}" if out else str(seg))
+        else:
+            out.append(f"[{_quote(str(seg))}]")
+    return "".join(out)
+
+
+def _plain_key(key: str) -> bool:
+    return bool(key) and all(c.isalnum() or c in "_-" for c in key) and key.isascii()
+
+
+def _quote(key: str) -> str:
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'

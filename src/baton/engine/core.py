@@ -78,6 +78,10 @@ class ExecutionHandle:
     def context(self) -> ExecutionContext:
         return self._run.ctx
 
+    @property
+    def workflow(self) -> Workflow:
+        return self._run.workflow
+
     def events(self) -> AsyncIterator[ev.Event]:
         """Every event of this execution from its start, then live ones until it ends."""
         return self._run.recorder.subscribe()

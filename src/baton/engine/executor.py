@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -56,9 +56,7 @@ class Services:
     adapter_factory: Callable[[Agent], AgentAdapter]
     limiter: AgentLimiter
     cache: PromptCache | None
-
-    def __post_init__(self) -> None:
-        self._adapters: dict[str, AgentAdapter] = {}
+    _adapters: dict[str, AgentAdapter] = field(default_factory=dict, init=False, repr=False)
 
     def agent(self, agent_id: str) -> Agent:
         try:
@@ -248,8 +246,9 @@ class StepExecutor:
             duration_seconds=duration, usage=result.usage.as_dict(), cost_usd=cost,
             exit_code=result.exit_code, cache_hit=hit, files_changed=list(result.files_changed),
             iteration=iteration),
-            ev.BudgetUpdate(execution_id=er.ctx.id, total_tokens=er.budget.usage.total_tokens,
-                            cost_usd=er.budget.cost_usd))
+            *([ev.BudgetUpdate(execution_id=er.ctx.id, total_tokens=er.budget.usage.total_tokens,
+                               cost_usd=er.budget.cost_usd)]
+              if not hit and (result.usage.total_tokens or result.cost_usd) else []))
 
     def fail(self, er: ExecutionRun, step: WorkflowStep, agent_id: str | None, exc: Exception,
               attempts: int) -> StepStatus:

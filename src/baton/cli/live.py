@@ -1,0 +1,128 @@
+"""The live view of a running execution: one row per step, updated from the event stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from baton.engine import events as ev
+from baton.engine.core import ExecutionResult
+
+_STYLE = {
+    "pending": "dim", "queued": "dim", "running": "bold cyan", "completed": "green",
+    "failed": "bold red", "skipped": "yellow", "cancelled": "magenta", "waiting": "bold yellow",
+}
+_ICON = {
+    "pending": "·", "queued": "…", "running": "▶", "completed": "✔", "failed": "✘", "skipped": "↷",
+    "cancelled": "■", "waiting": "⏸",
+}
+
+
+@dataclass(slots=True)
+class StepRow:
+    step: str
+    status: str = "pending"
+    agent: str = ""
+    started: float | None = None
+    elapsed: float | None = None
+    tokens: int = 0
+    cost: float = 0.0
+    note: str = ""
+    attempts: int = 0
+
+
+class LiveView:
+    """Keeps step rows up to date from events and renders them as a Rich table."""
+
+    def __init__(self, workflow_steps: list[str]) -> None:
+        self.rows = {s: StepRow(s) for s in workflow_steps}
+        self.total_tokens = 0
+        self.total_cost = 0.0
+        self.header = ""
+
+    def apply(self, event: ev.Event) -> None:
+        step = event.step_id
+        row = self.rows.setdefault(step, StepRow(step)) if step else None
+        if isinstance(event, ev.ExecutionQueued):
+            self.header = "queued: waiting for a free execution slot"
+        elif isinstance(event, ev.ExecutionStarted):
+            self.header = ("resumed" if event.resumed else "running") + f" {event.workflow_id}"
+        elif isinstance(event, ev.StepStarted) and row:
+            row.status, row.agent, row.started = "running", event.agent_id, time.monotonic()
+            row.attempts = event.attempt
+            if event.attempt > 1:
+                row.note = f"attempt {event.attempt}"
+        elif isinstance(event, ev.StepRetrying) and row:
+            row.note = f"retry in {event.delay_seconds:.1f}s ({event.error_type})"
+        elif isinstance(event, ev.FallbackAgent) and row:
+            row.note = f"fallback → {event.to_agent}"
+        elif isinstance(event, ev.CacheHit) and row:
+            row.note = "cache hit"
+        elif isinstance(event, ev.StepSkipped) and row:
+            row.status, row.note = "skipped", event.reason
+        elif isinstance(event, ev.StepWaiting) and row:
+            row.status, row.note = "waiting", event.message_text
+        elif isinstance(event, ev.StepCompleted) and row:
+            row.status = "completed"
+            row.elapsed = event.duration_seconds
+            row.tokens = sum(event.usage.get(k, 0) for k in ("input_tokens", "output_tokens"))
+            row.cost = event.cost_usd or 0.0
+            if event.exit_code not in (None, 0):
+                row.note = f"exit {event.exit_code} (allowed)"
+        elif isinstance(event, ev.StepFailed) and row:
+            row.status = "cancelled" if event.error_type == "Cancelled" else "failed"
+            row.note = event.error.splitlines()[0][:80] if event.error else event.error_type
+            if row.started is not None:
+                row.elapsed = time.monotonic() - row.started
+        elif isinstance(event, ev.BudgetUpdate):
+            self.total_tokens, self.total_cost = event.total_tokens, event.cost_usd
+
+    def table(self) -> Table:
+        table = Table(title=self.header or None, title_justify="left", expand=False)
+        for col in ("step", "status", "agent", "elapsed", "tokens", "cost", "note"):
+            table.add_column(col, justify="right" if col in ("elapsed", "tokens", "cost") else "left")
+        now = time.monotonic()
+        for row in self.rows.values():
+            elapsed = row.elapsed
+            if elapsed is None and row.started is not None and row.status == "running":
+                elapsed = now - row.started
+            style = _STYLE.get(row.status, "")
+            table.add_row(
+                row.step,
+                f"[{style}]{_ICON.get(row.status, '')} {row.status}[/]",
+                row.agent,
+                f"{elapsed:.1f}s" if elapsed is not None else "",
+                str(row.tokens) if row.tokens else "",
+                f"${row.cost:.4f}" if row.cost else "",
+                row.note,
+            )
+        table.caption = f"total: {self.total_tokens} tokens, ${self.total_cost:.4f}"
+        return table
+
+
+async def follow(events: AsyncIterator[ev.Event], view: LiveView, console: Console,
+                 live: bool) -> None:
+    """Drive the view from the event stream: a live table on a terminal, lines otherwise."""
+    if live:
+        with Live(view.table(), console=console, refresh_per_second=8, transient=False) as screen:
+            async for event in events:
+                view.apply(event)
+                screen.update(view.table())
+        return
+    async for event in events:
+        view.apply(event)
+        if isinstance(event, ev.AgentOutput | ev.BudgetUpdate):
+            continue
+        console.print(f"[dim]{event.timestamp:%H:%M:%S}[/] {event.message()}", highlight=False,
+                      markup=True, soft_wrap=True)
+
+
+def summary(result: ExecutionResult, view: LiveView) -> Table:
+    table = view.table()
+    table.title = f"{result.workflow_id} {result.status.value} in {result.duration_seconds:.2f}s"
+    return table

@@ -1,0 +1,414 @@
+"""``baton run``, ``status``, ``logs``, ``history``, ``cancel``, ``resume``, ``workflows``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from baton.cli.app import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_OK,
+    ConfigOption,
+    JsonOption,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    print_json,
+    resolve_config_path,
+)
+from baton.cli.live import LiveView, follow, summary
+from baton.engine import Baton, ExecutionHandle, ExecutionResult
+from baton.engine.visualize import to_mermaid
+from baton.models import ExecutionStatus, LogLevel
+
+workflows_app = typer.Typer(help="List, show, validate and draw workflows.", no_args_is_help=True)
+
+_EXIT = {ExecutionStatus.COMPLETED: EXIT_OK, ExecutionStatus.CANCELLED: EXIT_CANCELLED}
+
+
+def _open(config: Path | None) -> Baton:
+    return Baton.from_config(resolve_config_path(config), cwd=Path.cwd())
+
+
+def _parse_params(pairs: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise fail(f"-p {pair!r}: expected key=value")
+        params[key.strip()] = value
+    return params
+
+
+def _result_json(result: ExecutionResult) -> dict[str, Any]:
+    return {
+        "execution_id": result.execution_id,
+        "workflow_id": result.workflow_id,
+        "status": result.status.value,
+        "error": result.error,
+        "steps": {k: v.value for k, v in result.steps.items()},
+        "outputs": result.outputs,
+        "usage": result.usage.as_dict(),
+        "cost_usd": round(result.cost_usd, 6),
+        "duration_seconds": round(result.duration_seconds, 3),
+        "artifacts_dir": str(result.artifacts_dir),
+        "workspace_dir": result.workspace_dir,
+    }
+
+
+async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
+    handle: ExecutionHandle = start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, handle.cancel)
+    if not as_json:
+        err_console.print(f"[dim]execution {handle.id}[/]", highlight=False)
+    view = LiveView([s.id for s in handle.workflow.steps])
+    if as_json:
+        result = await handle.wait()
+    else:
+        await follow(handle.events(), view, console, live=console.is_terminal)
+        result = await handle.wait()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+    if as_json:
+        print_json(_result_json(result))
+    else:
+        if not console.is_terminal:
+            console.print(summary(result, view))
+        if result.error:
+            err_console.print(f"[bold red]error:[/] {result.error}", highlight=False)
+        console.print(f"artifacts: {result.artifacts_dir}", highlight=False)
+        console.print(f"logs:      baton logs {result.execution_id}", highlight=False)
+    return result
+
+
+def _finish(baton: Baton, start: Any, as_json: bool) -> None:
+    try:
+        result = asyncio.run(_watch(baton, start, as_json))
+    finally:
+        baton.close()
+    raise typer.Exit(_EXIT.get(result.status, EXIT_FAILED))
+
+
+def run(
+    workflow: str = typer.Argument(..., help="Workflow id."),
+    param: list[str] = typer.Option([], "--param", "-p", help="Parameter as key=value (repeatable)."),
+    workspace: Path | None = typer.Option(None, "--workspace", "-w", help="Workspace directory."),
+    as_json: bool = JsonOption,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from the prompt cache."),
+    detach: bool = typer.Option(False, "--detach", "-d", help="Start in the background and return."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Run a workflow and watch it live."""
+    params = _parse_params(param)
+    baton = _open(config)
+    if detach:
+        ctx = baton.submit(workflow, params, workspace_dir=workspace)
+        log = baton.root / ".baton" / "artifacts" / f"{ctx.id}.detached.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "baton", "_execute", ctx.id]
+        path = resolve_config_path(config)
+        if path is not None:
+            argv += ["--config", str(path)]
+        if no_cache:
+            argv.append("--no-cache")
+        with log.open("ab") as out:
+            subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                             start_new_session=True, cwd=os.getcwd())
+        baton.close()
+        if as_json:
+            print_json({"execution_id": ctx.id, "status": ctx.status.value})
+        else:
+            console.print(f"started {ctx.id} in the background; follow it with "
+                          f"`baton logs {ctx.id} --follow`", highlight=False)
+        raise typer.Exit(EXIT_OK)
+    _finish(baton, lambda: baton.run(workflow, params, workspace_dir=workspace, no_cache=no_cache),
+            as_json)
+
+
+def execute(
+    execution_id: str = typer.Argument(...),
+    no_cache: bool = typer.Option(False, "--no-cache"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Run a submitted execution (used by --detach)."""
+    baton = _open(config)
+    _finish(baton, lambda: baton.start_pending(execution_id, no_cache=no_cache), True)
+
+
+def resume(
+    execution_id: str = typer.Argument(..., help="Execution id."),
+    as_json: bool = JsonOption,
+    no_cache: bool = typer.Option(False, "--no-cache"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Continue an interrupted execution; completed steps are not run again."""
+    baton = _open(config)
+    _finish(baton, lambda: baton.resume(execution_id, no_cache=no_cache), as_json)
+
+
+def _status_json(baton: Baton, execution_id: str) -> dict[str, Any]:
+    record = baton.store.get_execution(execution_id)
+    if record is None:
+        from baton.engine.errors import ExecutionNotFound
+
+        raise ExecutionNotFound(execution_id)
+    ctx = record.context
+    steps = baton.store.list_steps(execution_id)
+    usage: dict[str, int] = {}
+    cost = 0.0
+    for run in steps:
+        out = run.output or {}
+        for k, v in (out.get("usage") or {}).items():
+            usage[k] = usage.get(k, 0) + int(v or 0)
+        if not out.get("cache_hit"):
+            cost += float(out.get("cost_usd") or 0.0)
+    return {
+        "execution_id": ctx.id,
+        "workflow_id": ctx.workflow_id,
+        "status": ctx.status.value,
+        "error": ctx.error,
+        "workspace_dir": ctx.workspace_dir,
+        "parameters": ctx.parameters,
+        "trace_id": ctx.trace_id,
+        "start_time": ctx.start_time.isoformat(),
+        "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
+        "owner": record.owner,
+        "usage": usage,
+        "cost_usd": round(cost, 6),
+        "steps": [
+            {
+                "step_id": r.step_id, "status": r.status.value, "agent_id": r.agent_id,
+                "attempt": r.attempt, "iteration": r.iteration, "cache_hit": r.cache_hit,
+                "started_at": r.started_at.isoformat() if r.started_at else None,
+                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                "error": r.error, "error_type": r.error_type, "output": r.output,
+            }
+            for r in steps
+        ],
+    }
+
+
+def status(
+    execution_id: str | None = typer.Argument(None, help="Execution id (default: the latest)."),
+    as_json: bool = JsonOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Show an execution's status and its steps."""
+    baton = _open(config)
+    try:
+        if execution_id is None:
+            latest = baton.store.list_executions(limit=1)
+            if not latest:
+                raise fail("no executions yet; start one with `baton run WORKFLOW`")
+            execution_id = latest[0].id
+        data = _status_json(baton, execution_id)
+    finally:
+        baton.close()
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]{data['execution_id']}[/] {data['workflow_id']} "
+                  f"[{_style(data['status'])}]{data['status']}[/]", highlight=False)
+    if data["error"]:
+        console.print(f"error: {data['error']}", highlight=False)
+    table = Table("step", "status", "agent", "attempt", "duration", "note")
+    for s in data["steps"]:
+        dur = ""
+        if s["started_at"] and s["ended_at"]:
+            from datetime import datetime
+
+            span = datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])
+            dur = f"{span.total_seconds():.2f}s"
+        note = "cache hit" if s["cache_hit"] else (s["error"] or "")
+        table.add_row(s["step_id"], f"[{_style(s['status'])}]{s['status']}[/]", s["agent_id"] or "",
+                      str(s["attempt"]), dur, note[:80])
+    console.print(table)
+    console.print(f"usage: {data['usage']}  cost: ${data['cost_usd']:.4f}", highlight=False)
+
+
+def _style(value: str) -> str:
+    return {"completed": "green", "failed": "red", "running": "cyan", "cancelled": "magenta",
+            "skipped": "yellow"}.get(value, "dim")
+
+
+def logs(
+    execution_id: str = typer.Argument(..., help="Execution id."),
+    follow_: bool = typer.Option(False, "--follow", "-f", help="Keep printing new rows."),
+    step: str | None = typer.Option(None, "--step", help="Only this step."),
+    level: LogLevel | None = typer.Option(None, "--level", help="Minimum level."),
+    as_json: bool = typer.Option(False, "--json", help="JSON (lines with --follow)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Print an execution's log."""
+    baton = _open(config)
+    try:
+        if baton.store.get_execution(execution_id) is None:
+            from baton.engine.errors import ExecutionNotFound
+
+            raise ExecutionNotFound(execution_id)
+        after: int | None = None
+        collected: list[dict[str, Any]] = []
+        while True:
+            rows = baton.store.list_logs(execution_id, step_id=step, min_level=level, after_seq=after)
+            for row in rows:
+                after = row.seq
+                item = row.model_dump(mode="json")
+                if as_json and not follow_:
+                    collected.append(item)
+                elif as_json:
+                    sys.stdout.write(json.dumps(item, default=str) + "\n")
+                    sys.stdout.flush()
+                else:
+                    where = f" [{row.step_id}]" if row.step_id else ""
+                    console.print(f"[dim]{row.timestamp:%H:%M:%S.%f}[/] "
+                                  f"{row.level.value.upper():<7}{where} {row.message}",
+                                  highlight=False, markup=True, soft_wrap=True)
+            if not follow_:
+                break
+            record = baton.store.get_execution(execution_id)
+            if record is not None and record.context.status.is_terminal and not rows:
+                break
+            time.sleep(0.3)
+        if as_json and not follow_:
+            print_json(collected)
+    finally:
+        baton.close()
+
+
+def history(
+    limit: int = typer.Option(20, "--limit", "-n"),
+    workflow: str | None = typer.Option(None, "--workflow"),
+    status_: ExecutionStatus | None = typer.Option(None, "--status"),
+    as_json: bool = JsonOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """List recent executions."""
+    baton = _open(config)
+    try:
+        rows = baton.store.list_executions(status=status_, workflow_id=workflow, limit=limit)
+    finally:
+        baton.close()
+    if as_json:
+        print_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table("execution", "workflow", "status", "started", "ended", "error")
+    for r in rows:
+        table.add_row(r.id, r.workflow_id, f"[{_style(r.status.value)}]{r.status.value}[/]",
+                      f"{r.start_time:%Y-%m-%d %H:%M:%S}",
+                      f"{r.end_time:%H:%M:%S}" if r.end_time else "", (r.error or "")[:60])
+    console.print(table)
+
+
+def cancel(
+    execution_id: str = typer.Argument(...),
+    as_json: bool = JsonOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Cancel an execution (a running one stops within a second, its agents killed)."""
+    baton = _open(config)
+    try:
+        ctx = baton.cancel(execution_id)
+    finally:
+        baton.close()
+    if as_json:
+        print_json({"execution_id": ctx.id, "status": ctx.status.value})
+    else:
+        console.print(f"{ctx.id}: {ctx.status.value}", highlight=False)
+
+
+@workflows_app.command("list")
+@handle_errors
+def workflows_list(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
+    """List the workflows of the configuration."""
+    baton = _open(config)
+    try:
+        items = [baton.workflow(w) for w in baton.workflow_ids()]
+    finally:
+        baton.close()
+    if as_json:
+        print_json([{"id": w.id, "type": w.type.value, "steps": len(w.steps),
+                     "description": w.description} for w in items])
+        return
+    table = Table("workflow", "type", "steps", "description")
+    for w in items:
+        table.add_row(w.id, w.type.value, str(len(w.steps)), w.description)
+    console.print(table)
+
+
+@workflows_app.command("show")
+@handle_errors
+def workflows_show(name: str, as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
+    """Show one workflow's definition."""
+    baton = _open(config)
+    try:
+        wf = baton.workflow(name)
+    finally:
+        baton.close()
+    if as_json:
+        print_json(wf.model_dump(mode="json", exclude={"created_at", "updated_at"}))
+        return
+    console.print(f"[bold]{wf.id}[/] ({wf.type.value}) {wf.description}", highlight=False)
+    table = Table("step", "agent", "depends on", "output_key", "condition", "timeout")
+    from baton.models import resolved_dependencies
+
+    deps = resolved_dependencies(wf.steps)
+    for s in wf.steps:
+        table.add_row(s.id, s.agent_id, ", ".join(deps[s.id]), s.key, s.condition or "",
+                      f"{s.timeout_seconds}s")
+    console.print(table)
+
+
+@workflows_app.command("validate")
+@handle_errors
+def workflows_validate(name: str | None = typer.Argument(None), as_json: bool = JsonOption,
+                       config: Path | None = ConfigOption) -> None:
+    """Validate workflows (all, or NAME) including their agents."""
+    baton = _open(config)
+    try:
+        ids = [name] if name else baton.workflow_ids()
+        for wid in ids:
+            baton.workflow(wid)
+    finally:
+        baton.close()
+    if as_json:
+        print_json({"valid": ids})
+    else:
+        console.print(f"ok: {len(ids)} workflow(s) valid", highlight=False)
+
+
+@workflows_app.command("graph")
+@handle_errors
+def workflows_graph(name: str, config: Path | None = ConfigOption) -> None:
+    """Print a workflow as a Mermaid flowchart."""
+    baton = _open(config)
+    try:
+        wf = baton.workflow(name)
+    finally:
+        baton.close()
+    sys.stdout.write(to_mermaid(wf))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(handle_errors(run))
+    app.command("_execute", hidden=True)(handle_errors(execute))
+    app.command("resume")(handle_errors(resume))
+    app.command("status")(handle_errors(status))
+    app.command("logs")(handle_errors(logs))
+    app.command("history")(handle_errors(history))
+    app.command("cancel")(handle_errors(cancel))
+    app.add_typer(workflows_app, name="workflows")
+

@@ -80,6 +80,7 @@ def environment(shell: bool = False) -> ImmutableSandboxedEnvironment:
     return _make_env(shell)
 
 
+@lru_cache(maxsize=4096)
 def template_error(source: str) -> str | None:
     """Return why ``source`` does not compile as a Baton template, or None if it does."""
     try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 import jsonschema
@@ -155,11 +157,8 @@ class WorkflowStep(BaseModel):
     @field_validator("output_schema")
     @classmethod
     def _schema_valid(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            try:
-                jsonschema.Draft202012Validator.check_schema(value)
-            except jsonschema.SchemaError as exc:
-                raise ValueError(f"not a valid JSON Schema: {exc.message}") from None
+        if value is not None and (problem := _schema_problem(value)):
+            raise ValueError(f"not a valid JSON Schema: {problem}")
         return value
 
     @property
@@ -248,6 +247,28 @@ class WorkflowConfig(BaseModel):
                 required.append(name)
         return {"type": "object", "properties": props, "required": required,
                 "additionalProperties": False}
+
+
+def _schema_problem(schema: dict[str, Any]) -> str | None:
+    """Why ``schema`` is not a valid JSON Schema, or None (cached by canonical JSON)."""
+    try:
+        canonical = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError):
+        return _check_schema(schema)
+    return _checked_schema(canonical)
+
+
+@lru_cache(maxsize=1024)
+def _checked_schema(canonical: str) -> str | None:
+    return _check_schema(json.loads(canonical))
+
+
+def _check_schema(schema: dict[str, Any]) -> str | None:
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return str(exc.message)
+    return None
 
 
 def resolved_dependencies(steps: list[WorkflowStep]) -> dict[str, list[str]]:

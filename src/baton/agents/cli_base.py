@@ -1,0 +1,480 @@
+"""What the four coding-CLI adapters (claude, codex, copilot, gemini) have in common.
+
+One call is: find the binary (``config.command`` overrides the name), build an allow-listed
+environment, write any private config the CLI needs, snapshot the workspace, run the CLI
+through :func:`~baton.workspace.process.run_process` (own process group, stdin closed,
+Baton's wall-clock timeout), parse its JSON event stream line by line as it arrives into
+:class:`~baton.agents.base.AgentEvent` s, save the raw lines as a transcript, then turn the
+outcome into an :class:`~baton.agents.base.AgentResult` or an :class:`AgentError`.
+
+Config keys honoured by every CLI adapter (``agents.<id>.config``):
+``base_url``, ``api_key``, ``max_turns``, ``allowed_tools``, ``disallowed_tools``,
+``extra_args`` (list), ``mcp_config`` (path), ``env`` (dict), ``env_allow`` (list of
+names passed through from Baton's environment), ``command`` (program name, path or argv
+list), ``prices`` (price-table overrides). The model is the agent's ``model`` field.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from baton.agents.base import (
+    AgentError,
+    AgentEvent,
+    AgentRequest,
+    AgentResult,
+    AgentTimeout,
+    AgentUnavailable,
+    EventCallback,
+    HealthReport,
+    InvalidOutput,
+    Usage,
+)
+from baton.agents.changes import changed_files, take_snapshot
+from baton.agents.failures import Failure, from_message, redact, to_error
+from baton.agents.pricing import price
+from baton.agents.structured import extract_json
+from baton.models import Agent
+from baton.workspace.environment import child_environment
+from baton.workspace.process import ProcessResult, run_process
+
+_VERSION = re.compile(r"(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)")
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
+_STDERR_TAIL = 40
+# Longer prompts go through a file: one argv string may not exceed 128 KiB on Linux.
+MAX_ARGV_PROMPT = 100_000
+LIVE_CHECK_PROMPT = "Reply with the single word: ok"
+
+
+class StreamParser:
+    """Turns a CLI's JSON-lines stdout into events and remembers what the call produced.
+
+    Subclasses implement :meth:`handle` for one decoded JSON object; lines that are not
+    JSON objects and event types a subclass does not know are ignored.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.usage = Usage()
+        self.cost_usd: float | None = None
+        self.session_id: str | None = None
+        self.model: str | None = None
+        self.completed = False
+        self.failure: Failure | None = None
+        self.structured: Any = None
+        self.has_structured = False
+        self.metadata: dict[str, Any] = {}
+
+    def feed(self, line: str) -> list[AgentEvent]:
+        """Events for one stdout line (empty for blank, non-JSON or unknown lines)."""
+        line = line.strip()
+        if not line.startswith("{"):
+            return []
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            return []
+        if not isinstance(obj, dict):
+            return []
+        try:
+            return self.handle(obj)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            return []  # a known event type with an unexpected shape: skip it, keep going
+
+    def handle(self, obj: dict[str, Any]) -> list[AgentEvent]:
+        raise NotImplementedError
+
+
+@dataclass
+class CallContext:
+    """Everything one call of a CLI adapter needs while it is being assembled."""
+
+    request: AgentRequest
+    program: list[str]
+    home: Path | None
+    call_dir: Path
+    prompt: str
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def as_str_list(value: Any) -> list[str]:
+    """A config value given as a list or a comma-separated string, as a list of strings."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        return [str(part) for part in value]
+    return [str(value)]
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` atomically, readable by the owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+class CliAgent:
+    """Base class of the coding-CLI adapters; subclasses fill in the CLI-specific hooks."""
+
+    cli_name: ClassVar[str]
+    npm_package: ClassVar[str]
+    # Parent-environment variables that belong to this CLI (exact names or NAME_ prefixes).
+    own_env: ClassVar[tuple[str, ...]] = ()
+    # Credential variables dropped from the parent environment when base_url is configured.
+    credential_env: ClassVar[tuple[str, ...]] = ()
+    # The variable that carries config.api_key, named in credential errors.
+    key_env: ClassVar[str] = ""
+    # Whether the CLI gets a private config home even without base_url.
+    always_private_home: ClassVar[bool] = False
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    # -- protocol -----------------------------------------------------------------------
+    @property
+    def acts_on_workspace(self) -> bool:
+        return True
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.agent.config
+
+    @property
+    def base_url(self) -> str | None:
+        value = self.config.get("base_url")
+        return str(value).rstrip("/") if value else None
+
+    @property
+    def api_key(self) -> str | None:
+        value = self.config.get("api_key")
+        return str(value) if value else None
+
+    def credential_hint(self) -> str:
+        where = f"agents.{self.agent.id}.config.api_key"
+        return f"{where} (or {self.key_env})" if self.key_env else where
+
+    # -- hooks --------------------------------------------------------------------------
+    def wants_private_home(self) -> bool:
+        """Whether this call gets its own config home (the user's login is not needed)."""
+        return bool(self.base_url) or self.always_private_home
+
+    def static_env(self) -> dict[str, str]:
+        """Variables this CLI always gets (telemetry and auto-update off, ...)."""
+        return {}
+
+    def provider_env(self, ctx: CallContext) -> dict[str, str]:
+        """Variables for this call: endpoint, key, config home."""
+        return {}
+
+    def prepare(self, ctx: CallContext) -> None:
+        """Write private config files into ``ctx.home`` / ``ctx.call_dir``."""
+
+    def build_args(self, ctx: CallContext) -> list[str]:
+        """The arguments after the program."""
+        raise NotImplementedError
+
+    def new_parser(self, ctx: CallContext) -> StreamParser:
+        raise NotImplementedError
+
+    def collect(self, ctx: CallContext, proc: ProcessResult, parser: StreamParser) -> None:
+        """Read what the CLI left in files (usage reports) into the parser."""
+
+    def failure_of(self, proc: ProcessResult, parser: StreamParser, stderr: list[str]) -> Failure | None:
+        """How the call failed, or None if it succeeded."""
+        if parser.failure is not None:
+            return parser.failure
+        if proc.exit_code not in (0, None):
+            tail = " | ".join(line.strip() for line in stderr[-5:] if line.strip())
+            return from_message(tail or f"{self.cli_name} exited with code {proc.exit_code}")
+        if not parser.completed:
+            return Failure(
+                message=f"{self.cli_name} exited without a final result (exit code {proc.exit_code})"
+            )
+        return None
+
+    # -- shared machinery -----------------------------------------------------------------
+    def program(self) -> list[str]:
+        """The argv prefix that starts the CLI; raises AgentUnavailable when it is missing."""
+        command = self.config.get("command")
+        argv = (
+            as_str_list(command)
+            if isinstance(command, list)
+            else [str(command) if command else self.cli_name]
+        )
+        found = shutil.which(argv[0])
+        if found is None:
+            raise AgentUnavailable(
+                f"agent {self.agent.id!r}: the {self.cli_name} CLI ({argv[0]}) was not found on "
+                f"PATH; install it with: npm install -g {self.npm_package}",
+                agent_id=self.agent.id,
+            )
+        return [found, *argv[1:]]
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in messages, events or transcripts."""
+        found = [self.api_key] if self.api_key else []
+        for name, value in (self.config.get("env") or {}).items():
+            if _SECRET_NAME.search(str(name)) and value:
+                found.append(str(value))
+        return found
+
+    def _allowed_names(self) -> set[str]:
+        names: set[str] = set()
+        for name in os.environ:
+            for own in self.own_env:
+                if name == own or (own.endswith("_") and name.startswith(own)):
+                    names.add(name)
+        if self.base_url:
+            names -= set(self.credential_env)
+        names.update(as_str_list(self.config.get("env_allow")))
+        return names
+
+    def build_env(self, ctx: CallContext | None) -> dict[str, str]:
+        extra: dict[str, str] = dict(self.static_env())
+        if ctx is not None:
+            extra.update(self.provider_env(ctx))
+        for key, value in (self.config.get("env") or {}).items():
+            extra[str(key)] = str(value)
+        if ctx is not None:
+            extra.update(ctx.request.environment)
+        return child_environment(allow=self._allowed_names(), extra=extra)
+
+    @contextlib.contextmanager
+    def _dirs(self, request: AgentRequest) -> Iterator[tuple[Path | None, Path]]:
+        """(private config home or None, per-call folder) for one call."""
+        wants_home = self.wants_private_home()
+        if request.artifacts_dir is not None:
+            base = Path(request.artifacts_dir)
+            call_dir = base / "calls" / self.call_name(request)
+            call_dir.mkdir(parents=True, exist_ok=True)
+            home = base / "homes" / self.agent.id if wants_home else None
+            if home is not None:
+                home.mkdir(parents=True, exist_ok=True)
+            yield home, call_dir
+            return
+        with tempfile.TemporaryDirectory(prefix=f"baton-{self.cli_name}-") as tmp:
+            call_dir = Path(tmp) / "call"
+            call_dir.mkdir()
+            home = Path(tmp) / "home" if wants_home else None
+            if home is not None:
+                home.mkdir()
+            yield home, call_dir
+
+    def call_name(self, request: AgentRequest) -> str:
+        return f"{request.step_id or 'step'}-{request.attempt}-{self.agent.id}"
+
+    def prompt_for(self, request: AgentRequest, call_dir: Path, extra: str = "") -> str:
+        prompt = request.prompt + extra
+        if prompt.startswith("-"):
+            prompt = " " + prompt  # never mistaken for an option
+        if len(prompt.encode("utf-8")) <= MAX_ARGV_PROMPT:
+            return prompt
+        path = call_dir / "prompt.md"
+        path.write_text(prompt, encoding="utf-8")
+        return (
+            f"Your full task is in the file {path}. Read that whole file first and "
+            "follow its instructions exactly."
+        )
+
+    async def run(self, request: AgentRequest, on_event: EventCallback) -> AgentResult:
+        """Run the CLI once for ``request``; raise an AgentError on failure."""
+        program = self.program()
+        started = time.monotonic()
+        with self._dirs(request) as (home, call_dir):
+            ctx = CallContext(
+                request=request,
+                program=program,
+                home=home,
+                call_dir=call_dir,
+                prompt="",
+                secrets=self.secrets(),
+            )
+            self.prepare(ctx)
+            ctx.env = self.build_env(ctx)
+            argv = [*program, *self.build_args(ctx)]
+            parser = self.new_parser(ctx)
+            workspace = Path(request.workspace_dir)
+            before = await take_snapshot(workspace)
+            transcript_path: Path | None = None
+            transcript: IO[str] | None = None
+            if request.artifacts_dir is not None:
+                transcript_path = Path(request.artifacts_dir) / f"{self.call_name(request)}.jsonl"
+                transcript = transcript_path.open("w", encoding="utf-8")
+            stderr: deque[str] = deque(maxlen=_STDERR_TAIL)
+            secrets = ctx.secrets
+
+            async def on_stdout(line: str) -> None:
+                clean = redact(line, secrets) if secrets else line
+                if transcript is not None:
+                    transcript.write(clean + "\n")
+                    transcript.flush()
+                for event in parser.feed(clean):
+                    await on_event(event)
+
+            async def on_stderr(line: str) -> None:
+                clean = redact(line, secrets) if secrets else line
+                stderr.append(clean)
+                if clean.strip():
+                    await on_event(AgentEvent(kind="stderr", text=clean))
+
+            try:
+                proc = await run_process(
+                    argv,
+                    cwd=workspace,
+                    env=ctx.env,
+                    timeout=request.timeout_seconds,
+                    on_stdout=on_stdout,
+                    on_stderr=on_stderr,
+                )
+            except FileNotFoundError:
+                raise AgentUnavailable(
+                    f"agent {self.agent.id!r}: cannot start {argv[0]}; install it with: "
+                    f"npm install -g {self.npm_package}",
+                    agent_id=self.agent.id,
+                ) from None
+            except PermissionError:
+                raise AgentUnavailable(
+                    f"agent {self.agent.id!r}: {argv[0]} is not executable", agent_id=self.agent.id
+                ) from None
+            finally:
+                if transcript is not None:
+                    transcript.close()
+            if proc.timed_out:
+                raise AgentTimeout(
+                    f"agent {self.agent.id!r} ({self.cli_name}) did not finish within "
+                    f"{request.timeout_seconds:g}s; its process group was killed",
+                    agent_id=self.agent.id,
+                )
+            self.collect(ctx, proc, parser)
+            failure = self.failure_of(proc, parser, list(stderr))
+            if failure is not None:
+                raise to_error(
+                    failure,
+                    agent_id=self.agent.id,
+                    cli=self.cli_name,
+                    credential_hint=self.credential_hint(),
+                    secrets=secrets,
+                    exit_code=proc.exit_code,
+                )
+            files = await changed_files(workspace, before)
+            files = self._without_artifacts(workspace, request.artifacts_dir, files)
+        return self._result(request, proc, parser, files, transcript_path, started)
+
+    @staticmethod
+    def _without_artifacts(workspace: Path, artifacts: Path | None, files: list[str]) -> list[str]:
+        """Drop Baton's own files (transcripts, private homes) when they live in the workspace."""
+        if artifacts is None:
+            return files
+        try:
+            inner = Path(artifacts).resolve().relative_to(workspace.resolve()).as_posix()
+        except ValueError:
+            return files
+        return [f for f in files if f != inner and not f.startswith(inner + "/")]
+
+    def _result(
+        self,
+        request: AgentRequest,
+        proc: ProcessResult,
+        parser: StreamParser,
+        files: list[str],
+        transcript: Path | None,
+        started: float,
+    ) -> AgentResult:
+        model = parser.model or self.agent.model
+        cost = parser.cost_usd
+        if cost is None:
+            cost = price(model, parser.usage, self.config.get("prices"))
+        answer: Any = None
+        if request.output_schema is not None:
+            if parser.has_structured:
+                answer = parser.structured
+            else:
+                ok, answer = extract_json(parser.text)
+                if not ok:
+                    snippet = " ".join(parser.text.split())[:200]
+                    raise InvalidOutput(
+                        f"agent {self.agent.id!r} ({self.cli_name}) was asked for JSON matching "
+                        f"the step's output_schema but answered: {snippet!r}",
+                        agent_id=self.agent.id,
+                    )
+        return AgentResult(
+            text=parser.text,
+            json=answer,
+            usage=parser.usage,
+            cost_usd=cost,
+            session_id=parser.session_id,
+            exit_code=proc.exit_code,
+            files_changed=files,
+            duration_seconds=time.monotonic() - started,
+            transcript_path=str(transcript) if transcript else None,
+            model=model,
+            metadata=dict(parser.metadata),
+        )
+
+    async def check(self, live: bool = False) -> HealthReport:
+        """Binary present and ``--version`` parsed; credentials for a base_url; optional call."""
+        try:
+            program = self.program()
+        except AgentUnavailable as exc:
+            return HealthReport(ok=False, detail=str(exc))
+        try:
+            proc = await run_process(
+                [*program, "--version"], cwd=tempfile.gettempdir(), env=self.build_env(None), timeout=60
+            )
+        except OSError as exc:
+            return HealthReport(ok=False, detail=f"{program[0]} cannot be started: {exc}")
+        match = _VERSION.search(proc.stdout + proc.stderr)
+        version = match.group(1) if match else None
+        if proc.exit_code != 0 or version is None:
+            return HealthReport(
+                ok=False,
+                detail=f"`{self.cli_name} --version` failed (exit code {proc.exit_code})",
+                version=version,
+            )
+        if self.base_url and not self.api_key:
+            return HealthReport(
+                ok=False,
+                version=version,
+                detail=(f"base_url is set but no api_key: set {self.credential_hint()}"),
+            )
+        if not live:
+            return HealthReport(ok=True, detail=f"{self.cli_name} {version} at {program[0]}", version=version)
+        with tempfile.TemporaryDirectory(prefix="baton-check-") as tmp:
+            request = AgentRequest(
+                prompt=LIVE_CHECK_PROMPT, workspace_dir=Path(tmp), timeout_seconds=120, step_id="health-check"
+            )
+            try:
+                result = await self.run(request, _ignore)
+            except AgentError as exc:
+                return HealthReport(ok=False, detail=str(exc), version=version)
+        return HealthReport(
+            ok=True,
+            version=version,
+            detail=(f"{self.cli_name} {version} answered a live call in {result.duration_seconds:.1f}s"),
+        )
+
+
+async def _ignore(_event: AgentEvent) -> None:
+    return None
+
+
+def json_dumps(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=True)

@@ -3,8 +3,9 @@ event becomes one ExecutionLog row (see :func:`to_log`)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, ClassVar
 
 from baton.models import ExecutionLog, LogLevel
@@ -31,10 +32,8 @@ class Event:
         return self.kind
 
     def data(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("execution_id", None)
-        out.pop("timestamp", None)
-        return out
+        """The event's own fields (shallow: events are never mutated after creation)."""
+        return {name: getattr(self, name) for name in _field_names(type(self))}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -228,6 +227,11 @@ def to_log(event: Event, trace_id: str) -> ExecutionLog:
         trace_id=trace_id,
         seq=0,
     )
+
+
+@cache
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name not in ("execution_id", "timestamp"))
 
 
 def _log_id() -> str:

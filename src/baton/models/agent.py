@@ -54,7 +54,7 @@ class AgentConfig(BaseModel):
     """An agent as written under ``agents:`` in ``baton.yaml`` (its key is the id).
 
     Beyond the seed's fields: ``interface`` (cli or api), ``isolation`` (subprocess or
-    docker, for CLI agents) and ``max_concurrency`` (calls in flight at once, 1..64).
+    docker, for CLI agents) and ``max_concurrency`` (calls in flight at once, 1..1000).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -66,7 +66,7 @@ class AgentConfig(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     interface: AgentInterface = AgentInterface.CLI
     isolation: Isolation = Isolation.SUBPROCESS
-    max_concurrency: int = Field(default=4, ge=1, le=64)
+    max_concurrency: int = Field(default=4, ge=1, le=1000)
 
     @field_validator("provider")
     @classmethod

@@ -16,7 +16,7 @@ and shell steps use ``${var}`` natively.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Resolver = Callable[[str], str]
@@ -133,6 +133,23 @@ class Interpolator:
         """
         return self._walk(data, prefix)
 
+    def expand_paths(self, data: Any, paths: Iterable[tuple[str | int, ...]]) -> Any:
+        """Like :meth:`expand_tree`, visiting only the strings at ``paths`` (see dollar_paths)."""
+        copied: set[int] = set()
+        for path in paths:
+            if _is_raw(path):
+                continue
+            value = _get(data, path)
+            if not isinstance(value, str):
+                continue
+            try:
+                expanded = self.expand(value)
+            except Unresolved as exc:
+                raise UnresolvedAt(path, exc) from None
+            if expanded != value:
+                data = _set(data, path, expanded, copied)
+        return data
+
     def _walk(self, data: Any, path: tuple[str | int, ...]) -> Any:
         if isinstance(data, str):
             if "$" not in data or _is_raw(path):
@@ -155,3 +172,45 @@ def _is_raw(path: tuple[str | int, ...]) -> bool:
         ):
             return True
     return False
+
+
+def dollar_paths(data: Any) -> list[tuple[str | int, ...]]:
+    """Paths of every string value in ``data`` that contains a ``$``."""
+    found: list[tuple[str | int, ...]] = []
+
+    def walk(node: Any, path: tuple[str | int, ...]) -> None:
+        if isinstance(node, str):
+            if "$" in node:
+                found.append(path)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, (*path, i))
+
+    walk(data, ())
+    return found
+
+
+def _get(data: Any, path: tuple[str | int, ...]) -> Any:
+    for seg in path:
+        present = (isinstance(data, dict) and seg in data) or (
+            isinstance(data, list) and isinstance(seg, int) and 0 <= seg < len(data)
+        )
+        if not present:
+            return None
+        data = data[seg]
+    return data
+
+
+def _set(data: Any, path: tuple[str | int, ...], value: Any, copied: set[int]) -> Any:
+    """``data`` with ``value`` at ``path``, copying each container once (never mutating input)."""
+    if not path:
+        return value
+    if id(data) not in copied:
+        data = dict(data) if isinstance(data, dict) else list(data)
+        copied.add(id(data))
+    head = path[0]
+    data[head] = _set(data[head], path[1:], value, copied)
+    return data

@@ -32,7 +32,8 @@ class Layer:
 
     ``prefix`` is where a file's own root sits in the configuration (a workflow file is
     rooted at ``workflows.<id>``); ``origins`` names the variable or override that set
-    each path of a non-file layer.
+    each path of a non-file layer; ``dollar_paths``, when known, lists the strings that
+    may need ``${}`` interpolation.
     """
 
     kind: LayerKind
@@ -42,6 +43,7 @@ class Layer:
     text: str | None = None
     prefix: FieldPath = ()
     origins: dict[FieldPath, str] = field(default_factory=dict)
+    dollar_paths: list[FieldPath] | None = None
 
     @property
     def is_file(self) -> bool:

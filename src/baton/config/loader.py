@@ -6,7 +6,7 @@ import io
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from baton.config.layers import (
     override_layer,
     owner,
 )
-from baton.config.yamlio import FieldPath, compose, locate, parse, read_text
+from baton.config.parsecache import ParseCache, ParsedFile
+from baton.config.yamlio import FieldPath, compose, locate, read_text
 from baton.models import Agent, Configuration, Workflow
 from baton.models.agent import ID_PATTERN
 
@@ -137,6 +138,7 @@ class _Load:
         self.resolvers = resolvers
         self.sources: list[Path] = []
         self.current = ""
+        self.cache = ParseCache(None)
 
     def shown(self, path: Path) -> str:
         try:
@@ -149,6 +151,7 @@ class _Load:
         root = project.parent if project is not None else self.cwd
         env = self._environment(root if project is not None else None)
         interpolator = Interpolator(env, self.resolvers)
+        self.cache = ParseCache.from_env(env)
 
         layers: list[Layer] = []
         if project is None:
@@ -221,29 +224,33 @@ class _Load:
             candidate = Path(base) / "baton" / "config.yaml"
         return candidate if candidate.is_file() else None
 
-    def _read(self, path: Path) -> tuple[str, Any]:
+    def _read(self, path: Path) -> tuple[str, ParsedFile]:
         shown = self.shown(path)
         self.current = shown
         text = read_text(path, shown)
-        data = parse(text, shown)
+        parsed = self.cache.parse(text, shown)
         self.sources.append(path)
-        return text, data
+        return text, parsed
 
     def _file_layer(self, kind: Any, path: Path, interpolator: Interpolator) -> Layer:
-        text, data = self._read(path)
+        text, parsed = self._read(path)
         shown = self.shown(path)
-        if data is None:
-            data = {}
+        data = {} if parsed.data is None else parsed.data
         if not isinstance(data, dict):
             raise _not_a_mapping(text, shown, data)
-        layer = Layer(kind=kind, label=shown, data=data, path=path, text=text)
+        layer = Layer(
+            kind=kind, label=shown, data=data, path=path, text=text, dollar_paths=parsed.dollar_paths
+        )
         return self._interpolated(layer, interpolator)
 
     def _interpolated(self, layer: Layer, interpolator: Interpolator) -> Layer:
         if layer.text is None or "$" not in layer.text:
             return layer
         try:
-            data = interpolator.expand_tree(layer.data)
+            if layer.dollar_paths is not None:
+                data = interpolator.expand_paths(layer.data, layer.dollar_paths)
+            else:
+                data = interpolator.expand_tree(layer.data)
         except UnresolvedAt as exc:
             raise Locator([layer]).error(
                 InterpolationError,
@@ -253,14 +260,7 @@ class _Load:
                 at_value=True,
                 needle=exc.error.reference[:40],
             ) from None
-        return Layer(
-            kind=layer.kind,
-            label=layer.label,
-            data=data,
-            path=layer.path,
-            text=layer.text,
-            prefix=layer.prefix,
-        )
+        return replace(layer, data=data)
 
     def _workflow_layers(self, root: Path, project: Layer, interpolator: Interpolator) -> list[Layer]:
         folder = root / WORKFLOWS_DIR
@@ -275,10 +275,9 @@ class _Load:
         for path in files:
             if not path.is_file():
                 continue
-            text, data = self._read(path)
+            text, parsed = self._read(path)
             shown = self.shown(path)
-            if data is None:
-                data = {}
+            data = {} if parsed.data is None else parsed.data
             if not isinstance(data, dict):
                 raise _not_a_mapping(text, shown, data, what="a workflow file")
             data = dict(data)
@@ -308,13 +307,18 @@ class _Load:
                     f"workflow {workflow_id!r} is already defined in {where}",
                     field_path=f"workflows.{workflow_id}",
                 )
+            prefix = ("workflows", workflow_id)
+            dollars = parsed.dollar_paths
             layer = Layer(
                 kind="workflow",
                 label=shown,
                 data={"workflows": {workflow_id: data}},
                 path=path,
                 text=text,
-                prefix=("workflows", workflow_id),
+                prefix=prefix,
+                dollar_paths=None
+                if dollars is None
+                else [(*prefix, *p) for p in dollars if p[:1] != ("id",)],
             )
             layer = self._interpolated(layer, interpolator)
             defined[workflow_id] = layer

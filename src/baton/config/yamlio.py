@@ -1,14 +1,17 @@
 """Read YAML configuration files safely and fast, and find where a value came from.
 
-The fast path parses with libyaml (``CSafeLoader``) straight into plain Python. Duplicate
-keys are caught while constructing mappings (YAML itself keeps the last one silently),
-and documents that use anchors are checked for alias bombs before they are expanded.
-Only when something is wrong is the text composed again into nodes, to turn a field path
-into a line and column.
+The fast path composes with libyaml (``CSafeLoader``, tags resolved through a cache) and
+builds plain Python from the nodes in one tight pass; anything unusual (merge keys, explicit
+tags, timestamps, non-decimal numbers) is handed to PyYAML's safe constructor. Duplicate
+keys are refused (YAML itself keeps the last one silently), documents that use anchors
+are checked for alias bombs and recursive aliases before they are expanded, and flow
+nesting deep enough to crash libyaml's composer is refused before it is parsed. Only when
+something is wrong is the text composed again, to turn a field path into a line and column.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,10 +29,25 @@ except ImportError:  # PyYAML built without libyaml
 MAX_FILE_BYTES = 1024 * 1024
 # Nodes that aliases may add on top of the document's own nodes before we call it a bomb.
 MAX_ALIAS_EXPANSION = 100_000
+# Open flow collections ([ or {) allowed at once; libyaml's composer recurses per level.
+MAX_FLOW_DEPTH = 200
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_TRUE = {"y", "yes", "true", "on"}
-_FALSE = {"n", "no", "false", "off"}
+_STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_BOOLS = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+_TRUE = {"yes", "true", "on"}
+_FALSE = {"no", "false", "off"}
+_BRACKETS = re.compile(r"[\[\]{}]")
+# Where an anchor (&name) may start; "&&" in a shell command is not one.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,])&[^\s\[\]{},&]")
+# Plain scalar -> resolved tag; resolution depends only on the text of a plain scalar.
+_RESOLVED: dict[str, str] = {}
+_RESOLVED_MAX = 50_000
 
 PathSeg = str | int
 FieldPath = tuple[PathSeg, ...]
@@ -44,7 +62,20 @@ class _DuplicateKey(Exception):
 
 
 class _Loader(_BaseLoader):
-    """The safe loader, refusing duplicate keys in a mapping."""
+    """The safe loader, refusing duplicate keys in a mapping, with cached tag resolution."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return _STR_TAG
+            tag = _RESOLVED.get(value)
+            if tag is None:
+                tag = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+                if len(_RESOLVED) >= _RESOLVED_MAX:
+                    _RESOLVED.clear()
+                _RESOLVED[value] = tag
+            return tag
+        return _SEQ_TAG if kind is SequenceNode else _MAP_TAG
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[tuple[str, str], yaml.Mark] = {}
@@ -98,14 +129,16 @@ def _line_col(text: str, offset: int | None) -> tuple[int, int]:
 
 def parse(text: str, shown: str) -> Any:
     """Parse one YAML document into plain Python, raising located ConfigFileErrors."""
+    _check_nesting(text, shown)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None
-        if "&" in text:
+        anchors = _ANCHOR.search(text) is not None
+        if anchors:
             _check_aliases(node, text, shown)
-        return loader.construct_document(node)
+        return _build(node, loader, {} if anchors else None)
     except _DuplicateKey as dup:
         raise ConfigFileError(
             f"duplicate key {dup.key!r} (first defined at line {dup.first.line + 1}); "
@@ -135,6 +168,72 @@ def parse(text: str, shown: str) -> Any:
         loader.dispose()
 
 
+def _check_nesting(text: str, shown: str) -> None:
+    if text.count("[") + text.count("{") <= MAX_FLOW_DEPTH:
+        return
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line, col = _line_col(text, match.start())
+                raise ConfigFileError(
+                    f"flow collections nested more than {MAX_FLOW_DEPTH} levels deep",
+                    file=shown,
+                    line=line,
+                    column=col,
+                )
+        elif depth:
+            depth -= 1
+
+
+def _build(node: Node, loader: _Loader, memo: dict[int, Any] | None) -> Any:
+    """Plain Python for ``node``; ``memo`` (documents with anchors) keeps aliases shared."""
+    kind = type(node)
+    if kind is ScalarNode:
+        tag = node.tag
+        if tag == _STR_TAG:
+            return node.value
+        if tag == _NULL_TAG:
+            return None
+        if tag == _BOOL_TAG:
+            return _BOOLS[node.value.lower()]
+        if tag == _INT_TAG and node.value.isdigit() and (node.value[0] != "0" or node.value == "0"):
+            return int(node.value)
+        return loader.construct_object(node, deep=True)
+    if memo is not None and id(node) in memo:
+        return memo[id(node)]
+    if kind is MappingNode and node.tag == _MAP_TAG:
+        out: dict[Any, Any] = {}
+        if memo is not None:
+            memo[id(node)] = out
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                return loader.construct_object(node, deep=True)
+            key = _build(key_node, loader, memo)
+            try:
+                duplicate = key in out
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    "found an unhashable key (a list or mapping)",
+                    key_node.start_mark,
+                ) from None
+            if duplicate:
+                first = next(k for k, _ in node.value if _build(k, loader, memo) == key)
+                raise _DuplicateKey(str(key_node.value), key_node.start_mark, first.start_mark)
+            out[key] = _build(value_node, loader, memo)
+        return out
+    if kind is SequenceNode and node.tag == _SEQ_TAG:
+        items: list[Any] = []
+        if memo is not None:
+            memo[id(node)] = items
+        items.extend(_build(item, loader, memo) for item in node.value)
+        return items
+    return loader.construct_object(node, deep=True)
+
+
 def _syntax_error(exc: yaml.MarkedYAMLError, shown: str) -> ConfigFileError:
     mark = exc.problem_mark or exc.context_mark
     problem = exc.problem or "invalid YAML"
@@ -156,14 +255,23 @@ def _syntax_error(exc: yaml.MarkedYAMLError, shown: str) -> ConfigFileError:
 def _check_aliases(root: Node, text: str, shown: str) -> None:
     """Refuse documents whose aliases expand to far more nodes than the text holds."""
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
     distinct = 0
 
     def expanded(node: Node) -> int:
         nonlocal distinct
+        if id(node) in open_nodes:
+            mark = node.start_mark
+            raise ConfigFileError(
+                "recursive alias: an anchored collection contains an alias to itself",
+                file=shown,
+                line=mark.line + 1,
+                column=mark.column + 1,
+            )
         known = sizes.get(id(node))
         if known is not None:
             return known
-        sizes[id(node)] = 1  # a recursive alias counts once instead of looping
+        open_nodes.add(id(node))
         distinct += 1
         total = 1
         if isinstance(node, MappingNode):
@@ -172,6 +280,7 @@ def _check_aliases(root: Node, text: str, shown: str) -> None:
         elif isinstance(node, SequenceNode):
             for item in node.value:
                 total += expanded(item)
+        open_nodes.discard(id(node))
         sizes[id(node)] = total
         return total
 

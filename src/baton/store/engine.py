@@ -1,0 +1,107 @@
+"""Database URLs and engines: SQLite tuned for a local file, PostgreSQL through psycopg 3.
+
+SQLite connections run with WAL journaling, ``synchronous=NORMAL``, foreign keys on and a
+busy timeout. SQLAlchemy, not the sqlite3 module, emits ``BEGIN``: a connection marked
+with the ``baton_write`` execution option starts with ``BEGIN IMMEDIATE`` so that a
+read-then-write transaction holds the write lock from its first statement and two
+processes cannot interleave (they queue on the busy timeout instead).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from baton.store.errors import StoreUnavailable
+from baton.store.types import dumps, loads
+
+DEFAULT_DB_PATH = Path(".baton") / "baton.db"
+BUSY_TIMEOUT_MS = 30_000
+WAL_AUTOCHECKPOINT_PAGES = 10_000  # ~40 MB of WAL
+WRITE_OPTION = "baton_write"
+
+
+def default_url(base_dir: Path | None = None) -> str:
+    """The SQLite URL of ``<base_dir or cwd>/.baton/baton.db``."""
+    path = (base_dir or Path.cwd()) / DEFAULT_DB_PATH
+    return f"sqlite+pysqlite:///{path.resolve()}"
+
+
+def normalize_url(url: str) -> URL:
+    """Parse ``url`` and pin the driver: psycopg 3 for PostgreSQL, pysqlite for SQLite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreUnavailable(
+            f"database URL {_safe(url)!r} is not valid; expected sqlite:///path/to/baton.db "
+            "or postgresql://user@host:port/dbname"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite")
+    raise StoreUnavailable(
+        f"database URL {_safe(url)!r} uses {backend!r}; Baton supports sqlite and postgresql"
+    )
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (SQLite file or PostgreSQL), configured for the store."""
+    parsed = normalize_url(url)
+    common: dict[str, Any] = {"json_serializer": dumps, "json_deserializer": loads}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            raise StoreUnavailable(
+                "an in-memory SQLite database cannot be shared between connections; "
+                "use a file path such as sqlite:///.baton/baton.db"
+            )
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            pool_size=8,
+            max_overflow=8,
+            **common,
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8, **common)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # a backstop only: checkpoints normally run off the hot path (store/checkpoint.py)
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+        cursor.execute("")
+        cursor.execute("")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _safe(url: str) -> str:
+    """``url`` with any password hidden, for error messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@", 1)[-1] if "@" in url else url

@@ -1,0 +1,228 @@
+"""The hot path: a step transition and its log rows, written in one transaction.
+
+The engine calls this once per step transition and for every flushed batch of agent
+output, so it skips SQLAlchemy's per-statement machinery and runs four plain SQL statements
+on the pooled DB-API connection (the same SQL on SQLite and PostgreSQL, bar placeholders,
+the JSONB cast and the row lock). Everything else in the store uses SQLAlchemy Core.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.pool import PoolProxiedConnection
+
+from baton.models import ExecutionLog, StepRun
+from baton.store.errors import IntegrityViolation, StoreUnavailable
+from baton.store.logcap import LOG_COLUMNS, LogState, admit
+from baton.store.types import dumps, sqlite_text, utc
+
+STEP_COLUMNS = (
+    "execution_id",
+    "step_id",
+    "status",
+    "agent_id",
+    "attempt",
+    "iteration",
+    "started_at",
+    "ended_at",
+    "output",
+    "error",
+    "error_type",
+    "cache_hit",
+    "created_at",
+    "updated_at",
+)
+_STEP_KEEP = {"execution_id", "step_id", "created_at"}  # not overwritten by a later save
+
+
+class StepLogWriter:
+    """Writes step runs and log rows (numbered, clamped and capped by :mod:`logcap`)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        max_log_bytes: int,
+        *,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.max_log_bytes = max_log_bytes
+        self._on_commit = on_commit
+        self._dedicated = engine.dialect.name == "sqlite"
+        self._dedicated_lock = threading.Lock()
+        self._dedicated_fairy: PoolProxiedConnection | None = None
+        self._dbapi: Any = engine.dialect.loaded_dbapi
+        postgres = engine.dialect.name == "postgresql"
+        p = "%s" if postgres else "?"
+        as_json = f"{p}::jsonb" if postgres else p
+        self._begin = None if postgres else "BEGIN IMMEDIATE"
+        self._time: Callable[[datetime], Any] = utc if postgres else sqlite_text
+
+        self.sql_state = (
+            "SELECT last_seq, last_log_at, log_bytes, log_truncated, log_dropped "
+            f"FROM executions WHERE id = {p}" + (" FOR UPDATE" if postgres else "")
+        )
+        step_values = ", ".join(as_json if c == "output" else p for c in STEP_COLUMNS)
+        step_set = ", ".join(f"{c} = excluded.{c}" for c in STEP_COLUMNS if c not in _STEP_KEEP)
+        self.sql_step = (
+            f"INSERT INTO step_runs ({', '.join(STEP_COLUMNS)}) VALUES ({step_values}) "
+            f"ON CONFLICT (execution_id, step_id) DO UPDATE SET {step_set}"
+        )
+        log_values = ", ".join(as_json if c == "metadata" else p for c in LOG_COLUMNS)
+        self.sql_log = f"INSERT INTO execution_logs ({', '.join(LOG_COLUMNS)}) VALUES ({log_values})"
+        self.sql_state_update = (
+            f"UPDATE executions SET last_seq = {p}, last_log_at = {p}, log_bytes = {p}, "
+            f"log_truncated = {p}, log_dropped = {p} WHERE id = {p}"
+        )
+
+    def write(
+        self,
+        run: StepRun | None,
+        groups: dict[str, list[ExecutionLog]],
+        now: datetime,
+        *,
+        what: str,
+    ) -> None:
+        """Upsert ``run`` (if given) and append ``groups`` (logs by execution id) atomically.
+
+        Every execution in ``groups`` is locked first, in id order, and must exist.
+        SQLite writes are serialized by the database anyway, so on SQLite one connection
+        is kept for them instead of a pool round trip per call; PostgreSQL takes one from
+        the pool (with its pre-ping) every time.
+        """
+        if self._dedicated:
+            with self._dedicated_lock:
+                if self._dedicated_fairy is None:
+                    self._dedicated_fairy = self.engine.raw_connection()
+                self._write_on(self._dedicated_fairy, run, groups, now, what)
+        else:
+            fairy = self.engine.raw_connection()
+            try:
+                self._write_on(fairy, run, groups, now, what)
+            finally:
+                fairy.close()
+        if self._on_commit is not None:
+            self._on_commit()
+
+    def _write_on(
+        self,
+        fairy: PoolProxiedConnection,
+        run: StepRun | None,
+        groups: dict[str, list[ExecutionLog]],
+        now: datetime,
+        what: str,
+    ) -> None:
+        db: Any = fairy.driver_connection
+        try:
+            cursor = db.cursor()
+            try:
+                if self._begin is not None:
+                    cursor.execute(self._begin)
+                states = self._lock_states(cursor, groups, what)
+                if run is not None:
+                    cursor.execute(self.sql_step, self._step_params(run, now))
+                rows = self._admit_all(cursor, groups, states)
+                if rows:
+                    cursor.executemany(self.sql_log, rows)
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+            finally:
+                cursor.close()
+        except self._dbapi.IntegrityError as exc:
+            raise IntegrityViolation(
+                f"{what} could not be stored: {_first_line(exc)} (a log row id saved twice?)"
+            ) from None
+        except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
+            fairy.invalidate()
+            if fairy is self._dedicated_fairy:
+                self._dedicated_fairy = None
+                fairy.close()
+            raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        """Return the dedicated connection (if any) to the pool."""
+        with self._dedicated_lock:
+            if self._dedicated_fairy is not None:
+                self._dedicated_fairy.close()
+                self._dedicated_fairy = None
+
+    def _admit_all(
+        self, cursor: Any, groups: dict[str, list[ExecutionLog]], states: dict[str, LogState]
+    ) -> list[tuple[Any, ...]]:
+        """Rows to insert (timestamps converted for the driver); updates the bookkeeping."""
+        convert = self._time
+        rows: list[tuple[Any, ...]] = []
+        for execution_id, logs in groups.items():
+            if not logs:
+                continue
+            state = states[execution_id]
+            last_text = None
+            for log in logs:
+                for r in admit(state, log, self.max_log_bytes):
+                    last_text = convert(r[6])
+                    rows.append((*r[:6], last_text, *r[7:]))
+            cursor.execute(
+                self.sql_state_update,
+                (
+                    state.last_seq,
+                    last_text if last_text is not None else _maybe(convert, state.last_at),
+                    state.log_bytes,
+                    state.truncated,
+                    state.dropped,
+                    execution_id,
+                ),
+            )
+        return rows
+
+    def _lock_states(
+        self, cursor: Any, groups: dict[str, list[ExecutionLog]], what: str
+    ) -> dict[str, LogState]:
+        states: dict[str, LogState] = {}
+        for execution_id in sorted(groups):  # one lock order, so two writers cannot deadlock
+            cursor.execute(self.sql_state, (execution_id,))
+            row = cursor.fetchone()
+            if row is None:
+                raise IntegrityViolation(f"{what} refers to execution {execution_id!r}, which does not exist")
+            last_seq, last_at, log_bytes, truncated, dropped = row
+            if isinstance(last_at, str):
+                last_at = datetime.fromisoformat(last_at).replace(tzinfo=UTC)
+            elif last_at is not None:
+                last_at = utc(last_at)
+            states[execution_id] = LogState(last_seq, last_at, log_bytes, bool(truncated), dropped)
+        return states
+
+    def _step_params(self, run: StepRun, now: datetime) -> tuple[Any, ...]:
+        convert = self._time
+        stamp = convert(now)
+        return (
+            run.execution_id,
+            run.step_id,
+            run.status.value,
+            run.agent_id,
+            run.attempt,
+            run.iteration,
+            None if run.started_at is None else convert(run.started_at),
+            None if run.ended_at is None else convert(run.ended_at),
+            None if run.output is None else dumps(run.output),
+            run.error,
+            run.error_type,
+            run.cache_hit,
+            stamp,
+            stamp,
+        )
+
+
+def _maybe(convert: Callable[[datetime], Any], value: datetime | None) -> Any:
+    return None if value is None else convert(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,1 @@
+"""Alembic migrations of the store's schema (append-only; see ``baton.store.migrate``)."""

@@ -1,0 +1,856 @@
+"""SqlStore: the Store on SQLAlchemy Core, for SQLite files and PostgreSQL.
+
+Every write runs in one transaction that first locks what it reads (``BEGIN IMMEDIATE``
+on SQLite, ``SELECT ... FOR UPDATE`` on PostgreSQL), so status changes, log sequence
+numbers and claims stay correct when several processes share one database.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Insert,
+    Row,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from baton.models import (
+    Agent,
+    AgentConfig,
+    AgentStatus,
+    ExecutionContext,
+    ExecutionLog,
+    ExecutionStatus,
+    IllegalTransition,
+    LogLevel,
+    StepRun,
+    StepStatus,
+    agent_transition,
+    execution_transition,
+    resume_transition,
+)
+from baton.store import export
+from baton.store.base import (
+    AuditEntry,
+    CacheEntry,
+    ConfigVersion,
+    ExecutionRecord,
+    UsageRecord,
+    UsageTotal,
+)
+from baton.store.checkpoint import WalCheckpointer
+from baton.store.engine import WRITE_OPTION
+from baton.store.errors import (
+    AlreadyExists,
+    ConfigVersionImmutable,
+    IntegrityViolation,
+    InvalidArgument,
+    NotFound,
+)
+from baton.store.hotpath import StepLogWriter
+from baton.store.redact import redact_secrets
+from baton.store.schema import (
+    agents,
+    cache_entries,
+    config_audit,
+    config_versions,
+    execution_logs,
+    executions,
+    step_runs,
+    usage,
+)
+from baton.store.types import utc
+
+DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024
+DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=30)
+USAGE_GROUPS = ("agent", "model", "workflow", "day", "execution")
+_PG_CONFIG_LOCK = 0x62A70_0002
+_AGENT_FIELDS = tuple(AgentConfig.model_fields)
+_ACTIVE = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlStore:
+    """The Store protocol over a SQLAlchemy engine (SQLite or PostgreSQL).
+
+    ``max_log_bytes`` caps each execution's stored log (message + metadata JSON bytes);
+    ``claim_timeout`` is how long a silent owner keeps its claim on an execution;
+    ``clock`` is the wall clock (UTC) used for every timestamp the store sets.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_log_bytes: int = DEFAULT_MAX_LOG_BYTES,
+        claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.engine = engine
+        self.max_log_bytes = max_log_bytes
+        self.claim_timeout = claim_timeout
+        self._clock = clock
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._dialect = engine.dialect.name
+        self._checkpointer = WalCheckpointer(engine.url.database or "") if self._dialect == "sqlite" else None
+        self._steps = StepLogWriter(
+            engine,
+            max_log_bytes,
+            on_commit=None if self._checkpointer is None else self._checkpointer.committed,
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        return utc(self._clock())
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._writer.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def _upsert(self, table: Table) -> Insert:
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _lock(self, conn: Connection, key: int) -> None:
+        """Serialize a critical section across processes (SQLite: BEGIN IMMEDIATE did it)."""
+        if self._dialect == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+    # -- agents ------------------------------------------------------------------------------
+    def upsert_agent(self, agent: Agent) -> None:
+        """Insert or update an agent's definition; an existing agent keeps its status and
+        health (those change only through :meth:`set_agent_status`)."""
+        now = self._now()
+        definition = redact_secrets(agent.model_dump(mode="json", include=set(_AGENT_FIELDS)))
+        stmt = self._upsert(agents).values(
+            id=agent.id,
+            status=agent.status.value,
+            last_health_check=agent.last_health_check,
+            config=definition,
+            created_at=agent.created_at,
+            updated_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[agents.c.id],
+            set_={"config": stmt.excluded.config, "updated_at": stmt.excluded.updated_at},
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def get_agent(self, agent_id: str) -> Agent | None:
+        with self._read() as conn:
+            row = conn.execute(select(agents).where(agents.c.id == agent_id)).first()
+        return None if row is None else _agent(row)
+
+    def list_agents(self) -> list[Agent]:
+        with self._read() as conn:
+            rows = conn.execute(select(agents).order_by(agents.c.id)).all()
+        return [_agent(row) for row in rows]
+
+    def set_agent_status(
+        self, agent_id: str, status: AgentStatus, *, health_checked_at: datetime | None = None
+    ) -> Agent:
+        """Move an agent through its state machine. Setting the status it already has is
+        not a transition: it only records ``health_checked_at``. The stored health-check
+        time never moves backwards."""
+        now = self._now()
+        with self._write() as conn:
+            row = conn.execute(select(agents).where(agents.c.id == agent_id).with_for_update()).first()
+            if row is None:
+                raise NotFound("agent", agent_id)
+            current = AgentStatus(row.status)
+            if status != current:
+                agent_transition(current, status)
+            checked = row.last_health_check
+            if health_checked_at is not None:
+                at = utc(health_checked_at)
+                checked = at if checked is None or at > checked else checked
+            conn.execute(
+                update(agents)
+                .where(agents.c.id == agent_id)
+                .values(status=status.value, last_health_check=checked, updated_at=now)
+            )
+            fresh = conn.execute(select(agents).where(agents.c.id == agent_id)).one()
+        return _agent(fresh)
+
+    def remove_agent(self, agent_id: str) -> None:
+        with self._write() as conn:
+            if conn.execute(delete(agents).where(agents.c.id == agent_id)).rowcount == 0:
+                raise NotFound("agent", agent_id)
+
+    # -- configuration versions -----------------------------------------------------------------
+    def apply_config(self, version: str, content: str, *, actor: str) -> ConfigVersion:
+        """Record ``content`` as configuration ``version``. Re-applying identical content is
+        a no-op audited as "reapply"; different content under an applied version raises
+        :class:`ConfigVersionImmutable`. Every call writes an audit row whose diff is
+        against the version applied most recently before it."""
+        digest = export.content_hash(content)
+        now = self._now()
+        with self._write() as conn:
+            self._lock(conn, _PG_CONFIG_LOCK)
+            existing = conn.execute(
+                select(config_versions).where(config_versions.c.version == version)
+            ).first()
+            if existing is not None and existing.content_hash != digest:
+                raise ConfigVersionImmutable(version)
+            previous = self._current_config(conn)
+            if existing is None:
+                conn.execute(
+                    insert(config_versions).values(
+                        version=version,
+                        content=content,
+                        content_hash=digest,
+                        applied_at=now,
+                        applied_by=actor,
+                    )
+                )
+                applied = ConfigVersion(version, content, digest, now, actor)
+                action = "apply"
+            else:
+                applied = _config_version(existing)
+                action = "reapply"
+            conn.execute(
+                insert(config_audit).values(
+                    version=version,
+                    actor=actor,
+                    at=now,
+                    action=action,
+                    diff=_unified_diff(previous, version, content),
+                )
+            )
+        return applied
+
+    def _current_config(self, conn: Connection) -> tuple[str, str] | None:
+        """(version, content) of the most recently applied configuration, if any."""
+        row = conn.execute(
+            select(config_versions.c.version, config_versions.c.content)
+            .join(config_audit, config_audit.c.version == config_versions.c.version)
+            .where(config_audit.c.action.in_(("apply", "reapply")))
+            .order_by(config_audit.c.id.desc())
+            .limit(1)
+        ).first()
+        return None if row is None else (row.version, row.content)
+
+    def get_config_version(self, version: str) -> ConfigVersion | None:
+        with self._read() as conn:
+            row = conn.execute(select(config_versions).where(config_versions.c.version == version)).first()
+        return None if row is None else _config_version(row)
+
+    def list_config_versions(self) -> list[ConfigVersion]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(config_versions).order_by(config_versions.c.applied_at, config_versions.c.version)
+            ).all()
+        return [_config_version(row) for row in rows]
+
+    def config_audit(self, limit: int = 100) -> list[AuditEntry]:
+        """The newest ``limit`` audit rows, newest first."""
+        with self._read() as conn:
+            rows = conn.execute(select(config_audit).order_by(config_audit.c.id.desc()).limit(limit)).all()
+        return [
+            AuditEntry(
+                id=row.id,
+                version=row.version,
+                actor=row.actor,
+                at=row.at,
+                action=row.action,
+                diff=row.diff,
+            )
+            for row in rows
+        ]
+
+    # -- executions ------------------------------------------------------------------------------
+    def create_execution(self, ctx: ExecutionContext, *, workflow_snapshot: dict[str, Any]) -> None:
+        now = self._now()
+        values = _execution_values(ctx, workflow_snapshot, now)
+        try:
+            with self._write() as conn:
+                conn.execute(insert(executions).values(**values))
+        except IntegrityError:
+            raise AlreadyExists("execution", ctx.id) from None
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord | None:
+        with self._read() as conn:
+            row = conn.execute(select(executions).where(executions.c.id == execution_id)).first()
+        return None if row is None else _record(row)
+
+    def list_executions(
+        self,
+        *,
+        status: ExecutionStatus | None = None,
+        workflow_id: str | None = None,
+        limit: int = 50,
+        before: str | None = None,
+    ) -> list[ExecutionContext]:
+        """Executions newest first; ``before`` is the id of the last one of the previous page."""
+        query = select(executions).order_by(executions.c.start_time.desc(), executions.c.id.desc())
+        if status is not None:
+            query = query.where(executions.c.status == status.value)
+        if workflow_id is not None:
+            query = query.where(executions.c.workflow_id == workflow_id)
+        with self._read() as conn:
+            if before is not None:
+                start = conn.execute(
+                    select(executions.c.start_time).where(executions.c.id == before)
+                ).scalar()
+                if start is None:
+                    raise NotFound("execution", before)
+                query = query.where(
+                    or_(
+                        executions.c.start_time < start,
+                        and_(executions.c.start_time == start, executions.c.id < before),
+                    )
+                )
+            rows = conn.execute(query.limit(limit)).all()
+        return [_context(row) for row in rows]
+
+    def set_execution_status(
+        self,
+        execution_id: str,
+        status: ExecutionStatus,
+        *,
+        error: str | None = None,
+        resume: bool = False,
+    ) -> ExecutionContext:
+        """Move an execution through its state machine (``resume=True``: back to PENDING via
+        :func:`resume_transition`). The row is locked while the transition is checked, so of
+        two concurrent callers only one can take a given edge."""
+        now = self._now()
+        with self._write() as conn:
+            row = conn.execute(
+                select(executions).where(executions.c.id == execution_id).with_for_update()
+            ).first()
+            if row is None:
+                raise NotFound("execution", execution_id)
+            current = ExecutionStatus(row.status)
+            values: dict[str, Any] = {"updated_at": now}
+            if resume:
+                target = resume_transition(current)
+                if status != target:
+                    raise IllegalTransition(
+                        "execution", current.value, f"{status.value} (resume)", [target.value]
+                    )
+                values.update(status=target.value, end_time=None, error=error)
+            else:
+                execution_transition(current, status)
+                values["status"] = status.value
+                if status.is_terminal:
+                    values["end_time"] = max(now, row.start_time)
+                if error is not None:
+                    values["error"] = error
+            changed = conn.execute(
+                update(executions)
+                .where(executions.c.id == execution_id, executions.c.status == current.value)
+                .values(**values)
+            ).rowcount
+            if changed != 1:  # the lock makes this unreachable; never overwrite blindly
+                raise IllegalTransition("execution", current.value, status.value, [])
+            fresh = conn.execute(select(executions).where(executions.c.id == execution_id)).one()
+        return _context(fresh)
+
+    def claim_execution(self, execution_id: str, owner: str) -> bool:
+        """Make ``owner`` the execution's worker if nobody owns it or its owner has not sent
+        a heartbeat for ``claim_timeout``. True if ``owner`` holds it now."""
+        now = self._now()
+        stale = now - self.claim_timeout
+        c = executions.c
+        with self._write() as conn:
+            claimed = conn.execute(
+                update(executions)
+                .where(
+                    c.id == execution_id,
+                    or_(
+                        c.owner.is_(None),
+                        c.owner == owner,
+                        c.heartbeat_at.is_(None),
+                        c.heartbeat_at < stale,
+                    ),
+                )
+                .values(owner=owner, heartbeat_at=now, updated_at=now)
+            ).rowcount
+            if claimed:
+                return True
+            exists = conn.execute(select(c.id).where(c.id == execution_id)).first()
+        if exists is None:
+            raise NotFound("execution", execution_id)
+        return False
+
+    def heartbeat(self, owner: str) -> None:
+        """Refresh ``heartbeat_at`` of every unfinished execution ``owner`` holds."""
+        c = executions.c
+        with self._write() as conn:
+            conn.execute(
+                update(executions)
+                .where(c.owner == owner, c.status.in_(_ACTIVE))
+                .values(heartbeat_at=self._now())
+            )
+
+    # -- step runs and logs ---------------------------------------------------------------------
+    def save_step(self, run: StepRun, logs: Sequence[ExecutionLog] = ()) -> None:
+        """Upsert a step's state and append its log rows in one transaction."""
+        if run.started_at is not None and run.ended_at is not None and run.ended_at < run.started_at:
+            raise IntegrityViolation(
+                f"step {run.step_id!r} of execution {run.execution_id!r} ends "
+                f"({run.ended_at.isoformat()}) before it starts ({run.started_at.isoformat()})"
+            )
+        groups = _by_execution(logs)
+        groups.setdefault(run.execution_id, [])
+        self._steps.write(run, groups, self._now(), what=f"step {run.step_id!r}")
+
+    def list_steps(self, execution_id: str) -> list[StepRun]:
+        """The execution's step runs in the order they were first saved."""
+        with self._read() as conn:
+            rows = conn.execute(
+                select(step_runs)
+                .where(step_runs.c.execution_id == execution_id)
+                .order_by(step_runs.c.created_at, step_runs.c.step_id)
+            ).all()
+        return [_step(row) for row in rows]
+
+    def append_logs(self, logs: Sequence[ExecutionLog]) -> None:
+        """Append log rows (of any executions) in one transaction; the rules are in
+        :mod:`baton.store.logcap`."""
+        if logs:
+            self._steps.write(None, _by_execution(logs), self._now(), what="log row")
+
+    def list_logs(
+        self,
+        execution_id: str,
+        *,
+        step_id: str | None = None,
+        min_level: LogLevel | None = None,
+        after_seq: int | None = None,
+        limit: int | None = None,
+    ) -> list[ExecutionLog]:
+        """Log rows in ``seq`` order; ``after_seq`` is a cursor (rows with a greater seq)."""
+        c = execution_logs.c
+        query = select(execution_logs).where(c.execution_id == execution_id).order_by(c.seq)
+        if step_id is not None:
+            query = query.where(c.step_id == step_id)
+        if min_level is not None:
+            query = query.where(c.level.in_([lv.value for lv in LogLevel if lv.rank >= min_level.rank]))
+        if after_seq is not None:
+            query = query.where(c.seq > after_seq)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [_log(row) for row in rows]
+
+    # -- cache ------------------------------------------------------------------------------------
+    def cache_get(self, key: str, now: datetime) -> CacheEntry | None:
+        """The unexpired entry for ``key`` (its hit count incremented), or None."""
+        c = cache_entries.c
+        at = utc(now)
+        with self._write() as conn:
+            hit = conn.execute(
+                update(cache_entries)
+                .where(c.key == key, or_(c.expires_at.is_(None), c.expires_at > at))
+                .values(hits=c.hits + 1)
+            ).rowcount
+            if not hit:
+                return None
+            row = conn.execute(select(cache_entries).where(c.key == key)).one()
+        return CacheEntry(
+            key=row.key,
+            agent_id=row.agent_id,
+            output=row.output,
+            diff=row.diff,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            hits=row.hits,
+        )
+
+    def cache_put(self, entry: CacheEntry) -> None:
+        stmt = self._upsert(cache_entries).values(
+            key=entry.key,
+            agent_id=entry.agent_id,
+            output=entry.output,
+            diff=entry.diff,
+            created_at=entry.created_at,
+            expires_at=entry.expires_at,
+            hits=entry.hits,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[cache_entries.c.key],
+            set_={
+                name: stmt.excluded[name]
+                for name in ("agent_id", "output", "diff", "created_at", "expires_at", "hits")
+            },
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def cache_clear(self) -> int:
+        """Delete every cache entry; return how many there were."""
+        with self._write() as conn:
+            return conn.execute(delete(cache_entries)).rowcount
+
+    # -- usage ------------------------------------------------------------------------------------
+    def record_usage(self, record: UsageRecord) -> None:
+        with self._write() as conn:
+            known = conn.execute(
+                select(executions.c.id).where(executions.c.id == record.execution_id)
+            ).first()
+            if known is None:
+                raise IntegrityViolation(
+                    f"usage of step {record.step_id!r} refers to execution "
+                    f"{record.execution_id!r}, which does not exist"
+                )
+            conn.execute(
+                insert(usage).values(
+                    execution_id=record.execution_id,
+                    step_id=record.step_id,
+                    agent_id=record.agent_id,
+                    model=record.model,
+                    workflow_id=record.workflow_id,
+                    input_tokens=record.input_tokens,
+                    output_tokens=record.output_tokens,
+                    cache_read_tokens=record.cache_read_tokens,
+                    cache_write_tokens=record.cache_write_tokens,
+                    cost_usd=record.cost_usd,
+                    at=record.at or self._now(),
+                )
+            )
+
+    def usage_totals(self, *, by: str, since: datetime | None = None) -> list[UsageTotal]:
+        """Usage summed per agent, model, workflow, day (UTC, ``YYYY-MM-DD``) or execution,
+        ordered by group; ``since`` keeps records at or after that time."""
+        group = self._usage_group(by)
+        c = usage.c
+        query = (
+            select(
+                group.label("grp"),
+                func.count().label("calls"),
+                func.sum(c.input_tokens).label("input_tokens"),
+                func.sum(c.output_tokens).label("output_tokens"),
+                func.sum(c.cache_read_tokens).label("cache_read_tokens"),
+                func.sum(c.cache_write_tokens).label("cache_write_tokens"),
+                func.sum(c.cost_usd).label("cost_usd"),
+            )
+            .group_by(group)
+            .order_by(group)
+        )
+        if since is not None:
+            query = query.where(c.at >= utc(since))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return [
+            UsageTotal(
+                group=str(row.grp),
+                calls=int(row.calls),
+                input_tokens=int(row.input_tokens),
+                output_tokens=int(row.output_tokens),
+                cache_read_tokens=int(row.cache_read_tokens),
+                cache_write_tokens=int(row.cache_write_tokens),
+                cost_usd=float(row.cost_usd),
+            )
+            for row in rows
+        ]
+
+    def _usage_group(self, by: str) -> ColumnElement[Any]:
+        c = usage.c
+        columns: dict[str, ColumnElement[Any]] = {
+            "agent": c.agent_id,
+            "model": c.model,
+            "workflow": c.workflow_id,
+            "execution": c.execution_id,
+        }
+        if by in columns:
+            return columns[by]
+        if by == "day":
+            if self._dialect == "postgresql":
+                return func.to_char(func.timezone("UTC", c.at), "YYYY-MM-DD")
+            return func.substr(type_coerce(c.at, Text), 1, 10)
+        raise InvalidArgument(f"cannot total usage by {by!r}; choose one of: {', '.join(USAGE_GROUPS)}")
+
+    # -- export / import --------------------------------------------------------------------------
+    def export_execution(self, execution_id: str) -> dict[str, Any]:
+        """The execution, its step runs and its log rows as one JSON-able document."""
+        with self._read() as conn:  # one transaction: a consistent snapshot
+            row = conn.execute(select(executions).where(executions.c.id == execution_id)).first()
+            if row is None:
+                raise NotFound("execution", execution_id)
+            steps = conn.execute(
+                select(step_runs)
+                .where(step_runs.c.execution_id == execution_id)
+                .order_by(step_runs.c.created_at, step_runs.c.step_id)
+            ).all()
+            logs = conn.execute(
+                select(execution_logs)
+                .where(execution_logs.c.execution_id == execution_id)
+                .order_by(execution_logs.c.seq)
+            ).all()
+        return export.execution_document(_record(row), [_step(s) for s in steps], [_log(g) for g in logs])
+
+    def import_execution(self, data: dict[str, Any]) -> str:
+        """Recreate an exported execution as it was (same ids, seqs and times); refuse if
+        its id is already stored. Returns the execution id."""
+        bundle = export.read_execution_document(data)
+        ctx = bundle.record.context
+        now = self._now()
+        values = _execution_values(ctx, bundle.record.workflow_snapshot, now)
+        values.update(
+            log_bytes=bundle.record.log_bytes,
+            log_truncated=bundle.record.log_truncated,
+            last_seq=bundle.logs[-1].seq if bundle.logs else 0,
+            last_log_at=bundle.logs[-1].timestamp if bundle.logs else None,
+        )
+        try:
+            with self._write() as conn:
+                conn.execute(insert(executions).values(**values))
+                if bundle.steps:  # created_at keeps the exported order of the steps
+                    conn.execute(
+                        insert(step_runs),
+                        [
+                            _step_values(s, now + timedelta(microseconds=i))
+                            for i, s in enumerate(bundle.steps)
+                        ],
+                    )
+                if bundle.logs:
+                    conn.execute(insert(execution_logs), [_log_values(g) for g in bundle.logs])
+        except IntegrityError:
+            if self.get_execution(ctx.id) is not None:
+                raise AlreadyExists("execution", ctx.id) from None
+            raise IntegrityViolation(f"execution export {ctx.id!r} has duplicate step or log ids") from None
+        return ctx.id
+
+    def export_config_versions(self) -> list[dict[str, Any]]:
+        return [export.config_document(v) for v in self.list_config_versions()]
+
+    def import_config_versions(self, data: list[dict[str, Any]]) -> int:
+        """Add exported configuration versions (audited as "import"). A version already
+        stored with the same content is skipped; with other content it raises
+        :class:`ConfigVersionImmutable`. Returns how many versions were added."""
+        versions = [export.read_config_document(item) for item in data]
+        added = 0
+        now = self._now()
+        with self._write() as conn:
+            self._lock(conn, _PG_CONFIG_LOCK)
+            for v in versions:
+                existing = conn.execute(
+                    select(config_versions.c.content_hash).where(config_versions.c.version == v.version)
+                ).scalar()
+                if existing is not None:
+                    if existing != v.content_hash:
+                        raise ConfigVersionImmutable(v.version)
+                    continue
+                conn.execute(
+                    insert(config_versions).values(
+                        version=v.version,
+                        content=v.content,
+                        content_hash=v.content_hash,
+                        applied_at=v.applied_at,
+                        applied_by=v.applied_by,
+                    )
+                )
+                conn.execute(
+                    insert(config_audit).values(
+                        version=v.version,
+                        actor=v.applied_by,
+                        at=now,
+                        action="import",
+                        diff=_unified_diff(None, v.version, v.content),
+                    )
+                )
+                added += 1
+        return added
+
+    def close(self) -> None:
+        """Release every connection (and stop the SQLite checkpoint thread)."""
+        self._steps.close()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+        self.engine.dispose()
+
+
+# -- row <-> model --------------------------------------------------------------------------------
+def _by_execution(logs: Sequence[ExecutionLog]) -> dict[str, list[ExecutionLog]]:
+    groups: dict[str, list[ExecutionLog]] = {}
+    for log in logs:
+        groups.setdefault(log.execution_id, []).append(log)
+    return groups
+
+
+def _unified_diff(previous: tuple[str, str] | None, version: str, content: str) -> str:
+    before_name, before = previous if previous is not None else ("(none)", "")
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            content.splitlines(keepends=True),
+            fromfile=f"config {before_name}",
+            tofile=f"config {version}",
+        )
+    )
+
+
+def _agent(row: Row[Any]) -> Agent:
+    return Agent.model_validate(
+        {
+            **row.config,
+            "id": row.id,
+            "status": row.status,
+            "last_health_check": row.last_health_check,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+        }
+    )
+
+
+def _config_version(row: Row[Any]) -> ConfigVersion:
+    return ConfigVersion(
+        version=row.version,
+        content=row.content,
+        content_hash=row.content_hash,
+        applied_at=row.applied_at,
+        applied_by=row.applied_by,
+    )
+
+
+def _execution_values(ctx: ExecutionContext, snapshot: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "id": ctx.id,
+        "workflow_id": ctx.workflow_id,
+        "workspace_dir": ctx.workspace_dir,
+        "parameters": ctx.parameters,
+        "environment": ctx.environment,
+        "shared_config": ctx.shared_config,
+        "start_time": ctx.start_time,
+        "end_time": ctx.end_time,
+        "status": ctx.status.value,
+        "trace_id": ctx.trace_id,
+        "error": ctx.error,
+        "workflow_snapshot": snapshot,
+        "log_bytes": 0,
+        "log_truncated": False,
+        "log_dropped": 0,
+        "last_seq": 0,
+        "last_log_at": None,
+        "owner": None,
+        "heartbeat_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _context(row: Row[Any]) -> ExecutionContext:
+    # Stored rows were validated on the way in; re-validating would re-check that the
+    # workspace directory still exists, which a finished execution need not satisfy.
+    return ExecutionContext.model_construct(
+        id=row.id,
+        workflow_id=row.workflow_id,
+        workspace_dir=row.workspace_dir,
+        parameters=row.parameters,
+        environment=row.environment,
+        shared_config=row.shared_config,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        status=ExecutionStatus(row.status),
+        trace_id=row.trace_id,
+        error=row.error,
+    )
+
+
+def _record(row: Row[Any]) -> ExecutionRecord:
+    return ExecutionRecord(
+        context=_context(row),
+        workflow_snapshot=row.workflow_snapshot,
+        log_bytes=row.log_bytes,
+        log_truncated=bool(row.log_truncated),
+        owner=row.owner,
+        heartbeat_at=row.heartbeat_at,
+    )
+
+
+def _step(row: Row[Any]) -> StepRun:
+    return StepRun.model_construct(
+        execution_id=row.execution_id,
+        step_id=row.step_id,
+        status=StepStatus(row.status),
+        agent_id=row.agent_id,
+        attempt=row.attempt,
+        iteration=row.iteration,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        output=row.output,
+        error=row.error,
+        error_type=row.error_type,
+        cache_hit=bool(row.cache_hit),
+    )
+
+
+def _step_values(run: StepRun, now: datetime) -> dict[str, Any]:
+    return {
+        "execution_id": run.execution_id,
+        "step_id": run.step_id,
+        "status": run.status.value,
+        "agent_id": run.agent_id,
+        "attempt": run.attempt,
+        "iteration": run.iteration,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+        "output": run.output,
+        "error": run.error,
+        "error_type": run.error_type,
+        "cache_hit": run.cache_hit,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _log(row: Row[Any]) -> ExecutionLog:
+    return ExecutionLog.model_construct(
+        id=row.id,
+        execution_id=row.execution_id,
+        step_id=row.step_id,
+        level=LogLevel(row.level),
+        message=row.message,
+        timestamp=row.timestamp,
+        metadata=row.metadata,
+        trace_id=row.trace_id,
+        seq=row.seq,
+    )
+
+
+def _log_values(log: ExecutionLog) -> dict[str, Any]:
+    return {
+        "id": log.id,
+        "execution_id": log.execution_id,
+        "seq": log.seq,
+        "step_id": log.step_id,
+        "level": log.level.value,
+        "message": log.message,
+        "timestamp": log.timestamp,
+        "metadata": log.metadata,
+        "trace_id": log.trace_id,
+    }

@@ -1,0 +1,95 @@
+"""Column types shared by the schema and the migrations: UTC timestamps and JSON documents.
+
+Timestamps are stored in UTC and always come back timezone-aware. On PostgreSQL they are
+``timestamptz``; on SQLite they are fixed-width ISO-8601 text (``YYYY-MM-DD HH:MM:SS.ffffff``)
+so that text order is time order and ``WHERE at >= :since`` works on the column.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+def utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (a naive value is taken to be UTC already)."""
+    if value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def sqlite_text(value: datetime) -> str:
+    """The SQLite storage form of a timestamp: UTC, fixed width, sortable as text."""
+    offset = value.utcoffset()
+    if offset:  # not UTC (naive values are taken to be UTC already)
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and returned timezone-aware (UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return sqlite_text(value)
+        return utc(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return utc(value)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, PurePath):
+        return str(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON for storage; datetimes, enums, sets and pydantic models are converted."""
+    return _ENCODER.encode(value)
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse a stored JSON document."""
+    return json.loads(text)
+
+
+JSONDocument: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+"""A JSON column: JSONB on PostgreSQL, JSON text on SQLite."""

@@ -114,19 +114,27 @@ def load_configuration(
     directory means its ``baton.yaml``). ``env`` replaces ``os.environ`` (the ``.env``
     beside the project file fills in what it lacks). ``overrides`` is the top layer;
     dotted keys nest. ``resolvers`` expand ``${prefix:NAME}`` references, e.g.
-    ``{"secret": store.get}``; without one, ``${secret:...}`` is kept as written.
+    ``{"secret": store.get}``; by default ``${secret:NAME}`` is read from the local
+    secrets store (:mod:`baton.secrets`), and ``resolvers={}`` keeps it as written.
     Without a project file, ``required=False`` loads the user file and defaults only.
     Every problem is raised as a located :class:`ConfigError`.
     """
     loader = _Load(
         cwd=(cwd or Path.cwd()).absolute(),
         env=os.environ if env is None else env,
-        resolvers=resolvers,
+        resolvers=default_resolvers() if resolvers is None else resolvers,
     )
     try:
         return loader.run(path, overrides or {}, required)
     except RecursionError:
         raise ConfigFileError("configuration is nested too deeply", file=loader.current or None) from None
+
+
+def default_resolvers() -> dict[str, Resolver]:
+    """The ``secret:`` resolver of the local secrets store (opened only when a reference is met)."""
+    from baton.secrets import resolve_secret
+
+    return {"secret": resolve_secret}
 
 
 class _Load:

@@ -1,0 +1,231 @@
+"""Scenarios every coding-CLI adapter goes through, run with the real binary.
+
+Each ``test_cli_<name>.py`` describes its CLI with a :class:`CliSpec` and calls these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from baton.agents.base import (
+    AgentFailed,
+    AgentResult,
+    AgentTimeout,
+    InvalidOutput,
+    RateLimited,
+)
+from baton.agents.factory import create_adapter
+from tests.agents.support import (
+    API_KEY,
+    Events,
+    group_members,
+    make_agent,
+    make_request,
+    marker,
+    processes_with,
+)
+from tests.fixtures.fake_model_server import FakeModelServer, Hang, HttpError, Text, ToolCall
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "integer"}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+TEST_PRICES = {"input": 1.0, "output": 2.0, "cache_read": 0.5, "cache_write": 1.5}
+
+
+@dataclass(frozen=True)
+class CliSpec:
+    """What differs between the CLIs in these scenarios."""
+
+    cli: str
+    api: str  # the fake server API the CLI speaks
+    write_call: ToolCall  # the CLI's own file-writing tool, creating hello.txt
+    hang_timeout: float  # enough for the CLI to start and send its request
+    reports_cost: bool = False  # the CLI prices its own usage (claude)
+    input_includes_cache: bool = True  # OpenAI/Gemini usage semantics
+
+
+async def text_answer(
+    spec: CliSpec, server: FakeModelServer, ws: Path, events: Events, tmp_path: Path
+) -> AgentResult:
+    """A plain answer: text, usage, cost, session id, transcript, request shape."""
+    server.script(
+        spec.api, Text("hello from the fake model", input_tokens=1000, output_tokens=50, cached_tokens=200)
+    )
+    model = make_agent(spec.cli, server).model
+    agent = make_agent(spec.cli, server, prices={model: TEST_PRICES})
+    adapter = create_adapter(agent)
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    result = await adapter.run(make_request(ws, artifacts=artifacts), events)
+
+    assert result.text == "hello from the fake model"
+    assert result.exit_code == 0
+    assert result.session_id
+    assert result.files_changed == []
+    fresh_input = 1000 - 200 if spec.input_includes_cache else 1000
+    assert result.usage.input_tokens == fresh_input
+    assert result.usage.output_tokens == 50
+    assert result.usage.cache_read_tokens == 200
+    if spec.reports_cost:
+        assert result.cost_usd is not None and result.cost_usd > 0
+    else:
+        expected = (fresh_input * 1.0 + 50 * 2.0 + 200 * 0.5) / 1_000_000
+        assert result.cost_usd == pytest.approx(expected)
+    assert "hello from the fake model" in [e.text for e in events.of("text")] or any(
+        "hello from the fake model" in e.text for e in events.of("text")
+    )
+    requests = server.requests_for(spec.api)
+    assert len(requests) == 1
+    assert API_KEY in json.dumps(requests[0].headers)
+    assert result.transcript_path is not None
+    transcript = Path(result.transcript_path)
+    assert transcript.name == f"step-1-{spec.cli}.jsonl"
+    lines = transcript.read_text().splitlines()
+    assert lines and all(line.strip() for line in lines)
+    assert API_KEY not in transcript.read_text()
+    return result
+
+
+async def writes_file(spec: CliSpec, server: FakeModelServer, ws: Path, events: Events) -> None:
+    """One tool call with the CLI's own write tool creates hello.txt; the result reports it."""
+    server.script(spec.api, spec.write_call, Text("I wrote hello.txt"))
+    adapter = create_adapter(make_agent(spec.cli, server))
+    result = await adapter.run(make_request(ws, "create hello.txt", writes_workspace=True), events)
+    assert (ws / "hello.txt").exists()
+    assert result.files_changed == ["hello.txt"]
+    assert result.text == "I wrote hello.txt"
+    assert "tool_use" in events.kinds() or "file_change" in events.kinds()
+    assert "tool_result" in events.kinds() or "file_change" in events.kinds()
+    assert len(server.requests_for(spec.api)) == 2
+
+
+async def read_only_blocks_write(
+    spec: CliSpec, server: FakeModelServer, ws: Path, events: Events
+) -> list[Any]:
+    """The same tool call without writes_workspace: nothing is written, the call succeeds."""
+    server.script(spec.api, spec.write_call, Text("could not write"))
+    adapter = create_adapter(make_agent(spec.cli, server))
+    result = await adapter.run(make_request(ws, "create hello.txt"), events)
+    assert not (ws / "hello.txt").exists()
+    assert result.files_changed == []
+    return [r.body for r in server.requests_for(spec.api)]
+
+
+async def expect_error(
+    spec: CliSpec, server: FakeModelServer, ws: Path, error: HttpError, timeout: float
+) -> tuple[Exception, float]:
+    """Every request fails with ``error``; returns the adapter's exception and elapsed time."""
+    server.default(spec.api, error)
+    adapter = create_adapter(make_agent(spec.cli, server))
+    started = time.monotonic()
+    with pytest.raises((AgentFailed, RateLimited, AgentTimeout)) as info:
+        await adapter.run(make_request(ws, timeout=timeout), Events())
+    elapsed = time.monotonic() - started
+    assert elapsed < timeout + 5
+    assert server.requests_for(spec.api), "the CLI never reached the fake server"
+    message = str(info.value)
+    assert API_KEY not in message
+    assert "\n" not in message
+    return info.value, elapsed
+
+
+async def server_error(spec: CliSpec, server: FakeModelServer, ws: Path, timeout: float) -> None:
+    exc, _ = await expect_error(spec, server, ws, HttpError(500, "upstream exploded"), timeout)
+    assert type(exc) is AgentFailed
+    assert exc.retryable is True
+
+
+async def rate_limited(spec: CliSpec, server: FakeModelServer, ws: Path, timeout: float) -> None:
+    error = HttpError(429, "slow down", headers={"Retry-After": "1"})
+    exc, _ = await expect_error(spec, server, ws, error, timeout)
+    assert isinstance(exc, RateLimited)
+    assert exc.retry_class == "rate_limited"
+
+
+async def unauthorized(spec: CliSpec, server: FakeModelServer, ws: Path, timeout: float) -> None:
+    # Some gateways echo the rejected key; it must not reach Baton's message.
+    error = HttpError(401, f"Incorrect API key provided: {API_KEY}")
+    exc, _ = await expect_error(spec, server, ws, error, timeout)
+    assert type(exc) is AgentFailed
+    assert exc.retryable is False
+    assert "credentials" in str(exc)
+    assert "api_key" in str(exc)
+
+
+async def hang_is_killed(spec: CliSpec, server: FakeModelServer, ws: Path) -> None:
+    """A server that never answers: AgentTimeout at the step timeout, whole group gone."""
+    server.default(spec.api, Hang())
+    mark = marker()
+    adapter = create_adapter(make_agent(spec.cli, server, env={"BATON_TEST_MARK": mark}))
+    groups: set[int] = set()
+
+    async def watch() -> None:
+        while True:
+            for pid in processes_with(mark):
+                with contextlib.suppress(ProcessLookupError):
+                    groups.add(os.getpgid(pid))
+            await asyncio.sleep(0.1)
+
+    watcher = asyncio.create_task(watch())
+    started = time.monotonic()
+    try:
+        with pytest.raises(AgentTimeout) as info:
+            await adapter.run(make_request(ws, timeout=spec.hang_timeout), Events())
+    finally:
+        watcher.cancel()
+    elapsed = time.monotonic() - started
+    assert spec.hang_timeout <= elapsed < spec.hang_timeout + 4  # 2 s SIGTERM grace
+    assert "did not finish within" in str(info.value)
+    assert server.requests_for(spec.api), "the CLI never reached the fake server"
+    assert groups, "never saw the CLI's process group"
+    # Nothing of the group may still run; killed orphans may linger as zombies until
+    # PID 1 reaps them, after which the group is gone entirely.
+    for pgid in groups:
+        assert {state for _pid, state in group_members(pgid)} <= {"Z"}
+    deadline = time.monotonic() + 10
+    for pgid in groups:
+        while time.monotonic() < deadline and group_members(pgid):
+            await asyncio.sleep(0.1)
+        with pytest.raises(ProcessLookupError):
+            os.killpg(pgid, 0)
+    assert processes_with(mark) == []
+
+
+async def structured(spec: CliSpec, server: FakeModelServer, ws: Path, replies: list[Any]) -> AgentResult:
+    server.script(spec.api, *replies)
+    adapter = create_adapter(make_agent(spec.cli, server))
+    result = await adapter.run(make_request(ws, "answer", output_schema=SCHEMA), Events())
+    assert result.json == {"answer": 42}
+    return result
+
+
+async def not_json(spec: CliSpec, server: FakeModelServer, ws: Path) -> None:
+    server.script(spec.api, Text("the answer is forty-two"))
+    adapter = create_adapter(make_agent(spec.cli, server))
+    with pytest.raises(InvalidOutput) as info:
+        await adapter.run(make_request(ws, "answer", output_schema=SCHEMA), Events())
+    assert "forty-two" in str(info.value)
+
+
+async def health(spec: CliSpec, server: FakeModelServer) -> None:
+    adapter = create_adapter(make_agent(spec.cli, server))
+    report = await adapter.check()
+    assert report.ok, report.detail
+    assert report.version and report.version[0].isdigit()
+    assert server.requests == []
+    server.script(spec.api, Text("ok"))
+    live = await adapter.check(live=True)
+    assert live.ok, live.detail
+    assert len(server.requests_for(spec.api)) == 1

@@ -1,0 +1,92 @@
+"""The copilot adapter, running the real ``copilot`` binary against the fake Chat API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.agents import scenarios
+from tests.agents.scenarios import CliSpec
+from tests.agents.support import API_KEY, Events, require_cli
+from tests.fixtures.fake_model_server import FakeModelServer, Text, ToolCall
+
+pytestmark = pytest.mark.cli_agents
+
+PATCH = "*** Begin Patch\n*** Add File: hello.txt\n+hi from copilot\n*** End Patch\n"
+SPEC = CliSpec(
+    cli="copilot",
+    api="chat",
+    # with gpt-5.4 copilot's only file-writing tool is apply_patch, a custom (free-form) tool
+    write_call=ToolCall("apply_patch", PATCH),
+    hang_timeout=8,
+)
+
+
+@pytest.fixture(autouse=True)
+def _copilot() -> None:
+    require_cli("copilot")
+
+
+async def test_text_answer_with_usage_and_cost(
+    fake_model_server: FakeModelServer, git_workspace: Path, events: Events, tmp_path: Path
+) -> None:
+    """Tokens come from --usage-output-file; the cost from the price table."""
+    await scenarios.text_answer(SPEC, fake_model_server, git_workspace, events, tmp_path)
+    request = fake_model_server.requests_for("chat")[0]
+    assert request.path == "/v1/chat/completions"
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert request.body["model"] == "gpt-5.4"
+    assert request.body["stream_options"]["include_usage"] is True
+
+
+async def test_apply_patch_creates_file(
+    fake_model_server: FakeModelServer, git_workspace: Path, events: Events
+) -> None:
+    await scenarios.writes_file(SPEC, fake_model_server, git_workspace, events)
+    assert [e.text for e in events.of("file_change")] == [str(git_workspace / "hello.txt")]
+    tools = fake_model_server.requests_for("chat")[0].body["tools"]
+    assert any(t["type"] == "custom" and t["custom"]["name"] == "apply_patch" for t in tools)
+
+
+async def test_read_only_denies_write(
+    fake_model_server: FakeModelServer, git_workspace: Path, events: Events
+) -> None:
+    bodies = await scenarios.read_only_blocks_write(SPEC, fake_model_server, git_workspace, events)
+    assert "denied" in str(bodies[1]["messages"][-1]["content"])
+
+
+async def test_http_500_is_a_retryable_failure(
+    fake_model_server: FakeModelServer, git_workspace: Path
+) -> None:
+    """copilot has no retry setting: it retries 5 times (~17 s) before failing."""
+    await scenarios.server_error(SPEC, fake_model_server, git_workspace, timeout=60)
+
+
+async def test_http_429_is_rate_limited(fake_model_server: FakeModelServer, git_workspace: Path) -> None:
+    """copilot honours Retry-After: 1 and retries 5 times (~8 s) before failing."""
+    await scenarios.rate_limited(SPEC, fake_model_server, git_workspace, timeout=60)
+
+
+async def test_http_401_names_the_credential(fake_model_server: FakeModelServer, git_workspace: Path) -> None:
+    await scenarios.unauthorized(SPEC, fake_model_server, git_workspace, timeout=60)
+
+
+async def test_silent_server_is_killed_at_timeout(
+    fake_model_server: FakeModelServer, git_workspace: Path
+) -> None:
+    await scenarios.hang_is_killed(SPEC, fake_model_server, git_workspace)
+
+
+async def test_json_answer_in_a_fence_is_parsed(
+    fake_model_server: FakeModelServer, git_workspace: Path
+) -> None:
+    await scenarios.structured(
+        SPEC, fake_model_server, git_workspace, [Text('Here:\n```json\n{"answer": 42}\n```')]
+    )
+    prompt = fake_model_server.requests_for("chat")[0].text()
+    assert "JSON Schema" in prompt
+
+
+async def test_health_check(fake_model_server: FakeModelServer) -> None:
+    await scenarios.health(SPEC, fake_model_server)

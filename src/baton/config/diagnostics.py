@@ -55,8 +55,8 @@ class Locator:
             return cls(message, file=origin_of(layer, path), field_path=field_path)
         rel = tuple(path[len(layer.prefix) :]) if tuple(path[: len(layer.prefix)]) == layer.prefix else ()
         tree = self._tree(layer)
-        if tree is None:
-            return cls(message, file=layer.label, field_path=field_path)
+        if tree is None:  # an empty document: everything is missing from its first line
+            return cls(message, file=layer.label, line=1, column=1, field_path=field_path)
         line, col, found = locate(tree, rel)
         if found and at_value:
             node = value_node(tree, rel)
@@ -76,6 +76,11 @@ def validation_error(exc: ValidationError, data: Any, locator: Locator) -> Confi
     details = exc.errors(include_url=False)
     err = details[0]
     path = clean_path(err, data)
+    # A union reports one error per member; the one that got deepest is the helpful one.
+    for other in details[1:]:
+        other_path = clean_path(other, data)
+        if len(other_path) > len(path) and other_path[: len(path)] == path:
+            err, path = other, other_path
     return locator.error(ConfigValidationError, describe(err, path), path)
 
 
@@ -134,7 +139,10 @@ def _suggestion(path: FieldPath) -> str:
     fields = fields_at(path[:-1])
     if not fields:
         return ""
-    close = difflib.get_close_matches(str(path[-1]), fields, n=1, cutoff=0.6)
+    typo = str(path[-1])
+    close = difflib.get_close_matches(typo, fields, n=1, cutoff=0.5) or [
+        f for f in fields if f.startswith(typo) or typo.startswith(f)
+    ]
     if close:
         return f"; did you mean {close[0]!r}?"
     return f" (expected one of: {', '.join(fields)})"

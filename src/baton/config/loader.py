@@ -34,7 +34,7 @@ from baton.config.layers import (
 )
 from baton.config.parsecache import ParseCache, ParsedFile
 from baton.config.yamlio import FieldPath, compose, locate, read_text
-from baton.models import Agent, Configuration, Workflow
+from baton.models import Agent, Configuration, GlobalConfig, Workflow
 from baton.models.agent import ID_PATTERN
 
 CONFIG_FILENAME = "baton.yaml"
@@ -334,20 +334,22 @@ class _Load:
         return layers
 
     def _resolve_paths(self, data: dict[str, Any], layers: list[Layer], root: Path) -> dict[str, Any]:
-        settings = data.get("global")
+        settings = data.get("global", {})
         if not isinstance(settings, dict):
             return data
         changed: dict[str, Any] = {}
         for path in PATH_SETTINGS:
-            value = settings.get(str(path[1]))
+            name = str(path[1])
+            given = name in settings
+            value = settings[name] if given else GlobalConfig.model_fields[name].default
             if not isinstance(value, str) or not value:
                 continue
             expanded = os.path.expanduser(value)
             if os.path.isabs(expanded):
                 resolved = expanded
             else:
-                source = owner(layers, path)
-                base = source.path.parent if source.path is not None else root
+                source = owner(layers, path) if given else None
+                base = source.path.parent if source is not None and source.path is not None else root
                 resolved = os.path.normpath(base / expanded)
             if resolved != value:
                 changed[str(path[1])] = resolved

@@ -34,8 +34,10 @@ def postgres_base_url() -> str:
     if url:
         return url
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{PG_ENV} is unset but CI=true: CI must run the PostgreSQL store tests "
-                    "(source .ci/postgres.sh first)")
+        pytest.fail(
+            f"{PG_ENV} is unset but CI=true: CI must run the PostgreSQL store tests "
+            "(source .ci/postgres.sh first)"
+        )
     pytest.skip(f"{PG_ENV} is unset; source .ci/postgres.sh to run the PostgreSQL variants")
 
 
@@ -139,7 +141,9 @@ def new_execution(store: SqlStore, tmp_path: Path) -> Callable[..., ExecutionCon
     """Create an execution in ``store`` (or the store passed as ``into``) and return it."""
 
     def factory(
-        *, into: SqlStore | None = None, status: ExecutionStatus = ExecutionStatus.PENDING,
+        *,
+        into: SqlStore | None = None,
+        status: ExecutionStatus = ExecutionStatus.PENDING,
         **fields: Any,
     ) -> ExecutionContext:
         fields.setdefault("workflow_id", "review")

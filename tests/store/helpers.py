@@ -25,6 +25,4 @@ def log_row(
     ctx: ExecutionContext, message: str, *, level: LogLevel = LogLevel.INFO, **fields: Any
 ) -> ExecutionLog:
     """An ExecutionLog of ``ctx`` carrying its trace id."""
-    return ExecutionLog(
-        execution_id=ctx.id, message=message, level=level, trace_id=ctx.trace_id, **fields
-    )
+    return ExecutionLog(execution_id=ctx.id, message=message, level=level, trace_id=ctx.trace_id, **fields)

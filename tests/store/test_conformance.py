@@ -43,19 +43,31 @@ def make_agent(agent_id: str = "claude", **fields: object) -> Agent:
 
 
 def test_agent_round_trip_keeps_definition_and_masks_credentials(store: SqlStore) -> None:
-    agent = make_agent(config={"api_key": "sk-ant-secret-value", "max_tokens": 4096,
-                               "headers": {"Authorization": "Bearer abc"},
-                               "base_url": "http://127.0.0.1:9/v1"})
+    agent = make_agent(
+        config={
+            "api_key": "sk-ant-secret-value",
+            "max_tokens": 4096,
+            "headers": {"Authorization": "Bearer abc"},
+            "base_url": "http://127.0.0.1:9/v1",
+        }
+    )
     store.upsert_agent(agent)
 
     got = store.get_agent("claude")
 
     assert got is not None
     assert (got.provider, got.model, got.capabilities, got.name) == (
-        "anthropic", "claude-sonnet-4-5", ["code_review"], "claude")
-    assert got.config == {"api_key": "<redacted>", "max_tokens": 4096,
-                          "headers": {"Authorization": "<redacted>"},
-                          "base_url": "http://127.0.0.1:9/v1"}
+        "anthropic",
+        "claude-sonnet-4-5",
+        ["code_review"],
+        "claude",
+    )
+    assert got.config == {
+        "api_key": "<redacted>",
+        "max_tokens": 4096,
+        "headers": {"Authorization": "<redacted>"},
+        "base_url": "http://127.0.0.1:9/v1",
+    }
     assert got.status is AgentStatus.UNREGISTERED
     assert got.created_at.tzinfo is not None
     assert store.get_agent("nobody") is None
@@ -166,7 +178,9 @@ EXECUTION_PAIRS = list(itertools.product(ExecutionStatus, ExecutionStatus))
 
 @pytest.mark.parametrize(("current", "target"), EXECUTION_PAIRS, ids=lambda s: s.value)
 def test_execution_transitions_follow_the_state_machine(
-    store: SqlStore, new_execution: NewExecution, current: ExecutionStatus,
+    store: SqlStore,
+    new_execution: NewExecution,
+    current: ExecutionStatus,
     target: ExecutionStatus,
 ) -> None:
     ctx = new_execution(status=current)
@@ -225,14 +239,14 @@ def test_status_change_of_unknown_execution_is_not_found(store: SqlStore) -> Non
         store.set_execution_status("nope", ExecutionStatus.RUNNING)
 
 
-def test_list_executions_filters_and_pages_newest_first(
-    store: SqlStore, new_execution: NewExecution
-) -> None:
+def test_list_executions_filters_and_pages_newest_first(store: SqlStore, new_execution: NewExecution) -> None:
     base = datetime(2026, 2, 1, tzinfo=UTC)
     made = [
-        new_execution(workflow_id="review" if i % 2 else "fix",
-                      start_time=base + timedelta(minutes=i),
-                      status=ExecutionStatus.FAILED if i == 3 else ExecutionStatus.PENDING)
+        new_execution(
+            workflow_id="review" if i % 2 else "fix",
+            start_time=base + timedelta(minutes=i),
+            status=ExecutionStatus.FAILED if i == 3 else ExecutionStatus.PENDING,
+        )
         for i in range(7)
     ]
     newest_first = [c.id for c in reversed(made)]
@@ -243,7 +257,8 @@ def test_list_executions_filters_and_pages_newest_first(
     page3 = store.list_executions(limit=3, before=page2[-1].id)
     assert [c.id for c in page1 + page2 + page3] == newest_first
     assert [c.id for c in store.list_executions(workflow_id="fix")] == [
-        c.id for c in reversed(made) if c.workflow_id == "fix"]
+        c.id for c in reversed(made) if c.workflow_id == "fix"
+    ]
     assert [c.id for c in store.list_executions(status=ExecutionStatus.FAILED)] == [made[3].id]
     with pytest.raises(NotFound):
         store.list_executions(before="unknown")
@@ -306,13 +321,31 @@ def test_save_step_upserts_and_lists_in_first_saved_order(
 ) -> None:
     ctx = new_execution(status=ExecutionStatus.RUNNING)
     start = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
-    store.save_step(StepRun(execution_id=ctx.id, step_id="zeta", status=StepStatus.RUNNING,
-                            agent_id="sh", attempt=1, started_at=start))
+    store.save_step(
+        StepRun(
+            execution_id=ctx.id,
+            step_id="zeta",
+            status=StepStatus.RUNNING,
+            agent_id="sh",
+            attempt=1,
+            started_at=start,
+        )
+    )
     store.save_step(StepRun(execution_id=ctx.id, step_id="alpha", status=StepStatus.PENDING))
-    done = StepRun(execution_id=ctx.id, step_id="zeta", status=StepStatus.FAILED, agent_id="sh",
-                   attempt=2, iteration=1, started_at=start,
-                   ended_at=start + timedelta(seconds=3), output={"text": "x", "n": [1, 2]},
-                   error="exit 1", error_type="AgentFailed", cache_hit=True)
+    done = StepRun(
+        execution_id=ctx.id,
+        step_id="zeta",
+        status=StepStatus.FAILED,
+        agent_id="sh",
+        attempt=2,
+        iteration=1,
+        started_at=start,
+        ended_at=start + timedelta(seconds=3),
+        output={"text": "x", "n": [1, 2]},
+        error="exit 1",
+        error_type="AgentFailed",
+        cache_hit=True,
+    )
     store.save_step(done)
 
     steps = store.list_steps(ctx.id)
@@ -331,14 +364,13 @@ def test_step_of_unknown_execution_is_an_integrity_violation(store: SqlStore) ->
     assert store.list_logs("ghost") == []
 
 
-def test_step_ending_before_it_starts_is_refused(
-    store: SqlStore, new_execution: NewExecution
-) -> None:
+def test_step_ending_before_it_starts_is_refused(store: SqlStore, new_execution: NewExecution) -> None:
     ctx = new_execution()
     start = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
     with pytest.raises(IntegrityViolation, match="before it starts"):
-        store.save_step(StepRun(execution_id=ctx.id, step_id="a", started_at=start,
-                                ended_at=start - timedelta(seconds=1)))
+        store.save_step(
+            StepRun(execution_id=ctx.id, step_id="a", started_at=start, ended_at=start - timedelta(seconds=1))
+        )
 
 
 def test_save_step_is_atomic_with_its_logs(store: SqlStore, new_execution: NewExecution) -> None:
@@ -383,8 +415,14 @@ def test_log_batch_with_an_unknown_execution_writes_nothing(
 def test_log_round_trip_keeps_every_field(store: SqlStore, new_execution: NewExecution) -> None:
     ctx = new_execution()
     at = datetime(2026, 6, 1, 12, 0, 0, 500, tzinfo=timezone(timedelta(hours=-5)))
-    row = log_row(ctx, "héllo ✓", level=LogLevel.ERROR, step_id="s1", timestamp=at,
-                  metadata={"exit_code": 2, "files": ["a.py"], "nested": {"ok": False}})
+    row = log_row(
+        ctx,
+        "héllo ✓",
+        level=LogLevel.ERROR,
+        step_id="s1",
+        timestamp=at,
+        metadata={"exit_code": 2, "files": ["a.py"], "nested": {"ok": False}},
+    )
 
     store.append_logs([row])
 
@@ -400,8 +438,12 @@ def test_older_log_rows_are_clamped_to_keep_time_monotonic(
     t0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
     store.append_logs([log_row(ctx, "a", timestamp=t0 + timedelta(seconds=10))])
 
-    store.append_logs([log_row(ctx, "late", timestamp=t0, metadata={"k": 1}),
-                       log_row(ctx, "next", timestamp=t0 + timedelta(seconds=11))])
+    store.append_logs(
+        [
+            log_row(ctx, "late", timestamp=t0, metadata={"k": 1}),
+            log_row(ctx, "next", timestamp=t0 + timedelta(seconds=11)),
+        ]
+    )
 
     a, late, nxt = store.list_logs(ctx.id)
     assert late.timestamp == a.timestamp == t0 + timedelta(seconds=10)
@@ -413,16 +455,20 @@ def test_older_log_rows_are_clamped_to_keep_time_monotonic(
 def test_list_logs_filters(store: SqlStore, new_execution: NewExecution) -> None:
     ctx = new_execution()
     levels = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARNING, LogLevel.ERROR, LogLevel.CRITICAL]
-    store.append_logs([
-        log_row(ctx, f"{lv.value}-{step}", level=lv, step_id=step)
-        for step in ("a", "b") for lv in levels
-    ])
+    store.append_logs(
+        [log_row(ctx, f"{lv.value}-{step}", level=lv, step_id=step) for step in ("a", "b") for lv in levels]
+    )
 
     assert len(store.list_logs(ctx.id)) == 10
     assert [g.message for g in store.list_logs(ctx.id, step_id="b", min_level=LogLevel.ERROR)] == [
-        "error-b", "critical-b"]
+        "error-b",
+        "critical-b",
+    ]
     assert [g.level for g in store.list_logs(ctx.id, min_level=LogLevel.WARNING)] == [
-        LogLevel.WARNING, LogLevel.ERROR, LogLevel.CRITICAL] * 2
+        LogLevel.WARNING,
+        LogLevel.ERROR,
+        LogLevel.CRITICAL,
+    ] * 2
     page = store.list_logs(ctx.id, after_seq=3, limit=4)
     assert [g.seq for g in page] == [4, 5, 6, 7]
     assert store.list_logs(ctx.id, after_seq=10) == []

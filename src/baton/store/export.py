@@ -85,11 +85,9 @@ def read_execution_document(data: dict[str, Any]) -> ExecutionBundle:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise StoreError(f"execution export is invalid at {where}: {first['msg']}") from None
-    for item in (*steps, *logs):
-        if item.execution_id != ctx.id:
-            raise IntegrityViolation(
-                f"execution export {ctx.id!r} contains a row of execution {item.execution_id!r}"
-            )
+    for owner in [s.execution_id for s in steps] + [g.execution_id for g in logs]:
+        if owner != ctx.id:
+            raise IntegrityViolation(f"execution export {ctx.id!r} contains a row of execution {owner!r}")
     logs.sort(key=lambda row: row.seq)
     previous_seq, previous_at = 0, None
     for row in logs:

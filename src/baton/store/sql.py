@@ -17,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Insert,
     Row,
     Table,
     Text,
@@ -136,7 +135,7 @@ class SqlStore:
         with self.engine.connect() as conn:
             yield conn
 
-    def _upsert(self, table: Table) -> Insert:
+    def _upsert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         if self._dialect == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)

@@ -47,8 +47,10 @@ def test_numbers_from_variables_validate_as_numbers(project: Project) -> None:
 
 
 def test_unset_variable_is_located_at_the_reference(project: Project) -> None:
-    err = project.error(V + "agents:\n  c:\n    provider: anthropic\n    model: opus\n"
-                        "    capabilities: [c]\n    config:\n      api_key: \"key-${MISSING_KEY}\"\n")
+    err = project.error(
+        V + "agents:\n  c:\n    provider: anthropic\n    model: opus\n"
+        '    capabilities: [c]\n    config:\n      api_key: "key-${MISSING_KEY}"\n'
+    )
     assert isinstance(err, InterpolationError)
     assert (err.file, err.line, err.column) == ("baton.yaml", 8, 21)
     assert err.field_path == "agents.c.config.api_key"
@@ -57,8 +59,10 @@ def test_unset_variable_is_located_at_the_reference(project: Project) -> None:
 
 
 def test_secret_references_are_left_for_the_resolver(project: Project) -> None:
-    text = V + "agents:\n  c: {provider: anthropic, model: opus, capabilities: [c], interface: api," \
+    text = (
+        V + "agents:\n  c: {provider: anthropic, model: opus, capabilities: [c], interface: api,"
         " config: {api_key: '${secret:ANTHROPIC}'}}\n"
+    )
     cfg = project.load(text).configuration
     assert cfg.agents["c"].config["api_key"] == "${secret:ANTHROPIC}"
 
@@ -73,9 +77,7 @@ def test_a_resolver_can_be_plugged_in(project: Project) -> None:
         seen.append(name)
         return "s3cret"
 
-    cfg = load_configuration(
-        env=project.env(), cwd=project.root, resolvers={"secret": resolve}
-    ).configuration
+    cfg = load_configuration(env=project.env(), cwd=project.root, resolvers={"secret": resolve}).configuration
     assert cfg.global_.database_url == "pg://u:s3cret@h/db"
     assert seen == ["DB_PASS"]
 
@@ -94,9 +96,11 @@ def test_a_failing_resolver_is_a_located_error(project: Project) -> None:
 
 
 def test_prompt_templates_are_never_interpolated(project: Project) -> None:
-    text = V + "agents:\n  sh: {provider: shell, model: bash, capabilities: [c]}\n" \
-        "workflows:\n  w:\n    description: 'for ${TEAM}'\n    steps:\n" \
+    text = (
+        V + "agents:\n  sh: {provider: shell, model: bash, capabilities: [c]}\n"
+        "workflows:\n  w:\n    description: 'for ${TEAM}'\n    steps:\n"
         "      - {id: a, agent_id: sh, prompt_template: 'for f in *; do echo \"${f}\"; done'}\n"
+    )
     cfg = project.load(text, env=project.env(TEAM="core")).configuration
     assert cfg.workflows["w"].steps[0].prompt_template == 'for f in *; do echo "${f}"; done'
     assert cfg.workflows["w"].description == "for core"
@@ -128,8 +132,13 @@ def test_dotenv_can_set_baton_variables(project: Project) -> None:
 
 @pytest.mark.parametrize(
     ("text", "fragment"),
-    [("${UNCLOSED", "unclosed"), ("${1X}", "malformed"), ("${ A }", "malformed"),
-     ("${foo:bar}", "unknown reference prefix 'foo:'"), ("${A:-${B}}", "nested")],
+    [
+        ("${UNCLOSED", "unclosed"),
+        ("${1X}", "malformed"),
+        ("${ A }", "malformed"),
+        ("${foo:bar}", "unknown reference prefix 'foo:'"),
+        ("${A:-${B}}", "nested"),
+    ],
 )
 def test_malformed_references(text: str, fragment: str) -> None:
     with pytest.raises(Unresolved, match=fragment):
@@ -146,7 +155,10 @@ def test_expand_tree_does_not_mutate_its_input() -> None:
 def test_expand_paths_matches_expand_tree() -> None:
     from baton.config.interpolate import dollar_paths
 
-    data = {"a": ["${X}", {"b": "${Y:-d}", "c": "plain"}], "n": 3,
-            "workflows": {"w": {"steps": [{"prompt_template": "${X}"}]}}}
+    data = {
+        "a": ["${X}", {"b": "${Y:-d}", "c": "plain"}],
+        "n": 3,
+        "workflows": {"w": {"steps": [{"prompt_template": "${X}"}]}},
+    }
     interp = Interpolator({"X": "1"})
     assert interp.expand_paths(data, dollar_paths(data)) == interp.expand_tree(data)

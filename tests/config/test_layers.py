@@ -68,8 +68,15 @@ def test_env_names_map_to_paths() -> None:
     assert env_path("BATON_GLOBAL__MAX_CONCURRENT_EXECUTIONS") == ("global", "max_concurrent_executions")
     assert env_path("BATON_AGENTS__CLAUDE__MODEL") == ("agents", "claude", "model")
     assert env_path("BATON_DATABASE_URL") == ("global", "database_url")
-    for ignored in ("BATON_TEST_POSTGRES_URL", "BATON_USER_CONFIG", "BATON_CONFIG", "BATON_VERSION",
-                    "BATON_NOPE__X", "BATON_GLOBAL__", "HOME"):
+    for ignored in (
+        "BATON_TEST_POSTGRES_URL",
+        "BATON_USER_CONFIG",
+        "BATON_CONFIG",
+        "BATON_VERSION",
+        "BATON_NOPE__X",
+        "BATON_GLOBAL__",
+        "HOME",
+    ):
         assert env_path(ignored) is None, ignored
 
 
@@ -86,7 +93,10 @@ def test_overrides_beat_environment(project: Project) -> None:
 
 def test_parse_assignments_reads_yaml_scalars() -> None:
     assert parse_assignments(["global.cache.enabled=false", "a.b=4", "c=x=y", "d="]) == {
-        "global.cache.enabled": False, "a.b": 4, "c": "x=y", "d": None,
+        "global.cache.enabled": False,
+        "a.b": 4,
+        "c": "x=y",
+        "d": None,
     }
     with pytest.raises(Exception, match="KEY=VALUE"):
         parse_assignments(["novalue"])

@@ -78,12 +78,12 @@ def init_command(
     if as_json:
         print_json({"path": str(target), "agents": {"sh": "shell", **found}})
         return
-    console.print(f"Wrote {target}", markup=False, highlight=False)
+    _out(f"Wrote {target}")
     for cli in AGENT_CLIS:
         where = found[cli.agent_id]
         status = f"found at {where}, enabled" if where else "not found, left commented out"
-        console.print(f"  {cli.agent_id:<8} {cli.title}: {status}", markup=False, highlight=False)
-    console.print("Next: baton config validate && baton run hello", markup=False, highlight=False)
+        _out(f"  {cli.agent_id:<8} {cli.title}: {status}")
+    _out("Next: baton config validate && baton run hello")
 
 
 # -- baton config validate --------------------------------------------------------------------------

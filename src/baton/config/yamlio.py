@@ -95,8 +95,8 @@ def read_text(path: Path, shown: str) -> str:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ConfigFileError(
-                f"file is {_size(size)}, larger than the {_size(MAX_FILE_BYTES)} limit; "
-                "split workflows into .baton/workflows/*.yaml",
+                f"file is {size:,} bytes, over the {_size(MAX_FILE_BYTES)} "
+                f"({MAX_FILE_BYTES:,} bytes) limit; split workflows into .baton/workflows/*.yaml",
                 file=shown,
             )
         with path.open("rb") as fh:

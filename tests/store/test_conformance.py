@@ -472,3 +472,28 @@ def test_list_logs_filters(store: SqlStore, new_execution: NewExecution) -> None
     page = store.list_logs(ctx.id, after_seq=3, limit=4)
     assert [g.seq for g in page] == [4, 5, 6, 7]
     assert store.list_logs(ctx.id, after_seq=10) == []
+
+
+def test_nul_characters_are_stored_as_replacement_characters(
+    store: SqlStore, new_execution: NewExecution
+) -> None:
+    ctx = new_execution(status=ExecutionStatus.RUNNING)
+    store.save_step(
+        StepRun(
+            execution_id=ctx.id,
+            step_id="sh",
+            output={"text": "bin\x00ary", "k\x00": ["\x00"]},
+            error="exit\x001",
+        ),
+        [log_row(ctx, "out\x00put", metadata={"line": "a\x00b", "literal": "\\u0000"})],
+    )
+    store.set_execution_status(ctx.id, ExecutionStatus.FAILED, error="failed\x00")
+
+    (step,) = store.list_steps(ctx.id)
+    (row,) = store.list_logs(ctx.id)
+    record = store.get_execution(ctx.id)
+    assert step.output == {"text": "bin\ufffdary", "k\ufffd": ["\ufffd"]}
+    assert step.error == "exit\ufffd1"
+    assert row.message == "out\ufffdput"
+    assert row.metadata == {"line": "a\ufffdb", "literal": "\\u0000"}
+    assert record is not None and record.context.error == "failed\ufffd"

@@ -19,7 +19,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from baton.models import ExecutionLog, StepRun
 from baton.store.errors import IntegrityViolation, StoreUnavailable
 from baton.store.logcap import LOG_COLUMNS, LogState, admit
-from baton.store.types import dumps, sqlite_text, utc
+from baton.store.types import clean_text, dumps, sqlite_text, utc
 
 STEP_COLUMNS = (
     "execution_id",
@@ -211,7 +211,7 @@ class StepLogWriter:
             None if run.started_at is None else convert(run.started_at),
             None if run.ended_at is None else convert(run.ended_at),
             None if run.output is None else dumps(run.output),
-            run.error,
+            None if run.error is None else clean_text(run.error),
             run.error_type,
             run.cache_hit,
             stamp,

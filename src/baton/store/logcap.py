@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from baton.models import ExecutionLog, LogLevel
-from baton.store.types import dumps, utc
+from baton.store.types import clean_text, dumps, utc
 
 _ALWAYS_KEPT = LogLevel.WARNING.rank
 
@@ -61,12 +61,13 @@ def admit(state: LogState, log: ExecutionLog, max_bytes: int) -> list[LogRow]:
     if state.last_at is not None and at < state.last_at:
         metadata = {**metadata, "original_timestamp": at.isoformat()}
         at = state.last_at
+    message = clean_text(log.message)
     meta_json = dumps(metadata)
-    size = byte_size(log.message) + byte_size(meta_json)
+    size = byte_size(message) + byte_size(meta_json)
     important = log.level.rank >= _ALWAYS_KEPT or metadata.get("final") is True
     if important or (not state.truncated and state.log_bytes + size <= max_bytes):
         state.log_bytes += size
-        return [_row(state, log, log.id, log.level, log.message, meta_json, at)]
+        return [_row(state, log, log.id, log.level, message, meta_json, at)]
     state.dropped += 1
     if state.truncated:
         return []

@@ -78,7 +78,7 @@ from baton.store.schema import (
     step_runs,
     usage,
 )
-from baton.store.types import utc
+from baton.store.types import clean_text, utc
 
 DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024
 DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=30)
@@ -359,14 +359,16 @@ class SqlStore:
                     raise IllegalTransition(
                         "execution", current.value, f"{status.value} (resume)", [target.value]
                     )
-                values.update(status=target.value, end_time=None, error=error)
+                values.update(
+                    status=target.value, end_time=None, error=None if error is None else clean_text(error)
+                )
             else:
                 execution_transition(current, status)
                 values["status"] = status.value
                 if status.is_terminal:
                     values["end_time"] = max(now, row.start_time)
                 if error is not None:
-                    values["error"] = error
+                    values["error"] = clean_text(error)
             changed = conn.execute(
                 update(executions)
                 .where(executions.c.id == execution_id, executions.c.status == current.value)
@@ -495,7 +497,7 @@ class SqlStore:
             key=entry.key,
             agent_id=entry.agent_id,
             output=entry.output,
-            diff=entry.diff,
+            diff=None if entry.diff is None else clean_text(entry.diff),
             created_at=entry.created_at,
             expires_at=entry.expires_at,
             hits=entry.hits,
@@ -748,7 +750,7 @@ def _execution_values(ctx: ExecutionContext, snapshot: dict[str, Any], now: date
         "end_time": ctx.end_time,
         "status": ctx.status.value,
         "trace_id": ctx.trace_id,
-        "error": ctx.error,
+        "error": None if ctx.error is None else clean_text(ctx.error),
         "workflow_snapshot": snapshot,
         "log_bytes": 0,
         "log_truncated": False,
@@ -819,7 +821,7 @@ def _step_values(run: StepRun, now: datetime) -> dict[str, Any]:
         "started_at": run.started_at,
         "ended_at": run.ended_at,
         "output": run.output,
-        "error": run.error,
+        "error": None if run.error is None else clean_text(run.error),
         "error_type": run.error_type,
         "cache_hit": run.cache_hit,
         "created_at": now,
@@ -848,7 +850,7 @@ def _log_values(log: ExecutionLog) -> dict[str, Any]:
         "seq": log.seq,
         "step_id": log.step_id,
         "level": log.level.value,
-        "message": log.message,
+        "message": clean_text(log.message),
         "timestamp": log.timestamp,
         "metadata": log.metadata,
         "trace_id": log.trace_id,

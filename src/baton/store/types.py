@@ -82,8 +82,33 @@ _ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON for storage; datetimes, enums, sets and pydantic models are converted."""
-    return _ENCODER.encode(value)
+    """Compact JSON for storage; datetimes, enums, sets and pydantic models are converted.
+
+    NUL characters become U+FFFD (see :func:`clean_text`).
+    """
+    text = _ENCODER.encode(value)
+    if "\\u0000" in text:
+        text = _ENCODER.encode(_without_nul(value))
+    return text
+
+
+def clean_text(value: str) -> str:
+    """``value`` with NUL characters replaced by U+FFFD.
+
+    PostgreSQL cannot store NUL in text or JSONB, and command output sometimes contains it;
+    both backends store the same replacement so they return the same data.
+    """
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def loads(text: str | bytes) -> Any:

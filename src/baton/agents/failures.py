@@ -30,7 +30,7 @@ _AUTH_WORDS = re.compile(
 )
 _RATE_WORDS = re.compile(r"rate.?limit|too many requests|quota|resource.?exhausted", re.IGNORECASE)
 _RETRY_AFTER = re.compile(
-    r"(?:retry[- ]after|retryDelayMs|retry in|try again in)[\"':= ]{0,3}(\d+(?:\.\d+)?)\s*"
+    r"(retry[- ]after|retryDelayMs|retry in|try again in)[\"':= ]{0,3}(\d+(?:\.\d+)?)\s*"
     r"(ms|milliseconds?|s|sec|seconds?)?",
     re.IGNORECASE,
 )
@@ -71,9 +71,9 @@ def retry_after_in(text: str) -> float | None:
     match = _RETRY_AFTER.search(text)
     if not match:
         return None
-    value = float(match.group(1))
-    unit = (match.group(2) or "s").lower()
-    if unit.startswith("m"):
+    value = float(match.group(2))
+    unit = (match.group(3) or "").lower()
+    if unit.startswith("m") or (not unit and match.group(1).lower().endswith("ms")):
         value /= 1000.0
     return value
 

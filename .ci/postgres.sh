@@ -85,11 +85,14 @@ _baton_pg_start() {
   chmod 700 "$BATON_PG_DATA"
 
   if [ ! -f "$BATON_PG_DATA/PG_VERSION" ]; then
+    local log
+    log="$(mktemp "${TMPDIR:-/tmp}/baton-initdb.XXXXXX")"
     _baton_pg_as_owner "$BATON_PG_BIN/initdb" -D "$BATON_PG_DATA" -U postgres \
-      --auth=trust --encoding=UTF8 --no-locale >"${TMPDIR:-/tmp}/baton-initdb.log" 2>&1 || {
-      echo "postgres.sh: initdb failed; see ${TMPDIR:-/tmp}/baton-initdb.log" >&2
+      --auth=trust --encoding=UTF8 --no-locale >"$log" 2>&1 || {
+      echo "postgres.sh: initdb failed; see $log" >&2
       return 1
     }
+    rm -f "$log"
   fi
 
   if _baton_pg_as_owner "$BATON_PG_BIN/pg_ctl" -D "$BATON_PG_DATA" status >/dev/null 2>&1; then

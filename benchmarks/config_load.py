@@ -118,6 +118,8 @@ def generate(agents: int, workflows: int, seed: int = 7) -> str:
             agent = rnd.choice(shell_ids) if shell else rnd.choice(agent_ids)
             prev = ids[j - 1].replace("-", "_") if j else "none"
             template = (rnd.choice(_SHELL) if shell else rnd.choice(_PROMPTS)).format(topic=topic, prev=prev)
+            # Real workflows rarely share a prompt word for word.
+            template += f"\n# {wid}/{sid}" if shell else f"\n(step {sid} of {wid})"
             out += [
                 f"      - id: {sid}",
                 f"        name: Step {j} of {wid}",

@@ -163,7 +163,19 @@ def show_command(
     if as_json:
         print_json(data)
         return
-    _out(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False))
+    _out(yaml.dump(data, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, default_flow_style=False))
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Writes multi-line strings (prompt templates) as ``|`` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _represent_str)
 
 
 def _section(data: Any, section: str) -> Any:

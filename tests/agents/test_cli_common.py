@@ -26,7 +26,7 @@ mkdir -p "$FAKE_DUMP"
 printf '%s\\0' "$@" > "$FAKE_DUMP/argv"
 env -0 > "$FAKE_DUMP/env"
 if [ -n "$FAKE_EXIT" ]; then echo "$FAKE_STDERR" >&2; exit "$FAKE_EXIT"; fi
-if [ -n "$FAKE_WRITE" ]; then echo changed > "$FAKE_WRITE"; fi
+for f in $FAKE_WRITE; do mkdir -p "$(dirname "$f")"; echo changed > "$f"; done
 if [ -n "$FAKE_COMMIT" ]; then
   echo committed > "$FAKE_COMMIT"
   git add "$FAKE_COMMIT" && git -c user.name=t -c user.email=t@t commit -qm agent
@@ -382,9 +382,13 @@ async def test_files_committed_by_the_agent_are_reported(tmp_path: Path, git_wor
     assert "agent" in log
 
 
-async def test_artifacts_inside_the_workspace_are_not_changes(git_workspace: Path, tmp_path: Path) -> None:
+async def test_batons_own_files_in_the_workspace_are_not_changes(git_workspace: Path, tmp_path: Path) -> None:
+    """Transcripts, private homes and the store's database live under .baton/ in the workspace."""
     stand = Stand(tmp_path, "codex")
-    art = git_workspace / ".baton" / "artifacts"
-    result = await run(stand, git_workspace, stand.agent(server_url="http://127.0.0.1:9"), artifacts=art)
-    assert result.files_changed == []
+    art = git_workspace / ".baton" / "artifacts" / "ex1"
+    agent = stand.agent(
+        server_url="http://127.0.0.1:9", env={"FAKE_WRITE": ".baton/baton.db-wal .baton/workflows/new.yaml"}
+    )
+    result = await run(stand, git_workspace, agent, artifacts=art)
+    assert result.files_changed == [".baton/workflows/new.yaml"]
     assert Path(result.transcript_path or "").is_file()

@@ -45,13 +45,17 @@ from baton.agents.changes import changed_files, take_snapshot
 from baton.agents.failures import Failure, from_message, redact, to_error
 from baton.agents.pricing import price
 from baton.agents.structured import extract_json
-from baton.models import Agent
+from baton.models import Agent, Isolation
+from baton.observability.redact import redactor
+from baton.workspace.container import run_in_container
 from baton.workspace.environment import child_environment
 from baton.workspace.process import ProcessResult, run_process
 
 _VERSION = re.compile(r"(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _STDERR_TAIL = 40
+# Runtime entries of a ``.baton`` state folder (as prefixes): never an agent's change.
+_STATE_ENTRIES = ("baton.db", "artifacts/", "worktrees/", "secrets")
 # Longer prompts go through a file: one argv string may not exceed 128 KiB on Linux.
 MAX_ARGV_PROMPT = 100_000
 LIVE_CHECK_PROMPT = "Reply with the single word: ok"
@@ -219,6 +223,8 @@ class CliAgent:
             if isinstance(command, list)
             else [str(command) if command else self.cli_name]
         )
+        if self.agent.isolation is Isolation.DOCKER:
+            return argv  # resolved inside the container's image, not on this host
         found = shutil.which(argv[0])
         if found is None:
             raise AgentUnavailable(
@@ -234,6 +240,7 @@ class CliAgent:
         for name, value in (self.config.get("env") or {}).items():
             if _SECRET_NAME.search(str(name)) and value:
                 found.append(str(value))
+        found.extend(redactor().values())  # every ${secret:...} and agent key Baton knows of
         return found
 
     def _allowed_names(self) -> set[str]:
@@ -336,14 +343,26 @@ class CliAgent:
                     await on_event(AgentEvent(kind="stderr", text=clean))
 
             try:
-                proc = await run_process(
-                    argv,
-                    cwd=workspace,
-                    env=ctx.env,
-                    timeout=request.timeout_seconds,
-                    on_stdout=on_stdout,
-                    on_stderr=on_stderr,
-                )
+                if self.agent.isolation is Isolation.DOCKER:
+                    proc = await run_in_container(
+                        argv,
+                        agent=self.agent,
+                        request=request,
+                        env=ctx.env,
+                        timeout=request.timeout_seconds,
+                        on_stdout=on_stdout,
+                        on_stderr=on_stderr,
+                        extra_mounts=[p for p in (ctx.home, ctx.call_dir) if p is not None],
+                    )
+                else:
+                    proc = await run_process(
+                        argv,
+                        cwd=workspace,
+                        env=ctx.env,
+                        timeout=request.timeout_seconds,
+                        on_stdout=on_stdout,
+                        on_stderr=on_stderr,
+                    )
             except FileNotFoundError:
                 raise AgentUnavailable(
                     f"agent {self.agent.id!r}: cannot start {argv[0]}; install it with: "
@@ -380,14 +399,30 @@ class CliAgent:
 
     @staticmethod
     def _without_artifacts(workspace: Path, artifacts: Path | None, files: list[str]) -> list[str]:
-        """Drop Baton's own files (transcripts, private homes) when they live in the workspace."""
+        """Drop Baton's own files when they live in the workspace.
+
+        That is the artifacts dir (transcripts, private homes) and, when it sits in a
+        ``.baton`` state folder, that folder's runtime entries (database, artifacts,
+        worktrees, secrets) — but not user files such as ``.baton/workflows/*.yaml``.
+        """
         if artifacts is None:
             return files
-        try:
-            inner = Path(artifacts).resolve().relative_to(workspace.resolve()).as_posix()
-        except ValueError:
-            return files
-        return [f for f in files if f != inner and not f.startswith(inner + "/")]
+        ws = workspace.resolve()
+        art = Path(artifacts).resolve()
+        owned: list[str] = []
+        candidates = [
+            f"{art}/",
+            *[
+                f"{p / name}{'/' if name.endswith('/') else ''}"
+                for p in art.parents
+                if p.name == ".baton"
+                for name in _STATE_ENTRIES
+            ],
+        ]
+        for candidate in candidates:
+            if candidate.startswith(f"{ws}/"):
+                owned.append(candidate[len(str(ws)) + 1 :])
+        return [f for f in files if not any(f == o.rstrip("/") or f.startswith(o) for o in owned)]
 
     def _result(
         self,

@@ -108,7 +108,9 @@ def test_caps_are_per_execution(capped: SqlStore, new_execution: NewExecution) -
 OFFSETS = st.lists(st.integers(min_value=-3600, max_value=3600), min_size=1, max_size=25)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batches=st.lists(OFFSETS, min_size=1, max_size=4))
 def test_stored_time_never_goes_backwards(
     store: SqlStore, new_execution: NewExecution, batches: list[list[int]]

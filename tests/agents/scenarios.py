@@ -9,12 +9,16 @@ import asyncio
 import contextlib
 import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from baton.agents.base import (
     AgentFailed,
@@ -26,6 +30,7 @@ from baton.agents.base import (
 from baton.agents.factory import create_adapter
 from tests.agents.support import (
     API_KEY,
+    MODELS,
     Events,
     group_members,
     make_agent,
@@ -229,3 +234,95 @@ async def health(spec: CliSpec, server: FakeModelServer) -> None:
     live = await adapter.check(live=True)
     assert live.ok, live.detail
     assert len(server.requests_for(spec.api)) == 1
+
+
+def _baton(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "baton", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+async def baton_run(spec: CliSpec, server: FakeModelServer, project: Path) -> dict[str, Any]:
+    """A one-step writing workflow through the real ``baton run`` command and ``baton status``.
+
+    The agent's key comes from the environment through ``${FAKE_MODEL_KEY}`` interpolation
+    and must not show up in the execution's logs.
+    """
+    provider, model = MODELS[spec.cli]
+    config = {"base_url": server.url, "api_key": "${FAKE_MODEL_KEY}"}
+    (project / "baton.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": "1.0.0",
+                "agents": {
+                    spec.cli: {
+                        "provider": provider,
+                        "model": model,
+                        "capabilities": ["code_review"],
+                        "config": config,
+                    }
+                },
+                "workflows": {
+                    "hello": {
+                        "steps": [
+                            {
+                                "id": "write",
+                                "agent_id": spec.cli,
+                                "prompt_template": "create hello.txt",
+                                "writes_workspace": True,
+                                "timeout_seconds": 120,
+                            }
+                        ]
+                    }
+                },
+            }
+        )
+    )
+    call = ToolCall(spec.write_call.name, spec.write_call.arguments, input_tokens=100, output_tokens=20)
+    server.script(
+        spec.api, call, Text("wrote hello.txt", input_tokens=1000, output_tokens=50, cached_tokens=200)
+    )
+    env = {**os.environ, "FAKE_MODEL_KEY": API_KEY}
+    env.pop("CI", None)  # the live view's CI detection is not under test
+
+    run = _baton(project, "run", "hello", "--json", env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert result["status"] == "completed"
+    out = result["outputs"]["write"]
+    assert out["text"] == "wrote hello.txt"
+    assert out["files_changed"] == ["hello.txt"]
+    assert (Path(result["workspace_dir"]) / "hello.txt").exists()
+    assert out["transcript_path"].endswith(f"write-1-{spec.cli}.jsonl")
+
+    # what the server reported over both requests, in Baton's split (input excludes cache reads)
+    fresh = 1100 - 200 if spec.input_includes_cache else 1100
+    expected_usage = {
+        "input_tokens": fresh,
+        "output_tokens": 70,
+        "cache_read_tokens": 200,
+        "cache_write_tokens": 0,
+    }
+    status = _baton(project, "status", result["execution_id"], "--json", env=env)
+    assert status.returncode == 0, status.stderr[-2000:]
+    recorded = json.loads(status.stdout)
+    assert recorded["status"] == "completed"
+    assert recorded["usage"] == expected_usage
+    step = recorded["steps"][0]
+    assert step["status"] == "completed" and step["output"]["usage"] == expected_usage
+    table = json.loads(resources.files("baton").joinpath("data", "prices.json").read_text())["models"]
+    entry = table[model]
+    expected_cost = (fresh * entry["input"] + 70 * entry["output"] + 200 * entry["cache_read"]) / 1e6
+    assert recorded["cost_usd"] == pytest.approx(expected_cost, rel=1e-6)
+
+    logs = _baton(project, "logs", result["execution_id"], "--json", env=env)
+    assert logs.returncode == 0, logs.stderr[-2000:]
+    assert "wrote hello.txt" in logs.stdout
+    assert API_KEY not in logs.stdout + run.stdout + status.stdout
+    return recorded

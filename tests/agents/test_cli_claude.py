@@ -133,3 +133,9 @@ async def test_resume_continues_the_session(
 
 async def test_health_check(fake_model_server: FakeModelServer) -> None:
     await scenarios.health(spec(Path("/")), fake_model_server)
+
+
+async def test_one_step_workflow_through_baton_run(
+    fake_model_server: FakeModelServer, git_workspace: Path
+) -> None:
+    await scenarios.baton_run(spec(git_workspace), fake_model_server, git_workspace)

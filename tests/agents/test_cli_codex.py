@@ -113,3 +113,9 @@ async def test_resume_continues_the_thread(
 
 async def test_health_check(fake_model_server: FakeModelServer) -> None:
     await scenarios.health(SPEC, fake_model_server)
+
+
+async def test_one_step_workflow_through_baton_run(
+    fake_model_server: FakeModelServer, git_workspace: Path
+) -> None:
+    await scenarios.baton_run(SPEC, fake_model_server, git_workspace)

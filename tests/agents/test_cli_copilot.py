@@ -90,3 +90,9 @@ async def test_json_answer_in_a_fence_is_parsed(
 
 async def test_health_check(fake_model_server: FakeModelServer) -> None:
     await scenarios.health(SPEC, fake_model_server)
+
+
+async def test_one_step_workflow_through_baton_run(
+    fake_model_server: FakeModelServer, git_workspace: Path
+) -> None:
+    await scenarios.baton_run(SPEC, fake_model_server, git_workspace)

@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "baton.cli.run_cmd",
     "baton.cli.agents_cmd",
     "baton.cli.secrets_cmd",
+    "baton.cli.graph_cmd",
 )
 
 

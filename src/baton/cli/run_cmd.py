@@ -30,12 +30,16 @@ from baton.cli.app import (
 )
 from baton.cli.live import LiveView, follow, summary
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
-from baton.engine.visualize import to_mermaid
+from baton.engine.visualize import mermaid, to_svg
 from baton.models import ExecutionStatus, LogLevel
 
 workflows_app = typer.Typer(help="List, show, validate and draw workflows.", no_args_is_help=True)
 
-_EXIT = {ExecutionStatus.COMPLETED: EXIT_OK, ExecutionStatus.CANCELLED: EXIT_CANCELLED}
+# A langgraph run that stops at an approval leaves its execution PENDING (resumable with
+# `baton approve`): exit 3, so scripts and CI never mistake the pause for success.
+EXIT_WAITING = 3
+_EXIT = {ExecutionStatus.COMPLETED: EXIT_OK, ExecutionStatus.CANCELLED: EXIT_CANCELLED,
+         ExecutionStatus.PENDING: EXIT_WAITING}
 
 
 def _open(config: Path | None) -> Baton:
@@ -392,14 +396,22 @@ def workflows_validate(name: str | None = typer.Argument(None), as_json: bool = 
 
 @workflows_app.command("graph")
 @handle_errors
-def workflows_graph(name: str, config: Path | None = ConfigOption) -> None:
-    """Print a workflow as a Mermaid flowchart."""
+def workflows_graph(
+    name: str,
+    svg: Path | None = typer.Option(None, "--svg", help="Also write the graph as an SVG picture.",
+                                    dir_okay=False),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Print a workflow as a Mermaid flowchart (LangGraph's own for langgraph workflows)."""
     baton = _open(config)
     try:
         wf = baton.workflow(name)
     finally:
         baton.close()
-    sys.stdout.write(to_mermaid(wf))
+    sys.stdout.write(mermaid(wf, root=baton.root))
+    if svg is not None:
+        svg.write_text(to_svg(wf, root=baton.root), encoding="utf-8")
+        err_console.print(f"wrote {svg}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from baton.agents.base import AgentAdapter, Usage
 from baton.agents.factory import create_adapter
+from baton.agents.health import preflight
 from baton.engine import events as ev
 from baton.engine.cache import PromptCache
 from baton.engine.clock import Clock, SystemClock
@@ -39,6 +40,7 @@ from baton.models import (
     Workflow,
     WorkflowType,
 )
+from baton.observability.redact import protect_agents
 from baton.store.base import Store
 from baton.workspace import git
 
@@ -121,6 +123,7 @@ class Baton:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         g = configuration.global_
         self.agents = {aid: Agent.from_config(aid, cfg) for aid, cfg in configuration.agents.items()}
+        protect_agents(agent.config for agent in self.agents.values())
         self._workflows = dict(workflows or {})
         self.services = Services(
             store=store,
@@ -181,6 +184,7 @@ class Baton:
     ) -> ExecutionContext:
         """Validate and record a new PENDING execution without running it."""
         workflow = self.workflow(workflow_id)
+        preflight(workflow, self.agents, self.services.adapter)
         params = workflow.bind_parameters(dict(parameters or {}))
         workspace = self._workspace(workspace_dir)
         try:
@@ -342,6 +346,10 @@ class Baton:
 
     @staticmethod
     def _outcome(er: ExecutionRun) -> tuple[ExecutionStatus, str | None]:
+        if er.waiting:
+            steps = ", ".join(er.waiting)
+            return ExecutionStatus.PENDING, (f"waiting for approval of step {steps}; continue with "
+                                             f"`baton approve {er.ctx.id}` (or --reject)")
         if er.abort_reason:
             return ExecutionStatus.FAILED, er.abort_reason
         for step in er.workflow.steps:
@@ -355,7 +363,11 @@ class Baton:
     def _finish(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
                 duration: float) -> None:
         current = self.store.get_execution(er.ctx.id)
-        if current is not None and not current.context.status.is_terminal:
+        if (status is ExecutionStatus.PENDING and current is not None
+                and not current.context.status.is_terminal):
+            # paused for an approval: back to PENDING through the resume edge, resumable
+            er.ctx = self.store.set_execution_status(er.ctx.id, status, error=error, resume=True)
+        elif current is not None and not current.context.status.is_terminal:
             with contextlib.suppress(Exception):
                 er.ctx = self.store.set_execution_status(er.ctx.id, status, error=error)
         elif current is not None:

@@ -37,7 +37,7 @@ async def run_dag(er: ExecutionRun, executor: StepExecutor) -> None:
                     progressed = True
                     step = steps[step_id]
                     try:
-                        reason = _skip_reason(er, step, deps[step_id])
+                        reason = skip_reason(er, step, deps[step_id])
                     except TemplateRenderError as exc:
                         executor.fail(er, step, None, exc, 0)
                         continue
@@ -72,18 +72,22 @@ async def run_dag(er: ExecutionRun, executor: StepExecutor) -> None:
         raise
 
 
-def _skip_reason(er: ExecutionRun, step: WorkflowStep, deps: list[str]) -> str | None:
-    """Why ``step`` must be skipped, or None if it should run; raises if its condition is broken."""
+def skip_reason(er: ExecutionRun, step: WorkflowStep, deps: list[str]) -> str | None:
+    """Why ``step`` must be skipped, or None if it should run; raises if its condition is broken.
+
+    Shared with the LangGraph compiler, so a step gated by dependencies behaves the same in
+    both kinds of workflow.
+    """
     unmet = [d for d in deps if er.statuses.get(d) is not StepStatus.COMPLETED]
     if step.condition is None:
         if unmet:
-            return f"dependency {unmet[0]} {er.statuses[unmet[0]].value}"
+            return f"dependency {unmet[0]} {er.statuses.get(unmet[0], StepStatus.PENDING).value}"
         return None
     try:
         ok = evaluate(step.condition, step_context(step, er.base_context(), er.statuses),
                       what=f"step {step.id} condition")
     except TemplateRenderError:
         if unmet:
-            return f"dependency {unmet[0]} {er.statuses[unmet[0]].value}"
+            return f"dependency {unmet[0]} {er.statuses.get(unmet[0], StepStatus.PENDING).value}"
         raise
     return None if ok else f"condition {step.condition!r} is false"

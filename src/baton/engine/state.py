@@ -25,6 +25,8 @@ class ExecutionRun:
     statuses: dict[str, StepStatus] = field(default_factory=dict)
     runs: dict[str, StepRun] = field(default_factory=dict)
     abort_reason: str | None = None
+    # steps a langgraph run stopped at, waiting for a human (the execution goes back to PENDING)
+    waiting: list[str] = field(default_factory=list)
 
     @property
     def workspace(self) -> Path:

@@ -230,6 +230,12 @@ class WorkflowConfig(BaseModel):
                 if step.next is not None or step.approval is not None:
                     field = "next" if step.next is not None else "approval"
                     raise rule_error(("steps", i, field), f"{field!r} needs type: langgraph")
+        if self.type is WorkflowType.LANGGRAPH or self.graph is not None:
+            # pure rules (routes, reachability, loops); imported here to keep models import-light
+            from baton.engine.graph_validate import graph_rule_errors
+
+            for path, message in graph_rule_errors(self)[:1]:
+                raise rule_error(path, message)
         return self
 
     def parameter_schema(self) -> dict[str, Any]:

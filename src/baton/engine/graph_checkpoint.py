@@ -1,0 +1,207 @@
+"""LangGraph checkpoints in the store's own database, serialised as JSON (never pickle).
+
+The SQLite store's file doubles as the checkpoint database (LangGraph's ``checkpoints``
+and ``writes`` tables beside Baton's); a PostgreSQL store gets LangGraph's PostgreSQL
+saver on the same server and database. :class:`JsonSerde` is the only serializer either
+saver is given: it writes JSON with a few tagged types LangGraph itself stores (sets,
+tuples, interrupts, sends) and refuses anything else, so a checkpoint can never carry a
+pickle in or out.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.base import WRITES_IDX_MAP, BaseCheckpointSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.types import Interrupt, Send
+from sqlalchemy.engine import URL, make_url
+
+from baton.engine.errors import EngineError
+
+_TAG = "__baton__"
+_SQLITE_BUSY_SECONDS = 30.0
+
+
+class CheckpointError(EngineError):
+    """A checkpoint could not be written or read (unsupported value, unknown format)."""
+
+
+class CheckpointedError(Exception):
+    """An exception LangGraph stored in a checkpoint, brought back as its type and text."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name
+
+
+class JsonSerde:
+    """LangGraph's ``SerializerProtocol`` over JSON; unknown types are an error, not a pickle."""
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        try:
+            return "json", json.dumps(
+                _encode(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode("utf-8")
+        except ValueError as exc:
+            raise CheckpointError(f"checkpoint value is not JSON-serialisable: {exc}") from None
+
+    def loads_typed(self, data: tuple[str, bytes | None]) -> Any:
+        kind, payload = data
+        if kind == "null" or payload is None:
+            return None
+        if kind != "json":
+            raise CheckpointError(f"checkpoint value stored as {kind!r}; Baton reads only JSON checkpoints")
+        return _decode(json.loads(payload))
+
+
+def _encode(obj: Any) -> Any:
+    if obj is None or isinstance(obj, bool | int | float | str):
+        return obj
+    if isinstance(obj, dict):
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                raise CheckpointError(f"checkpoint dict key {key!r} is not a string")
+            out[key] = _encode(value)
+        return {_TAG: "dict", "v": out} if _TAG in out else out
+    if isinstance(obj, list):
+        return [_encode(v) for v in obj]
+    if isinstance(obj, tuple):
+        return {_TAG: "tuple", "v": [_encode(v) for v in obj]}
+    if isinstance(obj, set | frozenset):
+        return {_TAG: "set", "v": sorted((_encode(v) for v in obj), key=repr)}
+    if isinstance(obj, Interrupt):
+        return {_TAG: "interrupt", "value": _encode(obj.value), "id": obj.id}
+    if isinstance(obj, Send):
+        return {_TAG: "send", "node": obj.node, "arg": _encode(obj.arg)}
+    if isinstance(obj, datetime):
+        return {_TAG: "datetime", "v": obj.isoformat()}
+    if isinstance(obj, bytes):
+        return {_TAG: "bytes", "v": base64.b64encode(obj).decode("ascii")}
+    if isinstance(obj, BaseException):
+        return {_TAG: "error", "type": type(obj).__name__, "message": str(obj)}
+    raise CheckpointError(
+        f"a {type(obj).__module__}.{type(obj).__qualname__} cannot be stored in a checkpoint "
+        "(Baton checkpoints hold JSON values only)"
+    )
+
+
+def _decode(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    tag = obj.get(_TAG)
+    if tag is None:
+        return {k: _decode(v) for k, v in obj.items()}
+    if tag == "dict":
+        return {k: _decode(v) for k, v in obj["v"].items()}
+    if tag == "tuple":
+        return tuple(_decode(v) for v in obj["v"])
+    if tag == "set":
+        return {_decode(v) for v in obj["v"]}
+    if tag == "interrupt":
+        return Interrupt(value=_decode(obj["value"]), id=obj["id"])
+    if tag == "send":
+        return Send(obj["node"], _decode(obj["arg"]))
+    if tag == "datetime":
+        return datetime.fromisoformat(obj["v"])
+    if tag == "bytes":
+        return base64.b64decode(obj["v"])
+    if tag == "error":
+        return CheckpointedError(obj["type"], obj["message"])
+    raise CheckpointError(f"unknown tagged value {tag!r} in a checkpoint")
+
+
+class _SqliteSaver(AsyncSqliteSaver):
+    """LangGraph's SQLite saver on an autocommit connection, writing each batch as one statement.
+
+    The store writes the same file synchronously from the event loop. With the driver's
+    default transactions the saver would hold the write lock between its INSERT and its
+    COMMIT (two round trips through the event loop), and a store write waiting on that
+    lock would block the very loop that has to send the COMMIT. In autocommit mode every
+    statement is its own transaction, so pending writes go in as one multi-row INSERT.
+    """
+
+    async def aput_writes(
+        self, config: Any, writes: Sequence[tuple[str, Any]], task_id: str, task_path: str = ""
+    ) -> None:
+        if not writes:
+            return
+        verb = "REPLACE" if all(w[0] in WRITES_IDX_MAP for w in writes) else "IGNORE"
+        conf = config["configurable"]
+        params: list[Any] = []
+        for idx, (channel, value) in enumerate(writes):
+            params.extend(
+                (
+                    str(conf["thread_id"]),
+                    str(conf["checkpoint_ns"]),
+                    str(conf["checkpoint_id"]),
+                    task_id,
+                    task_path,
+                    WRITES_IDX_MAP.get(channel, idx),
+                    channel,
+                    *self.serde.dumps_typed(value),
+                )
+            )
+        rows = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(writes))
+        query = (
+            f"INSERT OR {verb} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, "
+            f"task_path, idx, channel, type, value) VALUES {rows}"
+        )
+        await self.setup()
+        async with self.lock:
+            await self.conn.execute(query, params)
+
+
+def checkpoint_url(store: Any, configured: str | None, root: Path) -> str:
+    """The database the checkpoints go to: the store's own (its engine URL when it has one)."""
+    engine = getattr(store, "engine", None)
+    if engine is not None and getattr(engine, "url", None) is not None:
+        url: URL = engine.url
+        return url.render_as_string(hide_password=False)
+    if configured:
+        return configured
+    return f"sqlite:///{(root / '.baton' / 'baton.db').resolve()}"
+
+
+@asynccontextmanager
+async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """A ready LangGraph saver (tables created) for the SQLite file or PostgreSQL URL ``url``."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        import aiosqlite
+
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            raise CheckpointError("checkpoints need a SQLite file, not an in-memory database")
+        conn = await aiosqlite.connect(database, isolation_level=None, timeout=_SQLITE_BUSY_SECONDS)
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {int(_SQLITE_BUSY_SECONDS * 1000)}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            saver = _SqliteSaver(conn, serde=JsonSerde())
+            await saver.setup()
+            yield saver
+        finally:
+            await conn.close()
+    elif backend in ("postgresql", "postgres"):
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        async with AsyncPostgresSaver.from_conn_string(conninfo, serde=JsonSerde()) as pg:
+            await pg.setup()
+            yield pg
+    else:
+        raise CheckpointError(f"checkpoints support sqlite and postgresql databases, not {backend!r}")
+
+
+__all__ = ["CheckpointError", "JsonSerde", "checkpoint_url", "open_checkpointer"]

@@ -346,6 +346,10 @@ class Baton:
 
     @staticmethod
     def _outcome(er: ExecutionRun) -> tuple[ExecutionStatus, str | None]:
+        if er.waiting:
+            steps = ", ".join(er.waiting)
+            return ExecutionStatus.PENDING, (f"waiting for approval of step {steps}; continue with "
+                                             f"`baton approve {er.ctx.id}` (or --reject)")
         if er.abort_reason:
             return ExecutionStatus.FAILED, er.abort_reason
         for step in er.workflow.steps:
@@ -359,7 +363,11 @@ class Baton:
     def _finish(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
                 duration: float) -> None:
         current = self.store.get_execution(er.ctx.id)
-        if current is not None and not current.context.status.is_terminal:
+        if (status is ExecutionStatus.PENDING and current is not None
+                and not current.context.status.is_terminal):
+            # paused for an approval: back to PENDING through the resume edge, resumable
+            er.ctx = self.store.set_execution_status(er.ctx.id, status, error=error, resume=True)
+        elif current is not None and not current.context.status.is_terminal:
             with contextlib.suppress(Exception):
                 er.ctx = self.store.set_execution_status(er.ctx.id, status, error=error)
         elif current is not None:

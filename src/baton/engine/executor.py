@@ -227,15 +227,16 @@ class StepExecutor:
         er.outputs[step.key] = output
         er.statuses[step.id] = StepStatus.COMPLETED
         cost = 0.0 if hit else result.cost_usd
+        usage = None
         if not hit:
             er.budget.add(result.usage, result.cost_usd)
-            self.s.store.record_usage(UsageRecord(
+            usage = UsageRecord(
                 execution_id=er.ctx.id, step_id=step.id, agent_id=agent.id,
                 model=result.model or agent.model, workflow_id=er.ctx.workflow_id,
                 input_tokens=result.usage.input_tokens, output_tokens=result.usage.output_tokens,
                 cache_read_tokens=result.usage.cache_read_tokens,
                 cache_write_tokens=result.usage.cache_write_tokens,
-                cost_usd=result.cost_usd or 0.0, at=now))
+                cost_usd=result.cost_usd or 0.0, at=now)
         prev = er.runs.get(step.id)
         run = StepRun(execution_id=er.ctx.id, step_id=step.id, status=StepStatus.COMPLETED,
                       agent_id=agent.id, attempt=prev.attempt if prev else 1, iteration=iteration,
@@ -249,7 +250,8 @@ class StepExecutor:
             iteration=iteration),
             *([ev.BudgetUpdate(execution_id=er.ctx.id, total_tokens=er.budget.usage.total_tokens,
                                cost_usd=er.budget.cost_usd)]
-              if not hit and (result.usage.total_tokens or result.cost_usd) else []))
+              if not hit and (result.usage.total_tokens or result.cost_usd) else []),
+            usage=usage)
 
     def fail(self, er: ExecutionRun, step: WorkflowStep, agent_id: str | None, exc: Exception,
               attempts: int) -> StepStatus:

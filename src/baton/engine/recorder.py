@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from baton.engine.events import AgentOutput, Event, to_log
 from baton.models import ExecutionLog, StepRun
 from baton.observability.redact import redact
-from baton.store.base import Store
+from baton.store.base import Store, UsageRecord
 
 _FLUSH_ROWS = 200
 _FLUSH_SECONDS = 0.5
@@ -65,14 +65,14 @@ class Recorder:
         elif self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._delayed_flush())
 
-    def transition(self, run: StepRun, *events: Event) -> None:
-        """Commit a step's new state together with its events (and any buffered rows)."""
+    def transition(self, run: StepRun, *events: Event, usage: UsageRecord | None = None) -> None:
+        """Commit a step's new state with its events, buffered rows and usage, atomically."""
         run, events = redact(run), redact(events)
         for event in events:
             self._publish(event)
             self._buffer.append(to_log(event, self.trace_id))
         logs, self._buffer = self._buffer, []
-        self.store.save_step(run, logs)
+        self.store.save_step(run, logs, usage)
 
     def flush(self) -> None:
         if self._buffer:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
 from baton.models import ExecutionLog, StepRun
+from baton.store.base import UsageRecord
 from baton.store.errors import IntegrityViolation, StoreUnavailable
 from baton.store.logcap import LOG_COLUMNS, LogState, admit
 from baton.store.types import clean_text, dumps, sqlite_text, utc
@@ -36,6 +37,19 @@ STEP_COLUMNS = (
     "cache_hit",
     "created_at",
     "updated_at",
+)
+USAGE_COLUMNS = (
+    "execution_id",
+    "step_id",
+    "agent_id",
+    "model",
+    "workflow_id",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_usd",
+    "at",
 )
 _STEP_KEEP = {"execution_id", "step_id", "created_at"}  # not overwritten by a later save
 
@@ -75,6 +89,10 @@ class StepLogWriter:
         )
         log_values = ", ".join(as_json if c == "metadata" else p for c in LOG_COLUMNS)
         self.sql_log = f"INSERT INTO execution_logs ({', '.join(LOG_COLUMNS)}) VALUES ({log_values})"
+        self.sql_usage = (
+            f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) "
+            f"VALUES ({', '.join(p for _ in USAGE_COLUMNS)})"
+        )
         self.sql_state_update = (
             f"UPDATE executions SET last_seq = {p}, last_log_at = {p}, log_bytes = {p}, "
             f"log_truncated = {p}, log_dropped = {p} WHERE id = {p}"
@@ -87,8 +105,10 @@ class StepLogWriter:
         now: datetime,
         *,
         what: str,
+        usage: UsageRecord | None = None,
     ) -> None:
-        """Upsert ``run`` (if given) and append ``groups`` (logs by execution id) atomically.
+        """Upsert ``run`` (if given), record ``usage`` (if given) and append ``groups``
+        (logs by execution id) atomically.
 
         Every execution in ``groups`` is locked first, in id order, and must exist.
         SQLite writes are serialized by the database anyway, so on SQLite one connection
@@ -99,11 +119,11 @@ class StepLogWriter:
             with self._dedicated_lock:
                 if self._dedicated_fairy is None:
                     self._dedicated_fairy = self.engine.raw_connection()
-                self._write_on(self._dedicated_fairy, run, groups, now, what)
+                self._write_on(self._dedicated_fairy, run, groups, now, what, usage)
         else:
             fairy = self.engine.raw_connection()
             try:
-                self._write_on(fairy, run, groups, now, what)
+                self._write_on(fairy, run, groups, now, what, usage)
             finally:
                 fairy.close()
         if self._on_commit is not None:
@@ -116,6 +136,7 @@ class StepLogWriter:
         groups: dict[str, list[ExecutionLog]],
         now: datetime,
         what: str,
+        usage: UsageRecord | None = None,
     ) -> None:
         db: Any = fairy.driver_connection
         try:
@@ -126,6 +147,8 @@ class StepLogWriter:
                 states = self._lock_states(cursor, groups, what)
                 if run is not None:
                     cursor.execute(self.sql_step, self._step_params(run, now))
+                if usage is not None:
+                    cursor.execute(self.sql_usage, self._usage_params(usage, now))
                 rows = self._admit_all(cursor, groups, states)
                 if rows:
                     cursor.executemany(self.sql_log, rows)
@@ -145,6 +168,13 @@ class StepLogWriter:
                 self._dedicated_fairy = None
                 fairy.close()
             raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
+
+    def _usage_params(self, u: UsageRecord, now: datetime) -> tuple[Any, ...]:
+        return (
+            u.execution_id, u.step_id, u.agent_id, clean_text(u.model), u.workflow_id,
+            u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens,
+            float(u.cost_usd), self._time(utc(u.at) if u.at else now),
+        )
 
     def close(self) -> None:
         """Return the dedicated connection (if any) to the pool."""

@@ -417,8 +417,10 @@ class SqlStore:
             )
 
     # -- step runs and logs ---------------------------------------------------------------------
-    def save_step(self, run: StepRun, logs: Sequence[ExecutionLog] = ()) -> None:
-        """Upsert a step's state and append its log rows in one transaction."""
+    def save_step(
+        self, run: StepRun, logs: Sequence[ExecutionLog] = (), usage: UsageRecord | None = None
+    ) -> None:
+        """Upsert a step's state, record its usage and append its log rows in one transaction."""
         if run.started_at is not None and run.ended_at is not None and run.ended_at < run.started_at:
             raise IntegrityViolation(
                 f"step {run.step_id!r} of execution {run.execution_id!r} ends "
@@ -426,7 +428,12 @@ class SqlStore:
             )
         groups = _by_execution(logs)
         groups.setdefault(run.execution_id, [])
-        self._steps.write(run, groups, self._now(), what=f"step {run.step_id!r}")
+        if usage is not None and usage.execution_id != run.execution_id:
+            raise IntegrityViolation(
+                f"usage of step {usage.step_id!r} belongs to execution {usage.execution_id!r}, "
+                f"not {run.execution_id!r}"
+            )
+        self._steps.write(run, groups, self._now(), what=f"step {run.step_id!r}", usage=usage)
 
     def list_steps(self, execution_id: str) -> list[StepRun]:
         """The execution's step runs in the order they were first saved."""

@@ -326,3 +326,18 @@ async def baton_run(spec: CliSpec, server: FakeModelServer, project: Path) -> di
     assert "wrote hello.txt" in logs.stdout
     assert API_KEY not in logs.stdout + run.stdout + status.stdout
     return recorded
+
+
+async def resume(spec: CliSpec, server: FakeModelServer, ws: Path, tmp_path: Path) -> None:
+    """A second call with the first call's session id continues that conversation."""
+    server.script(spec.api, Text("first"), Text("second"))
+    adapter = create_adapter(make_agent(spec.cli, server))
+    artifacts = tmp_path / "artifacts"
+    first = await adapter.run(make_request(ws, "remember 7", artifacts=artifacts), Events())
+    second = await adapter.run(
+        make_request(ws, "what number?", artifacts=artifacts, session_id=first.session_id, attempt=2),
+        Events(),
+    )
+    assert first.session_id and second.text == "second"
+    replay = server.requests_for(spec.api)[1].text()
+    assert "remember 7" in replay and "what number?" in replay

@@ -115,20 +115,7 @@ async def test_parent_auth_token_is_not_sent_to_a_base_url(
 async def test_resume_continues_the_session(
     fake_model_server: FakeModelServer, git_workspace: Path, tmp_path: Path
 ) -> None:
-    fake_model_server.script("anthropic", Text("first"), Text("second"))
-    adapter = create_adapter(make_agent("claude", fake_model_server))
-    artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
-    first = await adapter.run(make_request(git_workspace, "remember 7", artifacts=artifacts), Events())
-    second = await adapter.run(
-        make_request(
-            git_workspace, "what number?", artifacts=artifacts, session_id=first.session_id, attempt=2
-        ),
-        Events(),
-    )
-    assert second.text == "second"
-    replay = fake_model_server.requests_for("anthropic")[1].text()
-    assert "remember 7" in replay and "what number?" in replay
+    await scenarios.resume(spec(git_workspace), fake_model_server, git_workspace, tmp_path)
 
 
 async def test_health_check(fake_model_server: FakeModelServer) -> None:

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from baton.agents.factory import create_adapter
 from tests.agents import scenarios
 from tests.agents.scenarios import SCHEMA, CliSpec
-from tests.agents.support import API_KEY, Events, make_agent, make_request, require_cli
+from tests.agents.support import API_KEY, Events, require_cli
 from tests.fixtures.fake_model_server import FakeModelServer, Text, ToolCall
 
 pytestmark = pytest.mark.cli_agents
@@ -53,6 +52,7 @@ async def test_read_only_sandbox_refuses_patch(
 ) -> None:
     bodies = await scenarios.read_only_blocks_write(SPEC, fake_model_server, git_workspace, events)
     assert len(bodies) == 2  # the refusal went back to the model, which answered
+    assert "read-only sandbox" in bodies[1]["input"][-1]["output"]
 
 
 async def test_http_500_is_a_retryable_failure(
@@ -94,21 +94,7 @@ async def test_answer_that_is_not_json_is_invalid_output(
 async def test_resume_continues_the_thread(
     fake_model_server: FakeModelServer, git_workspace: Path, tmp_path: Path
 ) -> None:
-    fake_model_server.script("responses", Text("first"), Text("second"))
-    adapter = create_adapter(make_agent("codex", fake_model_server))
-    artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
-    first = await adapter.run(make_request(git_workspace, "remember 7", artifacts=artifacts), Events())
-    second = await adapter.run(
-        make_request(
-            git_workspace, "what number?", artifacts=artifacts, session_id=first.session_id, attempt=2
-        ),
-        Events(),
-    )
-    assert second.text == "second"
-    assert second.session_id == first.session_id
-    replay = fake_model_server.requests_for("responses")[1].text()
-    assert "remember 7" in replay and "what number?" in replay
+    await scenarios.resume(SPEC, fake_model_server, git_workspace, tmp_path)
 
 
 async def test_health_check(fake_model_server: FakeModelServer) -> None:

@@ -88,6 +88,12 @@ async def test_json_answer_in_a_fence_is_parsed(
     assert "JSON Schema" in prompt
 
 
+async def test_resume_continues_the_session(
+    fake_model_server: FakeModelServer, git_workspace: Path, tmp_path: Path
+) -> None:
+    await scenarios.resume(SPEC, fake_model_server, git_workspace, tmp_path)
+
+
 async def test_health_check(fake_model_server: FakeModelServer) -> None:
     await scenarios.health(SPEC, fake_model_server)
 

@@ -83,6 +83,12 @@ async def test_json_answer_is_parsed(fake_model_server: FakeModelServer, git_wor
     assert "JSON Schema" in fake_model_server.requests_for("gemini")[0].text()
 
 
+async def test_resume_continues_the_session(
+    fake_model_server: FakeModelServer, git_workspace: Path, tmp_path: Path
+) -> None:
+    await scenarios.resume(SPEC, fake_model_server, git_workspace, tmp_path)
+
+
 async def test_health_check(fake_model_server: FakeModelServer) -> None:
     await scenarios.health(SPEC, fake_model_server)
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,7 @@ class Baton:
         clock: Clock | None = None,
         adapter_factory: Callable[[Agent], AgentAdapter] | None = None,
         workflows: Mapping[str, Workflow] | None = None,
+        observers: Sequence[Callable[[ev.Event], None]] = (),
     ) -> None:
         self.configuration = configuration
         self.store = store
@@ -125,6 +126,9 @@ class Baton:
         self.agents = {aid: Agent.from_config(aid, cfg) for aid, cfg in configuration.agents.items()}
         protect_agents(agent.config for agent in self.agents.values())
         self._workflows = dict(workflows or {})
+        # Called synchronously with every event of every execution (tracing, metrics, ...);
+        # an observer must be fast and must not raise.
+        self.observers: list[Callable[[ev.Event], None]] = list(observers)
         self.services = Services(
             store=store,
             clock=self.clock,
@@ -279,7 +283,8 @@ class Baton:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.configuration.global_.max_concurrent_executions)
         artifacts = self._artifacts_root() / ctx.id
-        er = ExecutionRun(ctx=ctx, workflow=workflow, recorder=Recorder(self.store, ctx.trace_id),
+        recorder = Recorder(self.store, ctx.trace_id, self.observers)
+        er = ExecutionRun(ctx=ctx, workflow=workflow, recorder=recorder,
                           budget=Budget(self._budget_limits(workflow, ctx)),
                           artifacts_dir=artifacts, no_cache=no_cache)
         task = loop.create_task(self._drive(er, resumed), name=f"baton-{ctx.id}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from baton.engine.events import AgentOutput, Event, to_log
 from baton.models import ExecutionLog, StepRun
@@ -23,9 +23,11 @@ _FLUSH_SECONDS = 0.5
 class Recorder:
     """Persists an execution's events and broadcasts them to subscribers."""
 
-    def __init__(self, store: Store, trace_id: str) -> None:
+    def __init__(self, store: Store, trace_id: str,
+                 observers: Sequence[Callable[[Event], None]] = ()) -> None:
         self.store = store
         self.trace_id = trace_id
+        self.observers = list(observers)
         self.history: list[Event] = []
         self._subscribers: list[asyncio.Queue[Event | None]] = []
         self._buffer: list[ExecutionLog] = []
@@ -35,6 +37,8 @@ class Recorder:
     # -- fan-out ---------------------------------------------------------------------------
     def _publish(self, event: Event) -> None:
         self.history.append(event)
+        for observer in self.observers:
+            observer(event)
         for queue in self._subscribers:
             queue.put_nowait(event)
 

@@ -19,6 +19,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
+from enum import Enum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -94,6 +95,8 @@ class Redactor:
         return exc
 
     def _walk(self, obj: Any) -> Any:
+        if isinstance(obj, Enum):  # a StrEnum is a str, but masking must keep its type
+            return obj
         if isinstance(obj, str):
             return self.redact_text(obj)
         if obj is None or isinstance(obj, bool | int | float):

@@ -19,7 +19,7 @@ import pytest
 from baton.agents.base import AgentFailed, AgentResult, AgentUnavailable, InvalidOutput
 from baton.agents.cli_base import MAX_ARGV_PROMPT
 from baton.agents.factory import create_adapter
-from tests.agents.support import API_KEY, TRANSCRIPTS, Events, make_agent, make_request
+from tests.agents.support import API_KEY, TRANSCRIPTS, Events, make_agent, make_request, require_cli
 
 SCRIPT = """#!/usr/bin/env bash
 mkdir -p "$FAKE_DUMP"
@@ -392,3 +392,13 @@ async def test_batons_own_files_in_the_workspace_are_not_changes(git_workspace: 
     result = await run(stand, git_workspace, agent, artifacts=art)
     assert result.files_changed == [".baton/workflows/new.yaml"]
     assert Path(result.transcript_path or "").is_file()
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_a_missing_cli_skips_locally_and_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str, outcome: type[BaseException]
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="not installed"):
+        require_cli("codex")

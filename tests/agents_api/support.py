@@ -21,8 +21,9 @@ PROVIDERS = {
 TEST_PRICES = {"input": 1.0, "output": 2.0, "cache_read": 0.5, "cache_write": 1.5}
 
 
-def api_agent(kind: str, server: FakeModelServer | None = None, *, agent_id: str | None = None,
-              **config: Any) -> Agent:
+def api_agent(
+    kind: str, server: FakeModelServer | None = None, *, agent_id: str | None = None, **config: Any
+) -> Agent:
     """An API agent of ``kind`` (a key of PROVIDERS) pointed at ``server``."""
     provider, model = PROVIDERS[kind]
     cfg: dict[str, Any] = {}
@@ -31,15 +32,28 @@ def api_agent(kind: str, server: FakeModelServer | None = None, *, agent_id: str
     if provider != "openai-compatible":
         cfg["api_key"] = API_KEY
     cfg.update(config)
-    return Agent(id=agent_id or f"{kind}-api", provider=provider, model=model, interface="api",
-                 capabilities=["code_review"], config=cfg)
+    return Agent(
+        id=agent_id or f"{kind}-api",
+        provider=provider,
+        model=model,
+        interface="api",
+        capabilities=["code_review"],
+        config=cfg,
+    )
 
 
-def make_request(tmp_path: Path, prompt: str = "say hello", *, timeout: float = 20,
-                 artifacts: bool = False, **fields: Any) -> AgentRequest:
-    return AgentRequest(prompt=prompt, workspace_dir=tmp_path, timeout_seconds=timeout,
-                        execution_id="ex-api", step_id="step",
-                        artifacts_dir=tmp_path / "artifacts" if artifacts else None, **fields)
+def make_request(
+    tmp_path: Path, prompt: str = "say hello", *, timeout: float = 20, artifacts: bool = False, **fields: Any
+) -> AgentRequest:
+    return AgentRequest(
+        prompt=prompt,
+        workspace_dir=tmp_path,
+        timeout_seconds=timeout,
+        execution_id="ex-api",
+        step_id="step",
+        artifacts_dir=tmp_path / "artifacts" if artifacts else None,
+        **fields,
+    )
 
 
 class Events:

@@ -24,8 +24,9 @@ SCHEMA = {"type": "object", "properties": {"answer": {"type": "integer"}}, "requ
 async def test_text_answer_with_usage_cost_and_transcript(
     fake_model_server: FakeModelServer, events: Events, tmp_path: Path
 ) -> None:
-    fake_model_server.script("anthropic", Text("hello from the fake model", input_tokens=1000,
-                                               output_tokens=50, cached_tokens=200))
+    fake_model_server.script(
+        "anthropic", Text("hello from the fake model", input_tokens=1000, output_tokens=50, cached_tokens=200)
+    )
     agent = api_agent("anthropic", fake_model_server, prices={"claude-sonnet-4-6": TEST_PRICES})
     adapter = create_adapter(agent)
     assert isinstance(adapter, AnthropicApiAgent) and adapter.acts_on_workspace is False
@@ -33,8 +34,11 @@ async def test_text_answer_with_usage_cost_and_transcript(
     result = await adapter.run(make_request(tmp_path, artifacts=True), events)
 
     assert result.text == "hello from the fake model"
-    assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.cache_read_tokens) \
-        == (1000, 50, 200)
+    assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.cache_read_tokens) == (
+        1000,
+        50,
+        200,
+    )
     assert result.cost_usd == pytest.approx((1000 * 1.0 + 50 * 2.0 + 200 * 0.5) / 1e6)
     assert result.model == "claude-sonnet-4-6" and result.files_changed == []
     assert "".join(e.text for e in events.of("text")) == "hello from the fake model"
@@ -59,7 +63,9 @@ async def test_shipped_price_table_prices_the_call(
     fake_model_server: FakeModelServer, events: Events, tmp_path: Path
 ) -> None:
     fake_model_server.script("anthropic", Text("ok", input_tokens=400, output_tokens=10))
-    result = await create_adapter(api_agent("anthropic", fake_model_server)).run(make_request(tmp_path), events)
+    result = await create_adapter(api_agent("anthropic", fake_model_server)).run(
+        make_request(tmp_path), events
+    )
     expected = price("claude-sonnet-4-6", result.usage)
     assert expected is not None and expected > 0
     assert result.cost_usd == expected
@@ -107,8 +113,12 @@ async def test_a_non_object_schema_is_asked_for_in_the_prompt(
     ],
 )
 async def test_http_errors_map_onto_the_error_tree(
-    fake_model_server: FakeModelServer, events: Events, tmp_path: Path,
-    error: HttpError, kind: type[Exception], retryable: bool,
+    fake_model_server: FakeModelServer,
+    events: Events,
+    tmp_path: Path,
+    error: HttpError,
+    kind: type[Exception],
+    retryable: bool,
 ) -> None:
     fake_model_server.script("anthropic", error)
     adapter = create_adapter(api_agent("anthropic", fake_model_server, agent_id="claude-api"))
@@ -133,7 +143,7 @@ async def test_a_server_that_never_answers_is_abandoned_at_the_timeout(
     fake_model_server.script("anthropic", Hang())
     adapter = create_adapter(api_agent("anthropic", fake_model_server))
     started = time.monotonic()
-    with pytest.raises(AgentTimeout, match="within 1.5s"):
+    with pytest.raises(AgentTimeout, match=r"within 1\.5s"):
         await adapter.run(make_request(tmp_path, timeout=1.5), events)
     assert 1.4 <= time.monotonic() - started < 4.0
 

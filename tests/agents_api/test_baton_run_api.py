@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from baton.agents.pricing import price
 from baton.agents.base import Usage
+from baton.agents.pricing import price
 from baton.secrets import open_secret_store
 from tests.fixtures.fake_model_server import FakeModelServer, HttpError, Text
 
@@ -25,8 +25,15 @@ SCHEMA = {"type": "object", "properties": {"verdict": {"type": "string"}}, "requ
 
 
 def _baton(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "baton", *args], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "baton", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture
@@ -44,22 +51,39 @@ def project(tmp_path: Path, fake_model_server: FakeModelServer) -> tuple[Path, d
         "version": "1.0.0",
         "global": {"workspace_dir": "ws"},
         "agents": {
-            "claude-api": {"provider": "anthropic", "model": "claude-sonnet-4-6", "interface": "api",
-                           "capabilities": ["code_review"],
-                           "config": {"base_url": fake_model_server.url,
-                                      "api_key": "${secret:ANTHROPIC_KEY}"}},
-            "gpt-api": {"provider": "openai", "model": "gpt-4.1", "interface": "api",
-                        "capabilities": ["code_review"],
-                        "config": {"base_url": f"{fake_model_server.url}/v1",
-                                   "api_key": "${secret:OPENAI_KEY}"}},
+            "claude-api": {
+                "provider": "anthropic",
+                "model": "claude-sonnet-4-6",
+                "interface": "api",
+                "capabilities": ["code_review"],
+                "config": {"base_url": fake_model_server.url, "api_key": "${secret:ANTHROPIC_KEY}"},
+            },
+            "gpt-api": {
+                "provider": "openai",
+                "model": "gpt-4.1",
+                "interface": "api",
+                "capabilities": ["code_review"],
+                "config": {"base_url": f"{fake_model_server.url}/v1", "api_key": "${secret:OPENAI_KEY}"},
+            },
         },
         "workflows": {
-            "review": {"steps": [
-                {"id": "draft", "agent_id": "claude-api", "prompt_template": "Draft a review.",
-                 "timeout_seconds": 30},
-                {"id": "judge", "agent_id": "gpt-api", "output_schema": SCHEMA, "timeout_seconds": 30,
-                 "prompt_template": "Judge this review: {{ outputs.draft.text }}"},
-            ]},
+            "review": {
+                "steps": [
+                    {
+                        "id": "draft",
+                        "agent_id": "claude-api",
+                        "prompt_template": "Draft a review.",
+                        "timeout_seconds": 30,
+                    },
+                    {
+                        "id": "judge",
+                        "agent_id": "gpt-api",
+                        "output_schema": SCHEMA,
+                        "timeout_seconds": 30,
+                        "prompt_template": "Judge this review: {{ outputs.draft.text }}",
+                    },
+                ]
+            },
         },
     }
     (root / "baton.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -70,8 +94,9 @@ def test_two_api_agents_answer_through_baton_run(
     project: tuple[Path, dict[str, str]], fake_model_server: FakeModelServer
 ) -> None:
     root, env = project
-    fake_model_server.script("anthropic", Text("Looks good overall.", input_tokens=500, output_tokens=40,
-                                               cached_tokens=100))
+    fake_model_server.script(
+        "anthropic", Text("Looks good overall.", input_tokens=500, output_tokens=40, cached_tokens=100)
+    )
     fake_model_server.script("chat", Text('{"verdict": "approve"}', input_tokens=300, output_tokens=8))
 
     run = _baton(root, "run", "review", "--json", env=env)
@@ -89,7 +114,8 @@ def test_two_api_agents_answer_through_baton_run(
     assert status.returncode == 0, status.stderr[-2000:]
     recorded = json.loads(status.stdout)
     expected_cost = (price("claude-sonnet-4-6", Usage(500, 40, 100)) or 0) + (
-        price("gpt-4.1", Usage(300, 8)) or 0)
+        price("gpt-4.1", Usage(300, 8)) or 0
+    )
     assert recorded["cost_usd"] == pytest.approx(expected_cost, rel=1e-6)
     assert recorded["usage"]["input_tokens"] == 800
     assert recorded["usage"]["output_tokens"] == 48

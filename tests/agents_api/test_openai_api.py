@@ -23,16 +23,20 @@ SCHEMA = {"type": "object", "properties": {"answer": {"type": "integer"}}, "requ
 async def test_chat_completions_text_usage_and_cost(
     fake_model_server: FakeModelServer, events: Events, tmp_path: Path
 ) -> None:
-    fake_model_server.script("chat", Text("hi from chat", input_tokens=1000, output_tokens=50,
-                                          cached_tokens=200))
+    fake_model_server.script(
+        "chat", Text("hi from chat", input_tokens=1000, output_tokens=50, cached_tokens=200)
+    )
     adapter = create_adapter(api_agent("openai", fake_model_server, prices={"gpt-4.1": TEST_PRICES}))
     assert isinstance(adapter, OpenAIApiAgent) and adapter.acts_on_workspace is False
     result = await adapter.run(make_request(tmp_path, artifacts=True), events)
 
     assert result.text == "hi from chat"
     # OpenAI counts cached tokens inside prompt_tokens; Baton's input excludes them
-    assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.cache_read_tokens) \
-        == (800, 50, 200)
+    assert (result.usage.input_tokens, result.usage.output_tokens, result.usage.cache_read_tokens) == (
+        800,
+        50,
+        200,
+    )
     assert result.cost_usd == pytest.approx((800 * 1.0 + 50 * 2.0 + 200 * 0.5) / 1e6)
     assert [e.text for e in events.of("text")] == ["hi from chat"]
     [req] = fake_model_server.requests_for("chat")
@@ -54,8 +58,10 @@ async def test_chat_structured_output_uses_a_json_schema_response_format(
 
     assert result.json == {"answer": 42}
     body = fake_model_server.requests_for("chat")[0].body
-    assert body["response_format"] == {"type": "json_schema", "json_schema": {
-        "name": OUTPUT_FORMAT, "schema": SCHEMA, "strict": False}}
+    assert body["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": OUTPUT_FORMAT, "schema": SCHEMA, "strict": False},
+    }
     assert body["messages"][0] == {"role": "system", "content": "be terse"}
     assert body["max_completion_tokens"] == 64
 
@@ -63,19 +69,27 @@ async def test_chat_structured_output_uses_a_json_schema_response_format(
 async def test_responses_api_text_usage_and_structured_output(
     fake_model_server: FakeModelServer, events: Events, tmp_path: Path
 ) -> None:
-    fake_model_server.script("responses", Text('{"answer": 7}', input_tokens=300, output_tokens=9,
-                                               cached_tokens=100))
+    fake_model_server.script(
+        "responses", Text('{"answer": 7}', input_tokens=300, output_tokens=9, cached_tokens=100)
+    )
     adapter = create_adapter(api_agent("openai", fake_model_server, wire_api="responses"))
     result = await adapter.run(make_request(tmp_path, output_schema=SCHEMA), events)
 
     assert result.json == {"answer": 7}
-    assert (result.usage.input_tokens, result.usage.cache_read_tokens, result.usage.output_tokens) \
-        == (200, 100, 9)
+    assert (result.usage.input_tokens, result.usage.cache_read_tokens, result.usage.output_tokens) == (
+        200,
+        100,
+        9,
+    )
     assert result.metadata["response_id"].startswith("resp_")
     [req] = fake_model_server.requests_for("responses")
     assert req.body["input"] == "say hello" and req.body["stream"] is True
-    assert req.body["text"]["format"] == {"type": "json_schema", "name": OUTPUT_FORMAT,
-                                          "schema": SCHEMA, "strict": False}
+    assert req.body["text"]["format"] == {
+        "type": "json_schema",
+        "name": OUTPUT_FORMAT,
+        "schema": SCHEMA,
+        "strict": False,
+    }
 
 
 async def test_github_models_sends_its_api_version_and_defaults_to_its_endpoint(
@@ -92,7 +106,7 @@ async def test_github_models_sends_its_api_version_and_defaults_to_its_endpoint(
     assert req.body["model"] == "openai/gpt-4.1"
 
     fake_model_server.script("chat", HttpError(401, "Bad credentials"))
-    with pytest.raises(AgentFailed, match="GitHub Models.*GITHUB_TOKEN") as caught:
+    with pytest.raises(AgentFailed, match=r"GitHub Models.*GITHUB_TOKEN") as caught:
         await adapter.run(make_request(tmp_path), events)
     assert caught.value.retryable is False
 
@@ -146,8 +160,13 @@ async def test_non_streaming_mode_for_servers_that_cannot_stream(
     ],
 )
 async def test_http_errors_map_onto_the_error_tree(
-    fake_model_server: FakeModelServer, events: Events, tmp_path: Path,
-    wire_api: str, error: HttpError, kind: type[Exception], retryable: bool,
+    fake_model_server: FakeModelServer,
+    events: Events,
+    tmp_path: Path,
+    wire_api: str,
+    error: HttpError,
+    kind: type[Exception],
+    retryable: bool,
 ) -> None:
     fake_model_server.script(wire_api, error)
     adapter = create_adapter(api_agent("openai", fake_model_server, agent_id="gpt", wire_api=wire_api))

@@ -22,20 +22,38 @@ def _env_lines(text: str) -> dict[str, str]:
 async def test_agent_b_never_sees_agent_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATON_TEST_PARENT_TOKEN", PARENT_SECRET)  # in Baton's own environment
     (tmp_path / "ws").mkdir()
-    cfg = Configuration.model_validate({
-        "version": "1.0.0",
-        "global": {"workspace_dir": str(tmp_path / "ws")},
-        "agents": {
-            "agent-a": {"provider": "shell", "model": "bash", "capabilities": ["command"],
-                        "config": {"env": {"A_DEPLOY_TOKEN": A_SECRET, "A_MODE": "fast"}}},
-            "agent-b": {"provider": "shell", "model": "bash", "capabilities": ["command"],
-                        "config": {"env": {"B_MODE": "slow"}, "env_allow": ["BATON_TEST_PARENT_TOKEN"]}},
-        },
-        "workflows": {"dump": {"steps": [
-            {"id": "a", "agent_id": "agent-a", "prompt_template": "env"},
-            {"id": "b", "agent_id": "agent-b", "prompt_template": "env; cat /proc/$$/environ | tr '\\0' '\\n'"},
-        ]}},
-    })
+    cfg = Configuration.model_validate(
+        {
+            "version": "1.0.0",
+            "global": {"workspace_dir": str(tmp_path / "ws")},
+            "agents": {
+                "agent-a": {
+                    "provider": "shell",
+                    "model": "bash",
+                    "capabilities": ["command"],
+                    "config": {"env": {"A_DEPLOY_TOKEN": A_SECRET, "A_MODE": "fast"}},
+                },
+                "agent-b": {
+                    "provider": "shell",
+                    "model": "bash",
+                    "capabilities": ["command"],
+                    "config": {"env": {"B_MODE": "slow"}, "env_allow": ["BATON_TEST_PARENT_TOKEN"]},
+                },
+            },
+            "workflows": {
+                "dump": {
+                    "steps": [
+                        {"id": "a", "agent_id": "agent-a", "prompt_template": "env"},
+                        {
+                            "id": "b",
+                            "agent_id": "agent-b",
+                            "prompt_template": "env; cat /proc/$$/environ | tr '\\0' '\\n'",
+                        },
+                    ]
+                }
+            },
+        }
+    )
     baton = Baton(cfg, open_store(None, base_dir=tmp_path), root=tmp_path)
     try:
         result = await baton.run_to_end("dump")

@@ -34,8 +34,13 @@ def test_redactor_masks_text_and_nested_data() -> None:
     sample = Sample("token s3cr3t-value", ["s3cr3t-value"])
     clean = r.redact(sample)
     assert clean == Sample(f"token {MASK}", [MASK]) and sample.text == "token s3cr3t-value"
-    log = ExecutionLog(execution_id="e", level=LogLevel.INFO, message="m s3cr3t-value",
-                       metadata={"k": "s3cr3t-value"}, trace_id="0" * 32)
+    log = ExecutionLog(
+        execution_id="e",
+        level=LogLevel.INFO,
+        message="m s3cr3t-value",
+        metadata={"k": "s3cr3t-value"},
+        trace_id="0" * 32,
+    )
     assert r.redact(log).message == f"m {MASK}" and r.redact(log).metadata == {"k": MASK}
     untouched = {"a": "nothing here"}
     assert r.redact(untouched) is untouched
@@ -48,9 +53,13 @@ def test_redactor_masks_the_json_escaped_form_and_longest_first() -> None:
 
 
 def test_credential_values_of_an_agent_config() -> None:
-    config = {"api_key": "k-123456", "base_url": "http://x", "max_tokens": 100,
-              "env": {"GITHUB_TOKEN": "ghp-abcdef", "LOG_LEVEL": "debug"},
-              "headers": {"Authorization": "Bearer zzzzzz"}}
+    config = {
+        "api_key": "k-123456",
+        "base_url": "http://x",
+        "max_tokens": 100,
+        "env": {"GITHUB_TOKEN": "ghp-abcdef", "LOG_LEVEL": "debug"},
+        "headers": {"Authorization": "Bearer zzzzzz"},
+    }
     assert sorted(credential_values(config)) == ["Bearer zzzzzz", "ghp-abcdef", "k-123456"]
 
 
@@ -75,17 +84,36 @@ async def test_a_secret_printed_or_raised_by_an_agent_never_reaches_the_store(tm
     from baton.store import open_store
 
     (tmp_path / "ws").mkdir()
-    cfg = Configuration.model_validate({
-        "version": "1.0.0",
-        "global": {"workspace_dir": str(tmp_path / "ws")},
-        "agents": {"deployer": {"provider": "shell", "model": "bash", "capabilities": ["command"],
-                                "config": {"env": {"DEPLOY_TOKEN": DEPLOY_TOKEN}}}},
-        "workflows": {"leak": {"steps": [
-            {"id": "show", "agent_id": "deployer", "prompt_template": 'echo "token is $DEPLOY_TOKEN"'},
-            {"id": "fail", "agent_id": "deployer",
-             "prompt_template": 'echo "cannot deploy with $DEPLOY_TOKEN" >&2; exit 3'},
-        ]}},
-    })
+    cfg = Configuration.model_validate(
+        {
+            "version": "1.0.0",
+            "global": {"workspace_dir": str(tmp_path / "ws")},
+            "agents": {
+                "deployer": {
+                    "provider": "shell",
+                    "model": "bash",
+                    "capabilities": ["command"],
+                    "config": {"env": {"DEPLOY_TOKEN": DEPLOY_TOKEN}},
+                }
+            },
+            "workflows": {
+                "leak": {
+                    "steps": [
+                        {
+                            "id": "show",
+                            "agent_id": "deployer",
+                            "prompt_template": 'echo "token is $DEPLOY_TOKEN"',
+                        },
+                        {
+                            "id": "fail",
+                            "agent_id": "deployer",
+                            "prompt_template": 'echo "cannot deploy with $DEPLOY_TOKEN" >&2; exit 3',
+                        },
+                    ]
+                }
+            },
+        }
+    )
     baton = Baton(cfg, open_store(None, base_dir=tmp_path), root=tmp_path)
     try:
         handle = baton.run("leak")
@@ -118,16 +146,30 @@ async def test_a_stored_secret_in_a_cli_agents_output_is_masked_in_its_transcrip
     program.write_text(f"#!/usr/bin/env bash\ncat {output}\necho 'stderr has {LEAKED} too' >&2\n")
     program.chmod(0o755)
     (tmp_path / "ws").mkdir()
-    (tmp_path / "baton.yaml").write_text(yaml.safe_dump({
-        "version": "1.0.0",
-        "global": {"workspace_dir": "ws"},
-        "agents": {"claude": {"provider": "anthropic", "model": "claude-sonnet-4-6",
-                              "capabilities": ["code_review"],
-                              "config": {"command": str(program),
-                                         "env": {"RELEASE_SIGNING": "${secret:RELEASE_KEY}"}}}},
-        "workflows": {"ask": {"steps": [{"id": "ask", "agent_id": "claude",
-                                         "prompt_template": "what is the key?"}]}},
-    }))
+    (tmp_path / "baton.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "version": "1.0.0",
+                "global": {"workspace_dir": "ws"},
+                "agents": {
+                    "claude": {
+                        "provider": "anthropic",
+                        "model": "claude-sonnet-4-6",
+                        "capabilities": ["code_review"],
+                        "config": {
+                            "command": str(program),
+                            "env": {"RELEASE_SIGNING": "${secret:RELEASE_KEY}"},
+                        },
+                    }
+                },
+                "workflows": {
+                    "ask": {
+                        "steps": [{"id": "ask", "agent_id": "claude", "prompt_template": "what is the key?"}]
+                    }
+                },
+            }
+        )
+    )
     baton = Baton.from_config(tmp_path / "baton.yaml", cwd=tmp_path)
     try:
         result = await baton.run_to_end("ask")

@@ -107,8 +107,9 @@ def test_invalid_names_are_refused(tmp_path: Path, name: str) -> None:
 
 def test_backend_selection(tmp_path: Path) -> None:
     folder = str(tmp_path / "s")
-    assert isinstance(open_secret_store({"BATON_SECRETS_BACKEND": "file",
-                                         "BATON_SECRETS_DIR": folder}).backend, FileBackend)
+    assert isinstance(
+        open_secret_store({"BATON_SECRETS_BACKEND": "file", "BATON_SECRETS_DIR": folder}).backend, FileBackend
+    )
     with pytest.raises(SecretsUnavailable, match="not a backend"):
         open_secret_store({"BATON_SECRETS_BACKEND": "vault"})
     # HOME decides the default folder when nothing else does

@@ -66,19 +66,31 @@ class AnthropicApiAgent(ApiAgent):
         if self.config.get("temperature") is not None:
             params["temperature"] = float(self.config["temperature"])
         if schema is not None and _uses_tool(schema, mode):
-            params["tools"] = [{
-                "name": OUTPUT_TOOL,
-                "description": "Return your final answer as this tool's input. Call it exactly once.",
-                "input_schema": schema,
-            }]
+            params["tools"] = [
+                {
+                    "name": OUTPUT_TOOL,
+                    "description": "Return your final answer as this tool's input. Call it exactly once.",
+                    "input_schema": schema,
+                }
+            ]
             params["tool_choice"] = {"type": "tool", "name": OUTPUT_TOOL}
         return params
 
-    async def call(self, sdk: ModuleType, request: AgentRequest, buffer: DeltaBuffer,
-                   transcript: Transcript, outcome: CallOutcome, max_tokens: int | None) -> None:
+    async def call(
+        self,
+        sdk: ModuleType,
+        request: AgentRequest,
+        buffer: DeltaBuffer,
+        transcript: Transcript,
+        outcome: CallOutcome,
+        max_tokens: int | None,
+    ) -> None:
         client = sdk.AsyncAnthropic(
-            api_key=self.api_key, base_url=self.base_url, max_retries=0,
-            timeout=request.timeout_seconds, default_headers=self.headers() or None,
+            api_key=self.api_key,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=request.timeout_seconds,
+            default_headers=self.headers() or None,
         )
         async with client:
             stream = await client.messages.create(**self.params(request, max_tokens))
@@ -87,8 +99,9 @@ class AnthropicApiAgent(ApiAgent):
                 transcript.write(event.model_dump(mode="json", exclude_none=True))
                 await self._handle(event, buffer, outcome, tools)
 
-    async def _handle(self, event: Any, buffer: DeltaBuffer, outcome: CallOutcome,
-                      tools: dict[int, dict[str, Any]]) -> None:
+    async def _handle(
+        self, event: Any, buffer: DeltaBuffer, outcome: CallOutcome, tools: dict[int, dict[str, Any]]
+    ) -> None:
         kind = event.type
         if kind == "message_start":
             message = event.message
@@ -123,9 +136,12 @@ class AnthropicApiAgent(ApiAgent):
             raise InvalidOutput(
                 f"agent {self.agent.id!r} ({self.label}) returned a truncated or malformed "
                 f"{tool['name']} call (stop reason {outcome.stop_reason!r}); raise config.max_tokens "
-                "if the answer is long", agent_id=self.agent.id) from None
-        await buffer.add_event(AgentEvent("tool_use", str(tool["name"]),
-                                          {"id": tool["id"], "name": tool["name"], "input": args}))
+                "if the answer is long",
+                agent_id=self.agent.id,
+            ) from None
+        await buffer.add_event(
+            AgentEvent("tool_use", str(tool["name"]), {"id": tool["id"], "name": tool["name"], "input": args})
+        )
         if tool["name"] == OUTPUT_TOOL:
             outcome.json = args
             outcome.has_json = True

@@ -58,8 +58,9 @@ MERGE_SECONDS = 0.1
 class DeltaBuffer:
     """Merges a stream's small text deltas into fewer ``text`` events."""
 
-    def __init__(self, on_event: EventCallback, *, min_chars: int = MERGE_CHARS,
-                 max_wait: float = MERGE_SECONDS) -> None:
+    def __init__(
+        self, on_event: EventCallback, *, min_chars: int = MERGE_CHARS, max_wait: float = MERGE_SECONDS
+    ) -> None:
         self._on_event = on_event
         self._min_chars = min_chars
         self._max_wait = max_wait
@@ -199,8 +200,15 @@ class ApiAgent:
     def default_base_url(self) -> str | None:
         return None
 
-    async def call(self, sdk: ModuleType, request: AgentRequest, buffer: DeltaBuffer,
-                   transcript: Transcript, outcome: CallOutcome, max_tokens: int | None) -> None:
+    async def call(
+        self,
+        sdk: ModuleType,
+        request: AgentRequest,
+        buffer: DeltaBuffer,
+        transcript: Transcript,
+        outcome: CallOutcome,
+        max_tokens: int | None,
+    ) -> None:
         """Make the request and fill ``outcome`` from the stream."""
         raise NotImplementedError
 
@@ -220,17 +228,22 @@ class ApiAgent:
 
     def credential_hint(self) -> str:
         example = f"${{{self.key_env}}}" if self.key_env else "${ENV_VAR}"
-        return (f"agents.{self.agent.id}.config.api_key (e.g. \"{example}\" or "
-                "\"${secret:NAME}\" after `baton secrets set NAME`)")
+        return (
+            f'agents.{self.agent.id}.config.api_key (e.g. "{example}" or '
+            '"${secret:NAME}" after `baton secrets set NAME`)'
+        )
 
     def unavailable_reason(self) -> str | None:
         """Why this agent cannot be called at all (no SDK, no endpoint), or None. No I/O."""
         if importlib.util.find_spec(self.sdk_name) is None:
-            return (f"agent {self.agent.id!r}: the {self.sdk_name} SDK is not installed; "
-                    f"install it with: {INSTALL_HINT}")
+            return (
+                f"agent {self.agent.id!r}: the {self.sdk_name} SDK is not installed; "
+                f"install it with: {INSTALL_HINT}"
+            )
         if not self.base_url:
-            return (f"agent {self.agent.id!r}: config.base_url is required for provider "
-                    f"{self.agent.provider!r}")
+            return (
+                f"agent {self.agent.id!r}: config.base_url is required for provider {self.agent.provider!r}"
+            )
         return None
 
     def sdk(self) -> ModuleType:
@@ -242,7 +255,9 @@ class ApiAgent:
         except ImportError as exc:
             raise AgentUnavailable(
                 f"agent {self.agent.id!r}: the {self.sdk_name} SDK cannot be imported ({exc}); "
-                f"reinstall it with: {INSTALL_HINT}", agent_id=self.agent.id) from None
+                f"reinstall it with: {INSTALL_HINT}",
+                agent_id=self.agent.id,
+            ) from None
 
     def max_tokens(self) -> int | None:
         value = self.config.get("max_tokens")
@@ -262,15 +277,24 @@ class ApiAgent:
             return AgentTimeout(f"{where}: the request to {self.base_url} timed out", agent_id=self.agent.id)
         if isinstance(exc, sdk.APIStatusError):
             response = getattr(exc, "response", None)
-            failure = Failure(message=error_message(exc), status=exc.status_code,
-                              retry_after=retry_after_seconds(getattr(response, "headers", None)))
-            return to_error(failure, agent_id=self.agent.id, cli=self.label,
-                            credential_hint=self.credential_hint(), secrets=redactor().values())
+            failure = Failure(
+                message=error_message(exc),
+                status=exc.status_code,
+                retry_after=retry_after_seconds(getattr(response, "headers", None)),
+            )
+            return to_error(
+                failure,
+                agent_id=self.agent.id,
+                cli=self.label,
+                credential_hint=self.credential_hint(),
+                secrets=redactor().values(),
+            )
         if isinstance(exc, sdk.APIConnectionError):
             cause = exc.__cause__ or exc
             detail = redactor().redact_text(" ".join(str(cause).split())) or type(cause).__name__
-            return AgentFailed(f"{where}: cannot reach {self.base_url}: {detail}",
-                               retryable=True, agent_id=self.agent.id)
+            return AgentFailed(
+                f"{where}: cannot reach {self.base_url}: {detail}", retryable=True, agent_id=self.agent.id
+            )
         detail = redactor().redact_text(" ".join(str(exc).split())) or type(exc).__name__
         return AgentFailed(f"{where}: {detail}", retryable=True, agent_id=self.agent.id)
 
@@ -278,16 +302,24 @@ class ApiAgent:
         """Call the model once for ``request``; raise an AgentError on failure."""
         return await self._run(request, on_event, self.max_tokens())
 
-    async def _run(self, request: AgentRequest, on_event: EventCallback,
-                   max_tokens: int | None) -> AgentResult:
+    async def _run(
+        self, request: AgentRequest, on_event: EventCallback, max_tokens: int | None
+    ) -> AgentResult:
         sdk = self.sdk()
         started = time.monotonic()
         buffer = DeltaBuffer(on_event)
         transcript = Transcript(self.transcript_path(request))
-        transcript.write({"type": "baton.request", "agent": self.agent.id,
-                          "provider": self.agent.provider, "model": self.agent.model,
-                          "base_url": self.base_url, "prompt": request.prompt,
-                          "output_schema": request.output_schema})
+        transcript.write(
+            {
+                "type": "baton.request",
+                "agent": self.agent.id,
+                "provider": self.agent.provider,
+                "model": self.agent.model,
+                "base_url": self.base_url,
+                "prompt": request.prompt,
+                "output_schema": request.output_schema,
+            }
+        )
         outcome = CallOutcome()
         base_error = getattr(sdk, self.sdk_base_error)
         try:
@@ -297,21 +329,28 @@ class ApiAgent:
             raise AgentTimeout(
                 f"agent {self.agent.id!r} ({self.label}) gave no complete answer within "
                 f"{request.timeout_seconds:g}s; the request was abandoned",
-                agent_id=self.agent.id) from None
+                agent_id=self.agent.id,
+            ) from None
         except base_error as exc:
             raise self.error_from(sdk, exc) from None
         finally:
             await buffer.flush()
             transcript.close()
         if outcome.refusal and not outcome.text:
-            raise AgentFailed(f"agent {self.agent.id!r} ({self.label}): the model refused: "
-                              f"{redactor().redact_text(outcome.refusal)[:400]}",
-                              retryable=False, agent_id=self.agent.id)
+            raise AgentFailed(
+                f"agent {self.agent.id!r} ({self.label}): the model refused: "
+                f"{redactor().redact_text(outcome.refusal)[:400]}",
+                retryable=False,
+                agent_id=self.agent.id,
+            )
         model = outcome.model or self.agent.model
         answer = self._structured(request, outcome)
         text = outcome.text if outcome.text or not outcome.has_json else json.dumps(outcome.json)
-        metadata: dict[str, Any] = {"response_id": outcome.response_id, "stop_reason": outcome.stop_reason,
-                                    "base_url": self.base_url}
+        metadata: dict[str, Any] = {
+            "response_id": outcome.response_id,
+            "stop_reason": outcome.stop_reason,
+            "base_url": self.base_url,
+        }
         return AgentResult(
             text=text,
             json=answer,
@@ -337,7 +376,8 @@ class ApiAgent:
             raise InvalidOutput(
                 f"agent {self.agent.id!r} ({self.label}) was asked for JSON matching the step's "
                 f"output_schema but answered: {redactor().redact_text(snippet)!r}",
-                agent_id=self.agent.id)
+                agent_id=self.agent.id,
+            )
         return value
 
     async def check(self, live: bool = False) -> HealthReport:
@@ -354,11 +394,15 @@ class ApiAgent:
         if not live:
             return HealthReport(ok=True, detail=where, version=version)
         with tempfile.TemporaryDirectory(prefix="baton-check-") as tmp:
-            request = AgentRequest(prompt=LIVE_CHECK_PROMPT, workspace_dir=Path(tmp),
-                                   timeout_seconds=60, step_id="health-check")
+            request = AgentRequest(
+                prompt=LIVE_CHECK_PROMPT, workspace_dir=Path(tmp), timeout_seconds=60, step_id="health-check"
+            )
             try:
                 result = await self._run(request, discard_events, LIVE_CHECK_MAX_TOKENS)
             except AgentError as exc:
                 return HealthReport(ok=False, detail=str(exc), version=version)
-        return HealthReport(ok=True, version=version, detail=(
-            f"{where}: {result.model} answered a live call in {result.duration_seconds:.1f}s"))
+        return HealthReport(
+            ok=True,
+            version=version,
+            detail=(f"{where}: {result.model} answered a live call in {result.duration_seconds:.1f}s"),
+        )

@@ -35,8 +35,10 @@ def unavailable_reason(adapter: AgentAdapter) -> str | None:
     agent = adapter.agent
     if uses_container(agent):
         if agent.provider not in CONTAINER_PROVIDERS:
-            return (f"agent {agent.id!r}: isolation 'docker' is only supported for the claude, codex, "
-                    "copilot and gemini CLIs; remove it or use isolation: subprocess")
+            return (
+                f"agent {agent.id!r}: isolation 'docker' is only supported for the claude, codex, "
+                "copilot and gemini CLIs; remove it or use isolation: subprocess"
+            )
         from baton.workspace.container import container_unavailable_reason
 
         return container_unavailable_reason(agent)
@@ -74,8 +76,9 @@ async def check_adapter(adapter: AgentAdapter, live: bool = False) -> HealthRepo
         return HealthReport(ok=False, detail=detail)
 
 
-def alternatives(needed: list[str], agents: Mapping[str, Agent], *, exclude: set[str],
-                 usable: Callable[[str], bool]) -> tuple[list[str], bool]:
+def alternatives(
+    needed: list[str], agents: Mapping[str, Agent], *, exclude: set[str], usable: Callable[[str], bool]
+) -> tuple[list[str], bool]:
     """Usable agents with every capability in ``needed`` (True), else with some of them (False)."""
     wanted = set(needed)
     candidates = [a for a in sorted(agents) if a not in exclude and usable(a)]
@@ -112,13 +115,16 @@ def preflight(workflow: Workflow, agents: Mapping[str, Agent], adapter_for: Adap
             continue
         primary = agents.get(step.agent_id)
         needed = list(primary.capabilities) if primary is not None else []
-        found, complete = alternatives(needed, agents, exclude=set(chain),
-                                       usable=lambda a: reason_of(a) is None)
+        found, complete = alternatives(
+            needed, agents, exclude=set(chain), usable=lambda a: reason_of(a) is None
+        )
         caps = ", ".join(needed) or "none"
         if found:
             which = "with its capabilities" if complete else "with some of its capabilities"
-            hint = (f"agents {which} ({caps}): {', '.join(found)}; use one as agent_id or list it "
-                    "in retry_policy.fallback_agents")
+            hint = (
+                f"agents {which} ({caps}): {', '.join(found)}; use one as agent_id or list it "
+                "in retry_policy.fallback_agents"
+            )
         else:
             hint = f"no other configured agent that can be called has its capabilities ({caps})"
         tried = "" if len(chain) == 1 else f" (fallbacks {', '.join(chain[1:])} are unavailable too)"

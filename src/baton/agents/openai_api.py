@@ -46,8 +46,11 @@ OUTPUT_FORMAT = "baton_output"
 
 def _usage(prompt: int | None, completion: int | None, cached: int | None) -> Usage:
     cached = int(cached or 0)
-    return Usage(input_tokens=max(int(prompt or 0) - cached, 0), output_tokens=int(completion or 0),
-                 cache_read_tokens=cached)
+    return Usage(
+        input_tokens=max(int(prompt or 0) - cached, 0),
+        output_tokens=int(completion or 0),
+        cache_read_tokens=cached,
+    )
 
 
 class OpenAIApiAgent(ApiAgent):
@@ -74,8 +77,10 @@ class OpenAIApiAgent(ApiAgent):
 
     def unavailable_reason(self) -> str | None:
         if self.agent.provider == "openai-compatible" and not self.config.get("base_url"):
-            return (f"agent {self.agent.id!r}: provider 'openai-compatible' needs config.base_url "
-                    "(e.g. http://127.0.0.1:8080/v1 for llama.cpp, http://127.0.0.1:11434/v1 for Ollama)")
+            return (
+                f"agent {self.agent.id!r}: provider 'openai-compatible' needs config.base_url "
+                "(e.g. http://127.0.0.1:8080/v1 for llama.cpp, http://127.0.0.1:11434/v1 for Ollama)"
+            )
         return super().unavailable_reason()
 
     def headers(self) -> dict[str, str]:
@@ -114,15 +119,19 @@ class OpenAIApiAgent(ApiAgent):
         if self.config.get("temperature") is not None:
             params["temperature"] = float(self.config["temperature"])
         if self._schema_mode(request) == "native":
-            params["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": OUTPUT_FORMAT, "schema": request.output_schema,
-                "strict": bool(self.config.get("strict_schema", False))}}
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": OUTPUT_FORMAT,
+                    "schema": request.output_schema,
+                    "strict": bool(self.config.get("strict_schema", False)),
+                },
+            }
         return params
 
     def responses_params(self, request: AgentRequest, max_tokens: int | None) -> dict[str, Any]:
         """The ``responses.create`` arguments for ``request``."""
-        params: dict[str, Any] = {"model": self.agent.model, "input": self._prompt(request),
-                                  "stream": True}
+        params: dict[str, Any] = {"model": self.agent.model, "input": self._prompt(request), "stream": True}
         if self.config.get("system"):
             params["instructions"] = str(self.config["system"])
         if max_tokens:
@@ -130,16 +139,31 @@ class OpenAIApiAgent(ApiAgent):
         if self.config.get("temperature") is not None:
             params["temperature"] = float(self.config["temperature"])
         if self._schema_mode(request) == "native":
-            params["text"] = {"format": {"type": "json_schema", "name": OUTPUT_FORMAT,
-                                         "schema": request.output_schema,
-                                         "strict": bool(self.config.get("strict_schema", False))}}
+            params["text"] = {
+                "format": {
+                    "type": "json_schema",
+                    "name": OUTPUT_FORMAT,
+                    "schema": request.output_schema,
+                    "strict": bool(self.config.get("strict_schema", False)),
+                }
+            }
         return params
 
-    async def call(self, sdk: ModuleType, request: AgentRequest, buffer: DeltaBuffer,
-                   transcript: Transcript, outcome: CallOutcome, max_tokens: int | None) -> None:
+    async def call(
+        self,
+        sdk: ModuleType,
+        request: AgentRequest,
+        buffer: DeltaBuffer,
+        transcript: Transcript,
+        outcome: CallOutcome,
+        max_tokens: int | None,
+    ) -> None:
         client = sdk.AsyncOpenAI(
-            api_key=self.api_key or NO_KEY, base_url=self.base_url, max_retries=0,
-            timeout=request.timeout_seconds, default_headers=self.headers() or None,
+            api_key=self.api_key or NO_KEY,
+            base_url=self.base_url,
+            max_retries=0,
+            timeout=request.timeout_seconds,
+            default_headers=self.headers() or None,
         )
         async with client:
             if self.wire_api == "responses":
@@ -148,8 +172,15 @@ class OpenAIApiAgent(ApiAgent):
                 await self._chat(client, request, buffer, transcript, outcome, max_tokens)
 
     # -- Chat Completions ---------------------------------------------------------------------
-    async def _chat(self, client: Any, request: AgentRequest, buffer: DeltaBuffer,
-                    transcript: Transcript, outcome: CallOutcome, max_tokens: int | None) -> None:
+    async def _chat(
+        self,
+        client: Any,
+        request: AgentRequest,
+        buffer: DeltaBuffer,
+        transcript: Transcript,
+        outcome: CallOutcome,
+        max_tokens: int | None,
+    ) -> None:
         params = self.chat_params(request, max_tokens)
         if not params.get("stream"):
             completion = await client.chat.completions.create(**params)
@@ -179,8 +210,9 @@ class OpenAIApiAgent(ApiAgent):
                     for call in delta.tool_calls:
                         function = getattr(call, "function", None)
                         if function is not None and function.name:
-                            await buffer.add_event(AgentEvent("tool_use", function.name,
-                                                              {"id": call.id, "name": function.name}))
+                            await buffer.add_event(
+                                AgentEvent("tool_use", function.name, {"id": call.id, "name": function.name})
+                            )
                 outcome.stop_reason = choice.finish_reason or outcome.stop_reason
             self._chat_usage(outcome, chunk.usage)
 
@@ -189,12 +221,20 @@ class OpenAIApiAgent(ApiAgent):
         if usage is None:
             return
         details = getattr(usage, "prompt_tokens_details", None)
-        outcome.usage = _usage(usage.prompt_tokens, usage.completion_tokens,
-                               getattr(details, "cached_tokens", None))
+        outcome.usage = _usage(
+            usage.prompt_tokens, usage.completion_tokens, getattr(details, "cached_tokens", None)
+        )
 
     # -- Responses ------------------------------------------------------------------------------
-    async def _responses(self, client: Any, request: AgentRequest, buffer: DeltaBuffer,
-                         transcript: Transcript, outcome: CallOutcome, max_tokens: int | None) -> None:
+    async def _responses(
+        self,
+        client: Any,
+        request: AgentRequest,
+        buffer: DeltaBuffer,
+        transcript: Transcript,
+        outcome: CallOutcome,
+        max_tokens: int | None,
+    ) -> None:
         stream = await client.responses.create(**self.responses_params(request, max_tokens))
         async for event in stream:
             transcript.write(event.model_dump(mode="json", exclude_none=True))
@@ -205,15 +245,19 @@ class OpenAIApiAgent(ApiAgent):
             elif kind == "response.refusal.delta":
                 outcome.refusal += event.delta
             elif kind == "response.output_item.done" and event.item.type == "function_call":
-                await buffer.add_event(AgentEvent("tool_use", event.item.name,
-                                                  {"id": event.item.call_id, "name": event.item.name}))
+                await buffer.add_event(
+                    AgentEvent(
+                        "tool_use", event.item.name, {"id": event.item.call_id, "name": event.item.name}
+                    )
+                )
             elif kind in ("response.created", "response.completed", "response.incomplete"):
                 self._response_done(event.response, outcome)
             elif kind == "response.failed":
                 self._response_done(event.response, outcome)
                 error = event.response.error
-                raise self._stream_error(getattr(error, "message", None) or "the response failed",
-                                         getattr(error, "code", None))
+                raise self._stream_error(
+                    getattr(error, "message", None) or "the response failed", getattr(error, "code", None)
+                )
             elif kind == "error":
                 raise self._stream_error(event.message, getattr(event, "code", None))
 
@@ -226,13 +270,19 @@ class OpenAIApiAgent(ApiAgent):
         usage = response.usage
         if usage is not None:
             details = getattr(usage, "input_tokens_details", None)
-            outcome.usage = _usage(usage.input_tokens, usage.output_tokens,
-                                   getattr(details, "cached_tokens", None))
+            outcome.usage = _usage(
+                usage.input_tokens, usage.output_tokens, getattr(details, "cached_tokens", None)
+            )
 
     def _stream_error(self, message: str, code: Any) -> AgentError:
         text = f"{message} ({code})" if code else message
         failure = from_message(text)
         if code == "rate_limit_exceeded":
             failure.status = 429
-        return to_error(failure, agent_id=self.agent.id, cli=self.label,
-                        credential_hint=self.credential_hint(), secrets=redactor().values())
+        return to_error(
+            failure,
+            agent_id=self.agent.id,
+            cli=self.label,
+            credential_hint=self.credential_hint(),
+            secrets=redactor().values(),
+        )

@@ -43,9 +43,14 @@ def _utcnow() -> datetime:
 class AgentRegistry:
     """Registers the agents of a configuration in a store and records their health."""
 
-    def __init__(self, store: Store, agents: Mapping[str, Agent], *,
-                 adapter_factory: AdapterFor = create_adapter,
-                 now: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        store: Store,
+        agents: Mapping[str, Agent],
+        *,
+        adapter_factory: AdapterFor = create_adapter,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self.store = store
         self.agents = dict(agents)
         self.adapter_factory = adapter_factory
@@ -59,8 +64,7 @@ class AgentRegistry:
         """Store the agent's current definition (a new agent starts UNREGISTERED)."""
         agent = self.agents[agent_id]
         if self.store.get_agent(agent_id) is None:
-            fresh = agent.model_copy(update={"status": AgentStatus.UNREGISTERED,
-                                             "last_health_check": None})
+            fresh = agent.model_copy(update={"status": AgentStatus.UNREGISTERED, "last_health_check": None})
             self.store.upsert_agent(fresh)
         else:
             self.store.upsert_agent(agent)
@@ -79,9 +83,14 @@ class AgentRegistry:
         else:
             target = AgentStatus.ACTIVE if report.ok else AgentStatus.ERROR
         stored = self.store.set_agent_status(agent_id, target, health_checked_at=self.now())
-        return CheckResult(agent_id=agent_id, ok=report.ok, detail=report.detail,
-                           version=report.version, status=stored.status,
-                           checked_at=stored.last_health_check)
+        return CheckResult(
+            agent_id=agent_id,
+            ok=report.ok,
+            detail=report.detail,
+            version=report.version,
+            status=stored.status,
+            checked_at=stored.last_health_check,
+        )
 
     async def check_many(self, agent_ids: Iterable[str], *, live: bool = False) -> list[CheckResult]:
         """Check several agents, a few at a time; results in the order asked."""

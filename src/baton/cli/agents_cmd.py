@@ -69,27 +69,52 @@ def list_command(config: Path | None = ConfigOption, as_json: bool = JsonOption)
     finally:
         store.close()
     if as_json:
-        print_json([{
-            "id": agent.id, "name": agent.name, "provider": agent.provider, "model": agent.model,
-            "interface": agent.interface.value, "isolation": agent.isolation.value,
-            "capabilities": list(agent.capabilities),
-            "status": (stored.status if stored else AgentStatus.UNREGISTERED).value,
-            "last_health_check": _when(stored.last_health_check)
-            if stored and stored.last_health_check else None,
-        } for agent, stored in rows])
+        print_json(
+            [
+                {
+                    "id": agent.id,
+                    "name": agent.name,
+                    "provider": agent.provider,
+                    "model": agent.model,
+                    "interface": agent.interface.value,
+                    "isolation": agent.isolation.value,
+                    "capabilities": list(agent.capabilities),
+                    "status": (stored.status if stored else AgentStatus.UNREGISTERED).value,
+                    "last_health_check": _when(stored.last_health_check)
+                    if stored and stored.last_health_check
+                    else None,
+                }
+                for agent, stored in rows
+            ]
+        )
         return
     if not rows:
         console.print("no agents configured; add one with `baton agents add NAME --provider P --model M`")
         return
-    table = Table("AGENT", "PROVIDER", "MODEL", "INTERFACE", "CAPABILITIES", "STATUS", "LAST CHECK",
-                  box=None, pad_edge=False)
+    table = Table(
+        "AGENT",
+        "PROVIDER",
+        "MODEL",
+        "INTERFACE",
+        "CAPABILITIES",
+        "STATUS",
+        "LAST CHECK",
+        box=None,
+        pad_edge=False,
+    )
     for agent, stored in rows:
         status = stored.status if stored else AgentStatus.UNREGISTERED
         style = _STATUS_STYLE.get(status, "")
         interface = agent.interface.value + (" (docker)" if agent.isolation is Isolation.DOCKER else "")
-        table.add_row(agent.id, agent.provider, agent.model, interface, ", ".join(agent.capabilities),
-                      f"[{style}]{status.value}[/]" if style else status.value,
-                      _when(stored.last_health_check if stored else None))
+        table.add_row(
+            agent.id,
+            agent.provider,
+            agent.model,
+            interface,
+            ", ".join(agent.capabilities),
+            f"[{style}]{status.value}[/]" if style else status.value,
+            _when(stored.last_health_check if stored else None),
+        )
     console.print(table)
 
 
@@ -127,18 +152,27 @@ def check_command(
 
 
 def _result_json(result: CheckResult) -> dict[str, Any]:
-    return {"id": result.agent_id, "ok": result.ok, "status": result.status.value,
-            "version": result.version, "detail": result.detail,
-            "last_health_check": _when(result.checked_at) if result.checked_at else None}
+    return {
+        "id": result.agent_id,
+        "ok": result.ok,
+        "status": result.status.value,
+        "version": result.version,
+        "detail": result.detail,
+        "last_health_check": _when(result.checked_at) if result.checked_at else None,
+    }
 
 
 def _print_results(results: list[CheckResult]) -> None:
     table = Table("AGENT", "RESULT", "STATUS", "VERSION", "DETAIL", box=None, pad_edge=False)
     for r in results:
         style = _STATUS_STYLE.get(r.status, "")
-        table.add_row(r.agent_id, "[green]ok[/]" if r.ok else "[red]failed[/]",
-                      f"[{style}]{r.status.value}[/]" if style else r.status.value,
-                      r.version or "-", r.detail)
+        table.add_row(
+            r.agent_id,
+            "[green]ok[/]" if r.ok else "[red]failed[/]",
+            f"[{style}]{r.status.value}[/]" if style else r.status.value,
+            r.version or "-",
+            r.detail,
+        )
     console.print(table)
 
 
@@ -160,11 +194,22 @@ def _scalar(text: str) -> Any:
         return text
 
 
-def _entry(provider: str, model: str, interface: AgentInterface, capabilities: list[str],
-           base_url: str | None, api_key_env: str | None, api_key_secret: str | None,
-           isolation: Isolation, sets: list[str]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"provider": provider, "model": model,
-                             "capabilities": capabilities or ["general"]}
+def _entry(
+    provider: str,
+    model: str,
+    interface: AgentInterface,
+    capabilities: list[str],
+    base_url: str | None,
+    api_key_env: str | None,
+    api_key_secret: str | None,
+    isolation: Isolation,
+    sets: list[str],
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "provider": provider,
+        "model": model,
+        "capabilities": capabilities or ["general"],
+    }
     if interface is not AgentInterface.CLI:
         entry["interface"] = interface.value
     if isolation is not Isolation.SUBPROCESS:
@@ -190,23 +235,31 @@ def _entry(provider: str, model: str, interface: AgentInterface, capabilities: l
 
 def add_command(
     name: str = typer.Argument(..., help="The new agent's id, e.g. reviewer."),
-    provider: str = typer.Option(..., "--provider", "-p", help="anthropic, openai, github, google, "
-                                 "openai-compatible or shell."),
+    provider: str = typer.Option(
+        ..., "--provider", "-p", help="anthropic, openai, github, google, openai-compatible or shell."
+    ),
     model: str = typer.Option(..., "--model", "-m", help="The model, e.g. claude-sonnet-4-5."),
-    interface: AgentInterface = typer.Option(AgentInterface.CLI, "--interface",
-                                             help="cli (the vendor's CLI) or api (its model API)."),
-    capability: list[str] | None = typer.Option(None, "--capability", help="A capability, e.g. "
-                                                "code_review (repeatable; default: general)."),
-    base_url: str | None = typer.Option(None, "--base-url",
-                                        help="The endpoint (gateway, proxy, local server)."),
-    api_key_env: str | None = typer.Option(None, "--api-key-env", help="Read the key from this "
-                                           "environment variable (written as ${VAR})."),
-    api_key_secret: str | None = typer.Option(None, "--api-key-secret", help="Read the key from this "
-                                              "stored secret (written as ${secret:NAME})."),
-    isolation: Isolation = typer.Option(Isolation.SUBPROCESS, "--isolation",
-                                        help="subprocess, or docker (set --set image=...)."),
-    sets: list[str] | None = typer.Option(None, "--set", help="Another config key, KEY=VALUE "
-                                          "(repeatable; values are YAML)."),
+    interface: AgentInterface = typer.Option(
+        AgentInterface.CLI, "--interface", help="cli (the vendor's CLI) or api (its model API)."
+    ),
+    capability: list[str] | None = typer.Option(
+        None, "--capability", help="A capability, e.g. code_review (repeatable; default: general)."
+    ),
+    base_url: str | None = typer.Option(
+        None, "--base-url", help="The endpoint (gateway, proxy, local server)."
+    ),
+    api_key_env: str | None = typer.Option(
+        None, "--api-key-env", help="Read the key from this environment variable (written as ${VAR})."
+    ),
+    api_key_secret: str | None = typer.Option(
+        None, "--api-key-secret", help="Read the key from this stored secret (written as ${secret:NAME})."
+    ),
+    isolation: Isolation = typer.Option(
+        Isolation.SUBPROCESS, "--isolation", help="subprocess, or docker (set --set image=...)."
+    ),
+    sets: list[str] | None = typer.Option(
+        None, "--set", help="Another config key, KEY=VALUE (repeatable; values are YAML)."
+    ),
     config: Path | None = ConfigOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -214,18 +267,29 @@ def add_command(
     from baton.config.edit import add_agent, write_validated
 
     path = _project_file(config)
-    entry = _entry(provider, model, interface, list(capability or []), base_url, api_key_env,
-                   api_key_secret, isolation, list(sets or []))
+    entry = _entry(
+        provider,
+        model,
+        interface,
+        list(capability or []),
+        base_url,
+        api_key_env,
+        api_key_secret,
+        isolation,
+        list(sets or []),
+    )
     text = path.read_text(encoding="utf-8")
     loaded = write_validated(path, add_agent(text, name, entry, shown=path.name))
     if name not in loaded.agent_ids:  # defined, but overridden by another layer
-        raise fail(f"agent {name!r} was written to {path} but another configuration layer hides it",
-                   EXIT_INVALID)
+        raise fail(
+            f"agent {name!r} was written to {path} but another configuration layer hides it", EXIT_INVALID
+        )
     if as_json:
         print_json({"added": name, "path": str(path), "entry": entry})
         return
-    console.print(f"added agent [bold]{name}[/] to {path}; check it with `baton agents check {name}`",
-                  highlight=False)
+    console.print(
+        f"added agent [bold]{name}[/] to {path}; check it with `baton agents check {name}`", highlight=False
+    )
 
 
 def remove_command(

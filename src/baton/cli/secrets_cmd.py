@@ -41,8 +41,9 @@ def set_command(name: str = NameArgument) -> None:
     validate_name(name)
     store = default_store()
     store.set(name, _read_value(name))
-    console.print(f"stored secret [bold]{name}[/] in {store.label}; use it as ${{secret:{name}}}",
-                  highlight=False)
+    console.print(
+        f"stored secret [bold]{name}[/] in {store.label}; use it as ${{secret:{name}}}", highlight=False
+    )
 
 
 def list_command(as_json: bool = JsonOption) -> None:

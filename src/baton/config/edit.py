@@ -61,8 +61,9 @@ def _last_content_line(lines: list[str], first: int, end_mark: yaml.Mark) -> int
 
 
 def _block(agent_id: str, entry: dict[str, Any], indent: int) -> str:
-    body = yaml.safe_dump({agent_id: entry}, default_flow_style=False, sort_keys=False,
-                          allow_unicode=True, width=100)
+    body = yaml.safe_dump(
+        {agent_id: entry}, default_flow_style=False, sort_keys=False, allow_unicode=True, width=100
+    )
     pad = " " * indent
     return "".join(pad + line + "\n" for line in body.splitlines())
 
@@ -86,8 +87,7 @@ def add_agent(text: str, agent_id: str, entry: dict[str, Any], shown: str = "bat
     if not isinstance(agents, MappingNode):
         raise EditError("`agents` is not a mapping; add the agent by hand", file=shown)
     if _entry(agents, agent_id) is not None:
-        raise EditError(f"agent {agent_id!r} already exists; remove it first or edit it by hand",
-                        file=shown)
+        raise EditError(f"agent {agent_id!r} already exists; remove it first or edit it by hand", file=shown)
     if agents.flow_style:
         close = agents.end_mark.index - 1  # the closing brace
         inline = f"{agent_id}: {json.dumps(entry, ensure_ascii=False)}"
@@ -110,8 +110,10 @@ def remove_agent(text: str, agent_id: str, shown: str = "baton.yaml") -> str:
     agents = found[1] if found else None
     entry = _entry(agents, agent_id) if isinstance(agents, MappingNode) else None
     if agents is None or entry is None:
-        raise EditError(f"agent {agent_id!r} is not defined in this file (it may come from another "
-                        "configuration layer)", file=shown)
+        raise EditError(
+            f"agent {agent_id!r} is not defined in this file (it may come from another configuration layer)",
+            file=shown,
+        )
     assert isinstance(agents, MappingNode)
     key, value = entry
     if agents.flow_style:
@@ -129,7 +131,7 @@ def remove_agent(text: str, agent_id: str, shown: str = "baton.yaml") -> str:
     lines = text.splitlines(keepends=True)
     first = key.start_mark.line
     last = _last_content_line(lines, first, value.end_mark)
-    remaining = "".join(lines[:first] + lines[last + 1:])
+    remaining = "".join(lines[:first] + lines[last + 1 :])
     if len(agents.value) == 1:
         # The mapping would be empty: leave `agents: {}` rather than a null.
         agents_key = found[0] if found else None
@@ -168,4 +170,3 @@ def write_validated(path: Path, new_text: str, *, cwd: Path | None = None) -> Lo
         with contextlib.suppress(OSError):
             tmp.unlink()
     return loaded
-

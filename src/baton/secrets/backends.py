@@ -231,7 +231,8 @@ def usable_keyring() -> Any | None:
         return None
     candidates = list(backend.backends) if isinstance(backend, chainer.ChainerBackend) else [backend]
     real = [
-        b for b in candidates
+        b
+        for b in candidates
         if not isinstance(b, fail.Keyring | null.Keyring)
         and not (type(b).__module__.startswith("keyrings.alt") and "plaintext" in type(b).__name__.lower())
     ]

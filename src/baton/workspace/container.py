@@ -91,8 +91,7 @@ class ContainerSpec:
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges:true"],
         }
-        optional = {"nano_cpus": self.nano_cpus, "mem_limit": self.mem_limit,
-                    "pids_limit": self.pids_limit}
+        optional = {"nano_cpus": self.nano_cpus, "mem_limit": self.mem_limit, "pids_limit": self.pids_limit}
         kwargs.update({k: v for k, v in optional.items() if v is not None})
         kwargs.update(self.extra)
         return kwargs
@@ -107,15 +106,23 @@ def container_environment(env: Mapping[str, str], agent: Agent) -> dict[str, str
     return out
 
 
-def container_spec(argv: Sequence[str], *, agent: Agent, request: AgentRequest,
-                   env: Mapping[str, str], extra_mounts: Sequence[str | os.PathLike[str]] = ()
-                   ) -> ContainerSpec:
+def container_spec(
+    argv: Sequence[str],
+    *,
+    agent: Agent,
+    request: AgentRequest,
+    env: Mapping[str, str],
+    extra_mounts: Sequence[str | os.PathLike[str]] = (),
+) -> ContainerSpec:
     """The container one call runs in (see the module docstring for the rules)."""
     cfg = agent.config
     image = cfg.get("image")
     if not image:
-        raise AgentUnavailable(f"agent {agent.id!r}: isolation 'docker' needs config.image "
-                               "(an image with the agent's CLI installed)", agent_id=agent.id)
+        raise AgentUnavailable(
+            f"agent {agent.id!r}: isolation 'docker' needs config.image "
+            "(an image with the agent's CLI installed)",
+            agent_id=agent.id,
+        )
     workspace = str(Path(request.workspace_dir).resolve())
     volumes = {workspace: {"bind": workspace, "mode": "rw" if request.writes_workspace else "ro"}}
     for mount in extra_mounts:
@@ -135,8 +142,12 @@ def container_spec(argv: Sequence[str], *, agent: Agent, request: AgentRequest,
         volumes=volumes,
         network_mode=str(cfg.get("network") or "bridge"),
         user=str(cfg.get("user") or f"{os.getuid()}:{os.getgid()}"),
-        labels={"baton.agent": agent.id, "baton.execution": request.execution_id,
-                "baton.step": request.step_id, "baton.attempt": str(request.attempt)},
+        labels={
+            "baton.agent": agent.id,
+            "baton.execution": request.execution_id,
+            "baton.step": request.step_id,
+            "baton.attempt": str(request.attempt),
+        },
         nano_cpus=int(float(cpus) * 1_000_000_000) if cpus else None,
         mem_limit=memory if isinstance(memory, int) else (str(memory) if memory else None),
         pids_limit=int(pids) if pids else None,
@@ -148,11 +159,12 @@ def container_unavailable_reason(agent: Agent) -> str | None:
     import importlib.util
 
     if importlib.util.find_spec("docker") is None:
-        return (f"agent {agent.id!r}: isolation 'docker' needs the docker SDK; install it with: "
-                f"{INSTALL_HINT}")
+        return f"agent {agent.id!r}: isolation 'docker' needs the docker SDK; install it with: {INSTALL_HINT}"
     if not agent.config.get("image"):
-        return (f"agent {agent.id!r}: isolation 'docker' needs config.image (an image with the "
-                "agent's CLI installed)")
+        return (
+            f"agent {agent.id!r}: isolation 'docker' needs config.image (an image with the "
+            "agent's CLI installed)"
+        )
     return None
 
 
@@ -169,13 +181,14 @@ def connect(agent: Agent) -> DockerClient:
     docker = _docker()
     host = agent.config.get("docker_host")
     try:
-        client: DockerClient = (docker.DockerClient(base_url=str(host)) if host
-                                else docker.from_env())
+        client: DockerClient = docker.DockerClient(base_url=str(host)) if host else docker.from_env()
     except docker.errors.DockerException as exc:
         where = host or os.environ.get("DOCKER_HOST") or "the local Docker socket"
         raise AgentUnavailable(
             f"agent {agent.id!r}: cannot reach the Docker engine at {where} ({_one_line(exc)}); "
-            "start Docker or set config.docker_host", agent_id=agent.id) from None
+            "start Docker or set config.docker_host",
+            agent_id=agent.id,
+        ) from None
     return client
 
 
@@ -220,12 +233,15 @@ def _ensure_image(client: DockerClient, agent: Agent, image: str) -> None:
             if policy == "never":
                 raise AgentUnavailable(
                     f"agent {agent.id!r}: image {image!r} is not present and config.pull is 'never'; "
-                    f"run `docker pull {image}`", agent_id=agent.id) from None
+                    f"run `docker pull {image}`",
+                    agent_id=agent.id,
+                ) from None
     try:
         client.images.pull(image)
     except docker.errors.APIError as exc:
-        raise AgentUnavailable(f"agent {agent.id!r}: cannot pull image {image!r}: {_one_line(exc)}",
-                               agent_id=agent.id) from None
+        raise AgentUnavailable(
+            f"agent {agent.id!r}: cannot pull image {image!r}: {_one_line(exc)}", agent_id=agent.id
+        ) from None
 
 
 class _LinePump:
@@ -242,8 +258,11 @@ class _LinePump:
         """Follow the container's ``which`` stream (stdout or stderr) on a worker thread."""
 
         def follow() -> None:
-            self.follow(lambda: client.api.logs(container_id, stdout=which == "stdout",
-                                                stderr=which == "stderr", stream=True, follow=True))
+            self.follow(
+                lambda: client.api.logs(
+                    container_id, stdout=which == "stdout", stderr=which == "stderr", stream=True, follow=True
+                )
+            )
 
         _in_thread(self.loop, follow, f"baton-logs-{which}")
 
@@ -308,8 +327,10 @@ async def run_in_container(
             container = await asyncio.to_thread(lambda: client.containers.create(**spec.create_kwargs()))
             await asyncio.to_thread(container.start)
         except docker.errors.APIError as exc:
-            raise AgentUnavailable(f"agent {agent.id!r}: cannot start a container from {spec.image!r}: "
-                                   f"{_one_line(exc)}", agent_id=agent.id) from None
+            raise AgentUnavailable(
+                f"agent {agent.id!r}: cannot start a container from {spec.image!r}: {_one_line(exc)}",
+                agent_id=agent.id,
+            ) from None
         cid = str(container.id)
         out.start(client, cid, "stdout")
         err.start(client, cid, "stderr")
@@ -335,9 +356,15 @@ async def run_in_container(
                 await asyncio.shield(asyncio.to_thread(container.remove, force=True, v=True))
         with contextlib.suppress(Exception):
             await asyncio.to_thread(client.close)
-    return ProcessResult(argv=list(argv), exit_code=exit_code, stdout="".join(out.lines),
-                         stderr="".join(err.lines), timed_out=timed_out,
-                         duration_seconds=time.monotonic() - started, pid=0)
+    return ProcessResult(
+        argv=list(argv),
+        exit_code=exit_code,
+        stdout="".join(out.lines),
+        stderr="".join(err.lines),
+        timed_out=timed_out,
+        duration_seconds=time.monotonic() - started,
+        pid=0,
+    )
 
 
 async def _kill(container: Container, grace_seconds: float) -> None:

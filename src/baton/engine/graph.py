@@ -207,6 +207,8 @@ async def _run(er: ExecutionRun, executor: StepExecutor, baton: Baton, nodes: St
                 f"workflow {workflow.id!r} exceeded LangGraph's recursion limit; raise config.max_steps"
             )
         snapshot = await compiled.aget_state(config)
+        # hand-written nodes of a Python graph write outputs of their own into the state
+        er.outputs.update(snapshot.values.get("outputs") or {})
         waiting = _interrupts(snapshot)
         if waiting:
             er.waiting = [sid for sid, _, _ in waiting]

@@ -134,7 +134,8 @@ def graph_rule_errors(wf: GraphDefinition) -> list[tuple[Path, str]]:
         )
     if wf.graph is not None and not _GRAPH_SPEC.match(wf.graph):
         errors.append((("graph",), f"{wf.graph!r} is not 'package.module:function'"))
-    ids = [s.id for s in wf.steps]
+    # a Python graph's routes may lead to nodes of its own, unknown before it is imported
+    ids = None if wf.graph is not None else [s.id for s in wf.steps]
     for i, step in enumerate(wf.steps):
         errors.extend(_route_errors(i, step, ids))
         if step.approval is not None and (err := template_error(step.approval.message)):
@@ -149,10 +150,10 @@ def graph_rule_errors(wf: GraphDefinition) -> list[tuple[Path, str]]:
     return _shape_errors(wf.steps)
 
 
-def _route_errors(i: int, step: WorkflowStep, ids: list[str]) -> Iterable[tuple[Path, str]]:
-    known = f"(steps: {', '.join(ids)}; or {END})"
+def _route_errors(i: int, step: WorkflowStep, ids: list[str] | None) -> Iterable[tuple[Path, str]]:
+    known = f"(steps: {', '.join(ids or [])}; or {END})"
     if isinstance(step.next, str):
-        if step.next != END and step.next not in ids:
+        if ids is not None and step.next != END and step.next not in ids:
             yield ("steps", i, "next"), f"step {step.id!r}: next {step.next!r} is not a step {known}"
         return
     if step.next is None:
@@ -161,7 +162,7 @@ def _route_errors(i: int, step: WorkflowStep, ids: list[str]) -> Iterable[tuple[
         yield ("steps", i, "next"), f"step {step.id!r}: next needs at least one route"
         return
     for j, route in enumerate(step.next):
-        if route.goto != END and route.goto not in ids:
+        if ids is not None and route.goto != END and route.goto not in ids:
             yield (
                 ("steps", i, "next", j, "goto"),
                 f"step {step.id!r}: route {j + 1} goes to {route.goto!r}, which is not a step {known}",

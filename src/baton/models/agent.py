@@ -54,7 +54,8 @@ class AgentConfig(BaseModel):
     """An agent as written under ``agents:`` in ``baton.yaml`` (its key is the id).
 
     Beyond the seed's fields: ``interface`` (cli or api), ``isolation`` (subprocess or
-    docker, for CLI agents) and ``max_concurrency`` (calls in flight at once, 1..1000).
+    docker, for CLI agents), ``max_concurrency`` (calls in flight at once, 1..1000) and
+    ``requests_per_minute`` (calls started per minute; more wait in a queue).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,6 +68,8 @@ class AgentConfig(BaseModel):
     interface: AgentInterface = AgentInterface.CLI
     isolation: Isolation = Isolation.SUBPROCESS
     max_concurrency: int = Field(default=4, ge=1, le=1000)
+    # Calls started per minute at most (a token bucket; further calls queue), None = no limit.
+    requests_per_minute: float | None = Field(default=None, gt=0, le=100_000)
 
     @field_validator("provider")
     @classmethod

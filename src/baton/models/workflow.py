@@ -20,6 +20,7 @@ from baton.models.templating import expression_error, template_error
 RetryClass = Literal["timeout", "rate_limited", "agent_error", "invalid_output"]
 _STEP_ID = re.compile(ID_PATTERN)
 _OUTPUT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TOOL = re.compile(r"^([a-z][a-z0-9_-]*:)?[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,127}$")
 
 
 def rule_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
@@ -108,6 +109,9 @@ class WorkflowStep(BaseModel):
     next: str | list[Route] | None = None
     max_iterations: int = Field(default=5, ge=1, le=1000)
     approval: Approval | None = None
+    # MCP tools the step's agent must have: "tool" (any of the agent's MCP servers) or
+    # "server:tool"; checked before the workflow runs (baton.integrations.mcp).
+    required_tools: list[str] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -152,6 +156,14 @@ class WorkflowStep(BaseModel):
                 raise ValueError(f"input name {name!r} must be a Python-style identifier")
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$", path):
                 raise ValueError(f"input {name!r}: {path!r} is not a dotted path like outputs.plan.text")
+        return value
+
+    @field_validator("required_tools")
+    @classmethod
+    def _tool_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _TOOL.match(name):
+                raise ValueError(f"required tool {name!r} must be \"tool\" or \"server:tool\"")
         return value
 
     @field_validator("output_schema")

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 
 class BatonError(Exception):
-    """Base class of every error Baton raises on purpose."""
+    """Base class of every error Baton raises on purpose.
 
-    exit_code: int = 1
+    ``cli_exit_code`` is the exit status the CLI uses when this error reaches it (2 for
+    invalid input, 1 otherwise).
+    """
+
+    cli_exit_code: int = 1

@@ -333,4 +333,4 @@ def test_error_is_a_baton_error_with_exit_code_2(project: Project) -> None:
 
     err = project.error(V + "agents: [x]\n")
     assert isinstance(err, BatonError)
-    assert err.exit_code == 2
+    assert err.cli_exit_code == 2

@@ -16,7 +16,7 @@ import pytest
 STEPS = ["s1", "s2", "s3", "s4", "s5"]
 
 
-def _project(tmp_path: Path) -> Path:
+def _project(tmp_path: Path, delay: float = 0.6) -> Path:
     record = tmp_path / "calls.jsonl"
     lines = ["      - {id: s1, agent_id: bot, prompt_template: \"do s1\"}"]
     for prev, cur in zip(STEPS, STEPS[1:], strict=False):
@@ -30,7 +30,7 @@ agents:
     provider: scripted
     model: echo
     capabilities: [test]
-    config: {{record: "{record}", script: [{{echo: true, delay: 0.6}}]}}
+    config: {{record: "{record}", script: [{{echo: true, delay: {delay}}}]}}
 workflows:
   chain:
     steps:
@@ -121,7 +121,7 @@ def test_ctrl_c_cancels_cleanly_and_is_resumable(tmp_path: Path) -> None:
 
 
 def test_cancel_command_stops_a_detached_run(tmp_path: Path) -> None:
-    _project(tmp_path)
+    _project(tmp_path, delay=20)
     started = _baton(tmp_path, "run", "chain", "--detach", "--json")
     assert started.returncode == 0, started.stderr
     execution_id = json.loads(started.stdout)["execution_id"]

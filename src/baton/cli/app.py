@@ -50,7 +50,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BatonError as exc:
-            raise fail(str(exc), exc.exit_code) from None
+            raise fail(str(exc), exc.cli_exit_code) from None
         except KeyboardInterrupt:
             raise fail("interrupted", EXIT_CANCELLED) from None
 

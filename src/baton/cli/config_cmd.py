@@ -101,7 +101,7 @@ def validate_command(
         if as_json:
             print_json({"ok": False, "error": _error_json(exc)})
         sys.stderr.write(f"{exc}\n")
-        raise typer.Exit(exc.exit_code) from None
+        raise typer.Exit(exc.cli_exit_code) from None
     cfg = loaded.configuration
     shown = _shown(loaded.path) if loaded.path else "built-in defaults"
     if as_json:

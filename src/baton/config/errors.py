@@ -31,7 +31,7 @@ class ConfigError(BatonError):
     path of the offending value (``workflows.review.steps[2].timeout_seconds``).
     """
 
-    exit_code = 2
+    cli_exit_code = 2
 
     def __init__(
         self,

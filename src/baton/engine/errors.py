@@ -24,7 +24,7 @@ class EngineError(BatonError):
 class WorkflowNotFound(EngineError):
     """The requested workflow id is not defined."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
     def __init__(self, workflow_id: str, known: list[str]) -> None:
         self.workflow_id = workflow_id
@@ -35,13 +35,13 @@ class WorkflowNotFound(EngineError):
 class AgentNotFound(EngineError):
     """A step refers to an agent that is not configured."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class ExecutionNotFound(EngineError):
     """No execution with this id exists in the store."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
     def __init__(self, execution_id: str) -> None:
         self.execution_id = execution_id
@@ -51,13 +51,13 @@ class ExecutionNotFound(EngineError):
 class ExecutionNotResumable(EngineError):
     """The execution cannot be resumed (it already completed)."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class WorkspaceError(EngineError):
     """The workspace directory is unusable."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class TemplateRenderError(EngineError):

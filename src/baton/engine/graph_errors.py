@@ -26,13 +26,13 @@ class GraphError(EngineError):
 class GraphBuildError(GraphError):
     """The workflow's Python graph factory is missing or returned something unusable."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class NotWaiting(GraphError):
     """No step of the execution waits for the approval being given."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class LoopLimitExceeded(GraphError):

@@ -14,7 +14,9 @@ from baton.errors import BatonError
 
 
 class ModelError(BatonError):
-    """Base class for errors raised by :mod:`baton.models`."""
+    """Base class for errors raised by :mod:`baton.models` (invalid input: CLI exit 2)."""
+
+    cli_exit_code = 2
 
 
 class IllegalTransition(ModelError):

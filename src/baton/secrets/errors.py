@@ -22,7 +22,7 @@ class SecretsError(BatonError):
 class InvalidSecretName(SecretsError):
     """A secret name that cannot be referenced as ``${secret:NAME}``."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class SecretNotFound(SecretsError):

@@ -37,6 +37,8 @@ class SchemaMismatch(StoreError):
 class NotFound(StoreError):
     """The record asked for does not exist."""
 
+    cli_exit_code = 2
+
     def __init__(self, kind: str, key: str) -> None:
         self.kind = kind
         self.key = key
@@ -46,6 +48,8 @@ class NotFound(StoreError):
 class AlreadyExists(StoreError):
     """An import would overwrite a record that is already stored."""
 
+    cli_exit_code = 2
+
     def __init__(self, kind: str, key: str) -> None:
         self.kind = kind
         self.key = key
@@ -54,6 +58,8 @@ class AlreadyExists(StoreError):
 
 class ConfigVersionImmutable(StoreError):
     """A configuration version that was applied once cannot take different content."""
+
+    cli_exit_code = 2
 
     def __init__(self, version: str) -> None:
         self.version = version

@@ -21,44 +21,58 @@ _DONE = (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus
 
 async def run_dag(er: ExecutionRun, executor: StepExecutor) -> None:
     """Run every step of ``er.workflow`` that has not completed yet."""
+    order = {s.id: i for i, s in enumerate(er.workflow.steps)}
     steps = {s.id: s for s in er.workflow.steps}
     deps = resolved_dependencies(er.workflow.steps)
-    pending = [s.id for s in er.workflow.steps if er.statuses.get(s.id) is not StepStatus.COMPLETED]
+    dependents: dict[str, list[str]] = {sid: [] for sid in steps}
+    for sid, ds in deps.items():
+        for d in ds:
+            dependents[d].append(sid)
+    pending = {sid for sid in steps if er.statuses.get(sid) is not StepStatus.COMPLETED}
+    waiting = {sid: sum(1 for d in deps[sid] if er.statuses.get(d) not in _DONE) for sid in pending}
+    ready = [sid for sid in pending if waiting[sid] == 0]
     running: dict[asyncio.Task[StepStatus], str] = {}
+
+    def finished(step_id: str) -> None:
+        for child in dependents[step_id]:
+            if child in waiting:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+
     try:
-        while pending or running:
-            progressed = True
-            while progressed and er.abort_reason is None:
-                progressed = False
-                for step_id in list(pending):
-                    if any(er.statuses.get(d) not in _DONE for d in deps[step_id]):
-                        continue
-                    pending.remove(step_id)
-                    progressed = True
-                    step = steps[step_id]
-                    try:
-                        reason = skip_reason(er, step, deps[step_id])
-                    except TemplateRenderError as exc:
-                        executor.fail(er, step, None, exc, 0)
-                        continue
-                    if reason is not None:
-                        executor.skip(er, step, reason)
-                        continue
-                    task = asyncio.create_task(executor.execute(er, step), name=step_id)
-                    running[task] = step_id
+        while ready or running:
+            while ready and er.abort_reason is None:
+                ready.sort(key=order.__getitem__)
+                step_id = ready.pop(0)
+                pending.discard(step_id)
+                step = steps[step_id]
+                try:
+                    reason = skip_reason(er, step, deps[step_id])
+                except TemplateRenderError as exc:
+                    executor.fail(er, step, None, exc, 0)
+                    finished(step_id)
+                    continue
+                if reason is not None:
+                    executor.skip(er, step, reason)
+                    finished(step_id)
+                    continue
+                task = asyncio.create_task(executor.execute(er, step), name=step_id)
+                running[task] = step_id
             if er.abort_reason is not None and running:
                 for task in running:
                     task.cancel()
             if not running:
                 break
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
+            for task in sorted(done, key=lambda t: order[running[t]]):
                 step_id = running.pop(task)
                 if task.cancelled():
                     executor.cancel(er, step_id, executor.s.clock.now())
                 else:
                     task.result()
-        for step_id in pending:
+                finished(step_id)
+        for step_id in sorted(pending, key=order.__getitem__):
             executor.skip(er, steps[step_id], er.abort_reason or "not reached")
     except asyncio.CancelledError:
         for task in running:

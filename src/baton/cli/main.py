@@ -24,6 +24,8 @@ _COMMAND_MODULES = (
     "baton.cli.agents_cmd",
     "baton.cli.secrets_cmd",
     "baton.cli.graph_cmd",
+    "baton.cli.tokens_cmd",
+    "baton.cli.service_cmd",
 )
 
 

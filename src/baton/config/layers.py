@@ -18,7 +18,7 @@ import yaml
 from baton.config.errors import ConfigError
 from baton.config.yamlio import FieldPath, PathSeg
 
-CONFIG_SECTIONS = ("global", "agents", "workflows", "observability", "deployment")
+CONFIG_SECTIONS = ("global", "agents", "workflows", "observability", "deployment", "api")
 ENV_PREFIX = "BATON_"
 # Environment variables that name a setting directly rather than by its nested path.
 ENV_ALIASES: dict[str, FieldPath] = {"BATON_DATABASE_URL": ("global", "database_url")}

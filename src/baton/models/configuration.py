@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any, Literal
 
@@ -83,6 +84,69 @@ class DeploymentConfig(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     workers: int = Field(default=1, ge=0, le=256)
+    # the queue `baton serve`/`baton worker` take executions from, and worker liveness
+    queue: str = Field(default="baton", pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
+    heartbeat_seconds: float = Field(default=5.0, gt=0, le=300)
+    dead_after_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+
+ApiRole = Literal["viewer", "operator", "admin"]
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class ApiToken(BaseModel):
+    """An API token defined in configuration: its SHA-256 only (``token`` is hashed at load)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    role: ApiRole
+    token_sha256: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _hash_plain_token(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "token" in data:
+            data = dict(data)
+            plain = data.pop("token")
+            if not isinstance(plain, str) or len(plain) < 16:
+                raise ValueError("token must be a string of at least 16 characters (use ${VAR})")
+            if data.get("token_sha256"):
+                raise ValueError("give token or token_sha256, not both")
+            data["token_sha256"] = hashlib.sha256(plain.encode()).hexdigest()
+        return data
+
+    @field_validator("token_sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.lower()
+        if not _SHA256.match(value):
+            raise ValueError("must be a SHA-256 hex digest (64 hex digits)")
+        return value
+
+
+class RateLimitConfig(BaseModel):
+    """Per-token request rate: a token bucket refilled at ``requests_per_second``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requests_per_second: float = Field(default=20.0, gt=0)
+    burst: int = Field(default=60, ge=1)
+
+
+class ApiConfig(BaseModel):
+    """The HTTP API (``baton serve``): tokens, request limits, where workspaces live."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tokens: list[ApiToken] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    # client-given workspace_dir must lie under one of these (default: the project root)
+    workspace_roots: list[str] = Field(default_factory=list)
+    # where `repo` checkouts are made (default: .baton/workspaces under the project)
+    checkouts_dir: str = ".baton/workspaces"
+    public_metrics: bool = True
 
 
 class Configuration(BaseModel):
@@ -96,6 +160,7 @@ class Configuration(BaseModel):
     workflows: dict[str, WorkflowConfig] = Field(default_factory=dict)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     @field_validator("version", mode="before")
     @classmethod

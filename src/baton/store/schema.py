@@ -177,6 +177,77 @@ usage = Table(
     Index(None, "execution_id"),
 )
 
+# -- the HTTP service (migration 0002) ---------------------------------------------------------
+
+# API tokens issued by `baton tokens create`; only the SHA-256 of a token is stored.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("token_sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("token_sha256"),
+)
+
+# One row per write request the API answered (who, what, outcome).
+api_audit = Table(
+    "api_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(16), nullable=True),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("target", String(128), nullable=True),
+    Column("request_id", String(64), nullable=False),
+    Column("client", String(100), nullable=True),
+    Column("detail", JSONDocument, nullable=False),
+    Index(None, "at"),
+)
+
+# How an execution was submitted through the API: idempotency key, queue, priority, limits.
+service_executions = Table(
+    "service_executions",
+    metadata,
+    Column("execution_id", ID, primary_key=True),
+    Column("submitted_by", String(200), nullable=False),
+    Column("idempotency_scope", String(200), nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("queue", String(100), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("timeout_seconds", Integer, nullable=True),
+    Column("repo", Text, nullable=True),
+    Column("ref", String(255), nullable=True),
+    Column("first_started_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("idempotency_scope", "idempotency_key"),
+)
+
+# Worker processes (`baton worker`, `baton serve`) and their liveness.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("queue", String(100), nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    # alive | draining | stopped | dead
+    Column("status", String(16), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("heartbeat_at", UTCDateTime(), nullable=False),
+    Column("recovered_by", String(200), nullable=True),
+    Column("recovered_at", UTCDateTime(), nullable=True),
+    Index(None, "status", "heartbeat_at"),
+)
+
 ALL_TABLES = (
     agents,
     config_versions,
@@ -186,4 +257,8 @@ ALL_TABLES = (
     execution_logs,
     cache_entries,
     usage,
+    api_tokens,
+    api_audit,
+    service_executions,
+    workers,
 )

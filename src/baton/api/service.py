@@ -1,0 +1,314 @@
+"""What the API does, apart from HTTP: submit, inspect, cancel and approve executions.
+
+:class:`ApiService` holds the process's configuration, store, a :class:`Baton` used only to
+validate and record executions (it never runs one: workers do), the token book, the
+audit log and the dispatcher that queues executions for the workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from baton.agents.base import AgentAdapter, AgentUnavailable
+from baton.agents.factory import create_adapter
+from baton.agents.health import unavailable_reason
+from baton.agents.registry import AgentRegistry
+from baton.api.audit import AuditLog
+from baton.api.auth import Authenticator, Principal, RateLimiter
+from baton.api.metrics import ApiMetrics
+from baton.api.problems import Problem
+from baton.api.schemas import (
+    ExecutionAccepted,
+    ExecutionCreate,
+    ExecutionDetail,
+    ExecutionState,
+    ExecutionSummary,
+    LogEntry,
+    Page,
+    StepResult,
+)
+from baton.api.tokens import TokenStore
+from baton.engine import Baton
+from baton.engine.errors import ExecutionNotFound
+from baton.engine.graph_approval import record_decision
+from baton.models import Agent, Configuration, ExecutionStatus, LogLevel, StepStatus
+from baton.models.execution import new_id
+from baton.models.errors import IllegalTransition
+from baton.store.errors import NotFound
+from baton.store.sql import SqlStore
+from baton.workers.dbos_runtime import Dispatcher
+from baton.workers.submissions import Submission, SubmissionStore
+
+API_PREFIX = "/api/v1"
+_REMOTE_REPO = re.compile(r"^(https|ssh|git)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$")
+_FINISHED_STEP = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED,
+                            StepStatus.CANCELLED})
+_READY_TTL = 10.0
+
+
+class ApiService:
+    """The API's state and operations; one per server process."""
+
+    def __init__(self, configuration: Configuration, store: SqlStore, root: Path, *,
+                 dispatcher: Dispatcher | None,
+                 adapter_factory: Callable[[Agent], AgentAdapter] | None = None) -> None:
+        self.configuration = configuration
+        self.store = store
+        self.root = root
+        self.dispatcher = dispatcher
+        self.adapter_factory = adapter_factory or create_adapter
+        self.baton = Baton(configuration, store, root=root, adapter_factory=self.adapter_factory)
+        self.tokens = TokenStore(store.engine)
+        self.auth = Authenticator(configuration.api.tokens, self.tokens)
+        self.limiter = RateLimiter(configuration.api.rate_limit)
+        self.audit = AuditLog(store.engine)
+        self.metrics = ApiMetrics()
+        self.submissions = SubmissionStore(store.engine)
+        self.registry = AgentRegistry(store, self.baton.agents, adapter_factory=self.adapter_factory)
+        self.queue = configuration.deployment.queue
+        self._ready: tuple[float, dict[str, tuple[bool, str]]] | None = None
+
+    def close(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.close()
+        self.store.close()
+
+    # -- executions ------------------------------------------------------------------------------
+    def submit(self, principal: Principal, body: ExecutionCreate,
+               header_key: str | None) -> ExecutionAccepted:
+        key = body.idempotency_key or header_key
+        if body.idempotency_key and header_key and body.idempotency_key != header_key:
+            raise Problem(422, "validation-error", "Invalid request",
+                          "the Idempotency-Key header and idempotency_key in the body differ")
+        digest = _request_hash(body)
+        if key is not None:
+            held = self.submissions.by_key(principal.name, key)
+            if held is not None and self.store.get_execution(held.execution_id) is not None:
+                return self._replay(held, digest)
+        execution_id = new_id()
+        sub = Submission(
+            execution_id=execution_id, submitted_by=principal.name, idempotency_key=key,
+            request_hash=digest, queue=self.queue, priority=body.priority,
+            timeout_seconds=body.timeout_seconds, repo=body.repo, ref=body.ref,
+            first_started_at=None, created_at=datetime.now(UTC))
+        holder = self.submissions.reserve(sub, principal.name)
+        if holder is not None:
+            return self._replay(holder, digest)
+        try:
+            workspace = self._workspace(body, execution_id)
+            ctx = self.baton.submit(body.workflow_id, body.parameters, workspace_dir=workspace,
+                                    execution_id=execution_id)
+        except BaseException:
+            self.submissions.release(execution_id)
+            raise
+        self.metrics.submitted.labels(ctx.workflow_id).inc()
+        self._enqueue(execution_id, body.priority)
+        return self._accepted(execution_id, ctx.workflow_id, ctx.status.value, replay=False)
+
+    def _enqueue(self, execution_id: str, priority: int, job_id: str | None = None) -> None:
+        if self.dispatcher is None:
+            raise Problem(503, "queue-unavailable", "Queue unavailable",
+                          "this server has no queue to hand executions to")
+        try:
+            self.dispatcher.enqueue(execution_id, queue=self.queue, priority=priority, job_id=job_id)
+        except Exception as exc:
+            reason = " ".join(str(exc).split())[:300]
+            if job_id is None:
+                try:
+                    self.store.set_execution_status(execution_id, ExecutionStatus.FAILED,
+                                                    error=f"could not be queued: {reason}")
+                except IllegalTransition:
+                    pass
+            raise Problem(503, "queue-unavailable", "Queue unavailable",
+                          f"the execution could not be queued: {reason}") from None
+
+    def _replay(self, held: Submission, digest: str) -> ExecutionAccepted:
+        if held.request_hash != digest:
+            raise Problem(422, "idempotency-key-reused", "Idempotency key reused",
+                          f"idempotency key {held.idempotency_key!r} was used for a different request "
+                          f"(execution {held.execution_id}); use a new key")
+        record = self.store.get_execution(held.execution_id)
+        if record is None:
+            raise ExecutionNotFound(held.execution_id)
+        ctx = record.context
+        return self._accepted(ctx.id, ctx.workflow_id, ctx.status.value, replay=True)
+
+    @staticmethod
+    def _accepted(execution_id: str, workflow_id: str, status: str, *, replay: bool) -> ExecutionAccepted:
+        base = f"{API_PREFIX}/executions/{execution_id}"
+        return ExecutionAccepted(
+            execution_id=execution_id, workflow_id=workflow_id, status=status, idempotent_replay=replay,
+            links={"self": base, "events": f"{base}/events", "logs": f"{base}/logs",
+                   "cancel": f"{base}/cancel"})
+
+    def _workspace(self, body: ExecutionCreate, execution_id: str) -> str | None:
+        if body.repo is not None:
+            self._check_repo(body.repo)
+            checkouts = self._path(self.configuration.api.checkouts_dir)
+            target = checkouts / execution_id
+            target.mkdir(parents=True, exist_ok=True)
+            return str(target)
+        if body.workspace_dir is None:
+            return None
+        path = self._path(body.workspace_dir)
+        if not self._allowed(path):
+            raise Problem(422, "workspace-not-allowed", "Workspace not allowed",
+                          f"workspace_dir {path} is outside the allowed roots "
+                          f"({', '.join(str(r) for r in self._roots())}; set api.workspace_roots)")
+        return str(path)
+
+    def _check_repo(self, repo: str) -> None:
+        if _REMOTE_REPO.match(repo):
+            return
+        local = self._path(repo.removeprefix("file://"))
+        if self._allowed(local):
+            return
+        raise Problem(422, "repo-not-allowed", "Repository not allowed",
+                      "repo must be an https://, ssh:// or git:// URL (or user@host:path), or a "
+                      "local repository under api.workspace_roots")
+
+    def _path(self, value: str) -> Path:
+        path = Path(value).expanduser()
+        return (path if path.is_absolute() else self.root / path).resolve()
+
+    def _roots(self) -> list[Path]:
+        return [self._path(r) for r in self.configuration.api.workspace_roots] or [self.root]
+
+    def _allowed(self, path: Path) -> bool:
+        return any(path == root or path.is_relative_to(root) for root in self._roots())
+
+    def detail(self, execution_id: str) -> ExecutionDetail:
+        record = self.store.get_execution(execution_id)
+        if record is None:
+            raise ExecutionNotFound(execution_id)
+        ctx = record.context
+        runs = self.store.list_steps(execution_id)
+        planned = [s.get("id") for s in record.workflow_snapshot.get("steps", []) if isinstance(s, dict)]
+        total = len(planned) or len(runs)
+        finished = sum(1 for r in runs if r.status in _FINISHED_STEP)
+        if ctx.status is ExecutionStatus.COMPLETED:
+            progress = 1.0
+        else:
+            progress = min(1.0, finished / total) if total else 0.0
+        usage: dict[str, int] = {}
+        cost = 0.0
+        for run in runs:
+            out = run.output or {}
+            for k, v in (out.get("usage") or {}).items():
+                usage[k] = usage.get(k, 0) + int(v or 0)
+            if not out.get("cache_hit"):
+                cost += float(out.get("cost_usd") or 0.0)
+        sub = self.submissions.get(execution_id)
+        return ExecutionDetail(
+            execution_id=ctx.id, workflow_id=ctx.workflow_id, status=ctx.status.value,
+            progress=round(progress, 4),
+            current_steps=[r.step_id for r in runs if r.status in (StepStatus.RUNNING, StepStatus.WAITING)],
+            steps=[StepResult(step_id=r.step_id, status=r.status.value, agent_id=r.agent_id,
+                              attempt=r.attempt, iteration=r.iteration, cache_hit=r.cache_hit,
+                              started_at=r.started_at, ended_at=r.ended_at, error=r.error,
+                              error_type=r.error_type, output=r.output) for r in runs],
+            usage=usage, cost_usd=round(cost, 6), error=ctx.error, parameters=ctx.parameters,
+            workspace_dir=ctx.workspace_dir, trace_id=ctx.trace_id, start_time=ctx.start_time,
+            end_time=ctx.end_time, owner=record.owner,
+            submitted_by=sub.submitted_by if sub else None, queue=sub.queue if sub else None,
+            priority=sub.priority if sub else None, timeout_seconds=sub.timeout_seconds if sub else None)
+
+    def list(self, *, status: ExecutionStatus | None, workflow_id: str | None, limit: int,
+             cursor: str | None) -> Page[ExecutionSummary]:
+        try:
+            rows = self.store.list_executions(status=status, workflow_id=workflow_id, limit=limit + 1,
+                                              before=cursor)
+        except NotFound:
+            raise Problem(422, "invalid-cursor", "Invalid cursor",
+                          f"cursor {cursor!r} names no execution; start again without it") from None
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [ExecutionSummary(execution_id=r.id, workflow_id=r.workflow_id, status=r.status.value,
+                                  start_time=r.start_time, end_time=r.end_time, error=r.error)
+                 for r in rows]
+        return Page[ExecutionSummary](items=items, next_cursor=rows[-1].id if more and rows else None)
+
+    def logs(self, execution_id: str, *, level: LogLevel | None, step: str | None, limit: int,
+             cursor: int | None) -> Page[LogEntry]:
+        if self.store.get_execution(execution_id) is None:
+            raise ExecutionNotFound(execution_id)
+        rows = self.store.list_logs(execution_id, step_id=step, min_level=level, after_seq=cursor,
+                                    limit=limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page[LogEntry](items=[log_entry(r) for r in rows],
+                              next_cursor=str(rows[-1].seq) if more and rows else None)
+
+    def cancel(self, principal: Principal, execution_id: str) -> ExecutionState:
+        ctx = self.baton.cancel(execution_id, reason=f"cancelled by {principal.name} through the API")
+        return ExecutionState(execution_id=ctx.id, status=ctx.status.value, detail=ctx.error)
+
+    def approve(self, principal: Principal, execution_id: str, *, step: str | None, approved: bool,
+                reason: str | None) -> ExecutionState:
+        run = record_decision(self.store, execution_id, step_id=step, approved=approved, reason=reason,
+                              by=principal.name, now=datetime.now(UTC))
+        sub = self.submissions.get(execution_id)
+        self._enqueue(execution_id, sub.priority if sub else 5, job_id=f"{execution_id}.resume.{new_id()}")
+        verb = "approved" if approved else "rejected"
+        return ExecutionState(execution_id=execution_id, status="pending",
+                              detail=f"step {run.step_id} {verb} by {principal.name}; execution queued to continue")
+
+    # -- readiness -----------------------------------------------------------------------------------
+    def readiness(self) -> dict[str, tuple[bool, str]]:
+        now = time.monotonic()
+        if self._ready is not None and self._ready[0] > now:
+            checks = dict(self._ready[1])
+        else:
+            checks = {"agents": self._agents_ready()}
+            self._ready = (now + _READY_TTL, dict(checks))
+        checks["database"] = self._database_ready()
+        if self.dispatcher is not None:
+            try:
+                self.dispatcher.check()
+                checks["queue"] = (True, "reachable")
+            except Exception as exc:
+                checks["queue"] = (False, " ".join(str(exc).split())[:200])
+        return checks
+
+    def _database_ready(self) -> tuple[bool, str]:
+        try:
+            with self.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return False, f"unreachable: {type(exc).__name__}"
+        return True, f"reachable ({self.store.engine.dialect.name})"
+
+    def _agents_ready(self) -> tuple[bool, str]:
+        bad = []
+        for agent_id, agent in sorted(self.baton.agents.items()):
+            reason = self.agent_unavailable(agent)
+            if reason is not None:
+                bad.append(agent_id)
+        if bad:
+            return False, f"unavailable: {', '.join(bad)} (see GET /api/v1/agents)"
+        return True, f"{len(self.baton.agents)} agent(s) available"
+
+    def agent_unavailable(self, agent: Agent) -> str | None:
+        try:
+            return unavailable_reason(self.adapter_factory(agent))
+        except AgentUnavailable as exc:
+            return str(exc)
+
+
+def log_entry(row: Any) -> LogEntry:
+    return LogEntry(seq=row.seq, id=row.id, timestamp=row.timestamp, level=row.level.value,
+                    step_id=row.step_id, message=row.message, metadata=row.metadata)
+
+
+def _request_hash(body: ExecutionCreate) -> str:
+    data = body.model_dump(mode="json", exclude={"idempotency_key"})
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

@@ -76,7 +76,14 @@ class LoadedConfig:
             return cached
         cfg = self.configuration.workflows.get(workflow_id)
         if cfg is None:
-            raise WorkflowNotFound(workflow_id, self.workflow_ids)
+            # built-in workflows are the lowest layer: used only when no layer defines the id
+            from baton.workflows.catalog import builtin_workflow
+
+            builtin = builtin_workflow(workflow_id, self.configuration.agents)
+            if builtin is None:
+                raise WorkflowNotFound(workflow_id, self.workflow_ids)
+            self._workflows[workflow_id] = builtin
+            return builtin
         workflow = Workflow.from_config(workflow_id, cfg)
         self._workflows[workflow_id] = workflow
         return workflow

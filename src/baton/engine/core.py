@@ -168,12 +168,22 @@ class Baton:
             return wf
         cfg = self.configuration.workflows.get(workflow_id)
         if cfg is None:
-            raise WorkflowNotFound(workflow_id, [*self.configuration.workflows, *self._workflows])
+            # a built-in workflow (baton/workflows/*.yaml), its roles bound to the configured agents
+            from baton.workflows.catalog import builtin_workflow
+
+            builtin = builtin_workflow(workflow_id, self.configuration.agents)
+            if builtin is None:
+                raise WorkflowNotFound(workflow_id, self.workflow_ids())
+            self._workflows[workflow_id] = builtin
+            return builtin
         wf = self._workflows[workflow_id] = Workflow.from_config(workflow_id, cfg)
         return wf
 
     def workflow_ids(self) -> list[str]:
-        return sorted({*self.configuration.workflows, *self._workflows})
+        from baton.workflows.catalog import available_builtins
+
+        own = {*self.configuration.workflows, *self._workflows}
+        return sorted({*own, *available_builtins(self.configuration.agents, exclude=own)})
 
     # -- starting executions -------------------------------------------------------------------
     def submit(

@@ -1,0 +1,179 @@
+"""Collect a change for review and split it into file groups that fit an agent's context.
+
+Run by the ``diff`` step of ``code-review`` as
+``python -m baton.workflows.diff --base main [--pr 12] [--since SHA]`` inside the repository;
+prints one JSON object::
+
+    {"base": "main", "head": "<sha>", "from": "<sha>", "incremental": false,
+     "files": [{"path": "app.py", "additions": 3, "deletions": 1}],
+     "groups": [{"files": ["app.py"], "diff": "diff --git ...", "bytes": 812}],
+     "omitted": []}
+
+``from`` is the merge base of ``base`` and the head, or ``since`` when it is an ancestor
+of the head (an incremental review). Files are packed in path order into groups of at
+most ``--max-group-bytes`` of diff; a file larger than that gets a group of its own,
+cut at the limit with a note; files beyond ``--max-groups`` groups are listed in
+``omitted``. Binary files are listed, never sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MAX_GROUP_BYTES = 80_000
+DEFAULT_MAX_GROUPS = 3
+
+
+class DiffError(Exception):
+    """The change cannot be collected (unknown ref, not a git repository...)."""
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace",
+        env=None, check=False,
+    )
+    if check and proc.returncode != 0:
+        raise DiffError(f"git {' '.join(args)}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def _ok(cwd: Path, *args: str) -> bool:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False).returncode == 0
+
+
+def default_branch(cwd: Path, remote: str = "origin") -> str:
+    """The remote's default branch, else ``main`` or ``master`` (whichever exists), else ``main``."""
+    ref = git(cwd, "symbolic-ref", "-q", f"refs/remotes/{remote}/HEAD", check=False).strip()
+    if ref:
+        return ref.rsplit("/", 1)[-1]
+    for name in ("main", "master"):
+        if _ok(cwd, "rev-parse", "--verify", "-q", f"{name}^{{commit}}") or _ok(
+            cwd, "rev-parse", "--verify", "-q", f"{remote}/{name}^{{commit}}"
+        ):
+            return name
+    return "main"
+
+
+def resolve(cwd: Path, ref: str, remote: str = "origin") -> str:
+    """The commit of ``ref``, trying ``REMOTE/ref`` too."""
+    for candidate in (ref, f"{remote}/{ref}"):
+        if _ok(cwd, "rev-parse", "--verify", "-q", f"{candidate}^{{commit}}"):
+            return git(cwd, "rev-parse", f"{candidate}^{{commit}}").strip()
+    raise DiffError(f"unknown ref {ref!r}: not a branch, tag or commit here (nor {remote}/{ref})")
+
+
+def pr_head(cwd: Path, number: int, remote: str = "origin") -> str:
+    """Fetch pull request ``number``'s head from ``remote`` and return its commit."""
+    git(cwd, "fetch", "-q", remote, f"+refs/pull/{number}/head:refs/remotes/{remote}/pr/{number}")
+    return git(cwd, "rev-parse", f"refs/remotes/{remote}/pr/{number}").strip()
+
+
+@dataclass
+class Group:
+    """Files reviewed together in one agent call."""
+
+    files: list[str] = field(default_factory=list)
+    diff: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"files": self.files, "diff": self.diff, "bytes": len(self.diff.encode())}
+
+
+def file_stats(cwd: Path, start: str, head: str) -> list[dict[str, Any]]:
+    stats = []
+    for line in git(cwd, "diff", "--numstat", "-z", "--no-renames", start, head).split("\0"):
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        added, deleted, path = parts
+        binary = added == "-"
+        stats.append({"path": path, "additions": 0 if binary else int(added),
+                      "deletions": 0 if binary else int(deleted), "binary": binary})
+    return stats
+
+
+def group_files(cwd: Path, start: str, head: str, stats: list[dict[str, Any]], *,
+                max_bytes: int, max_groups: int) -> tuple[list[Group], list[str]]:
+    """Pack the files' diffs into at most ``max_groups`` groups of at most ``max_bytes`` each."""
+    groups: list[Group] = []
+    omitted: list[str] = []
+    for stat in sorted(stats, key=lambda s: s["path"]):
+        path = stat["path"]
+        if stat["binary"]:
+            continue
+        text = git(cwd, "diff", "--no-color", "--no-renames", "-U3", start, head, "--", path)
+        if len(text.encode()) > max_bytes:
+            cut = text.encode()[:max_bytes].decode(errors="ignore")
+            text = cut + f"\n[... diff of {path} cut at {max_bytes} bytes ...]\n"
+        current = groups[-1] if groups else None
+        if current is not None and len((current.diff + text).encode()) <= max_bytes:
+            current.files.append(path)
+            current.diff += text
+        elif len(groups) < max_groups:
+            groups.append(Group([path], text))
+        else:
+            omitted.append(path)
+    return groups, omitted
+
+
+def collect(cwd: Path, *, base: str = "", pr: int | None = None, since: str = "",
+            remote: str = "origin", max_bytes: int = DEFAULT_MAX_GROUP_BYTES,
+            max_groups: int = DEFAULT_MAX_GROUPS) -> dict[str, Any]:
+    """The change to review as a JSON-ready dict (see the module doc)."""
+    if not _ok(cwd, "rev-parse", "--is-inside-work-tree"):
+        raise DiffError(f"{cwd} is not a git repository")
+    base = base or default_branch(cwd, remote)
+    head = pr_head(cwd, pr, remote) if pr else git(cwd, "rev-parse", "HEAD").strip()
+    base_sha = resolve(cwd, base, remote)
+    merge_base = git(cwd, "merge-base", base_sha, head, check=False).strip() or base_sha
+    start, incremental = merge_base, False
+    if since:
+        if _ok(cwd, "cat-file", "-e", f"{since}^{{commit}}") and _ok(cwd, "merge-base", "--is-ancestor", since, head):
+            start, incremental = git(cwd, "rev-parse", f"{since}^{{commit}}").strip(), True
+    stats = file_stats(cwd, start, head)
+    groups, omitted = group_files(cwd, start, head, stats, max_bytes=max_bytes, max_groups=max_groups)
+    return {
+        "base": base,
+        "head": head,
+        "from": start,
+        "incremental": incremental,
+        "pr": pr,
+        "files": [{k: s[k] for k in ("path", "additions", "deletions", "binary")} for s in stats],
+        "groups": [g.as_json() for g in groups],
+        "omitted": omitted,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m baton.workflows.diff", description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="")
+    parser.add_argument("--pr", default="")
+    parser.add_argument("--since", default="")
+    parser.add_argument("--remote", default="origin")
+    parser.add_argument("--max-group-bytes", type=int, default=DEFAULT_MAX_GROUP_BYTES)
+    parser.add_argument("--max-groups", type=int, default=DEFAULT_MAX_GROUPS)
+    args = parser.parse_args(argv)
+    pr = str(args.pr).strip().lstrip("#")
+    if pr and not pr.isdigit():
+        print(f"error: --pr {args.pr!r} is not a pull request number", file=sys.stderr)
+        return 2
+    try:
+        data = collect(Path.cwd(), base=args.base.strip(), pr=int(pr) if pr else None,
+                       since=args.since.strip(), remote=args.remote,
+                       max_bytes=max(1000, args.max_group_bytes), max_groups=max(1, args.max_groups))
+    except DiffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(json.dumps(data) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

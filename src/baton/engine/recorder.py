@@ -52,8 +52,11 @@ class Recorder:
         else:
             self._subscribers.append(queue)
         try:
-            while (event := await queue.get()) is not None:
-                yield event
+            while True:
+                item = await queue.get()
+                if item is None:
+                    return
+                yield item
         finally:
             with contextlib.suppress(ValueError):
                 self._subscribers.remove(queue)

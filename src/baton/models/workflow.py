@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from baton.models.errors import ParameterError
 from baton.models.templating import expression_error, template_error
 
 RetryClass = Literal["timeout", "rate_limited", "agent_error", "invalid_output"]
+_ALL_RETRY_CLASSES: tuple[RetryClass, ...] = ("timeout", "rate_limited", "agent_error", "invalid_output")
 _STEP_ID = re.compile(ID_PATTERN)
 _OUTPUT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOOL = re.compile(r"^([a-z][a-z0-9_-]*:)?[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,127}$")
@@ -46,9 +48,7 @@ class RetryPolicy(BaseModel):
     backoff_multiplier: float = Field(default=2.0, ge=1, le=10)
     max_backoff_seconds: float = Field(default=60.0, ge=0, le=3600)
     jitter: float = Field(default=0.1, ge=0, le=1)
-    retry_on: list[RetryClass] = Field(
-        default_factory=lambda: ["timeout", "rate_limited", "agent_error", "invalid_output"]
-    )
+    retry_on: list[RetryClass] = Field(default_factory=lambda: list(_ALL_RETRY_CLASSES))
     fallback_agents: list[str] = Field(default_factory=list)
 
     def delay(self, attempt: int, rand: float) -> float:
@@ -324,7 +324,7 @@ def find_cycle(steps: list[WorkflowStep]) -> list[str] | None:
     return None
 
 
-_COERCE = {
+_COERCE: dict[str, Callable[[str], Any]] = {
     "integer": int,
     "number": float,
     "boolean": lambda s: {"true": True, "1": True, "yes": True, "false": False, "0": False,

@@ -92,11 +92,29 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
     else:
         if not console.is_terminal:
             console.print(summary(result, view))
+        _print_final_outputs(handle, result)
         if result.error:
             err_console.print(f"[bold red]error:[/] {result.error}", highlight=False)
         console.print(f"artifacts: {result.artifacts_dir}", highlight=False)
         console.print(f"logs:      baton logs {result.execution_id}", highlight=False)
     return result
+
+
+def _print_final_outputs(handle: ExecutionHandle, result: ExecutionResult, limit: int = 4000) -> None:
+    """Print the text of the workflow's last steps (those no other step depends on)."""
+    from baton.models import resolved_dependencies
+
+    steps = handle.workflow.steps
+    used = {d for deps in resolved_dependencies(steps).values() for d in deps}
+    for step in steps:
+        out = result.outputs.get(step.key)
+        if step.id in used or not out or out.get("status") != "completed":
+            continue
+        text = str(out.get("text") or "").strip()
+        if text:
+            console.rule(f"{step.id}", style="dim")
+            console.print(text[:limit] + ("\n…" if len(text) > limit else ""), highlight=False,
+                          markup=False)
 
 
 def _finish(baton: Baton, start: Any, as_json: bool) -> None:

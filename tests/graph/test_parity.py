@@ -15,7 +15,8 @@ from baton.models import WorkflowStep, resolved_dependencies
 
 from .conftest import SHELL, MakeBaton, run_collecting, scripted
 
-_TIMING = {"duration_seconds", "timestamp"}
+# timing, and what identifies one run rather than what it did
+_TIMING = {"duration_seconds", "timestamp", "trace_id", "span_id", "execution_id"}
 
 SCRIPT: dict[str, Any] = {
     "flaky": [{"fail": "rate_limited", "message": "slow down"}, {"reply": "third time lucky"}],

@@ -15,8 +15,11 @@ checkpoint (no finished node runs again); when a step waits for approval it stop
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +36,7 @@ from baton.engine.executor import StepExecutor
 from baton.engine.graph_approval import recorded_decisions
 from baton.engine.graph_checkpoint import checkpoint_url, open_checkpointer
 from baton.engine.graph_errors import GraphBuildError
-from baton.engine.graph_nodes import Node, NodeRuntime, Router, StepNodes
+from baton.engine.graph_nodes import RUNTIME_KEY, Node, NodeRuntime, Router, StepNodes
 from baton.engine.graph_state import GraphState, initial_state, load_into
 from baton.engine.graph_validate import END
 from baton.engine.state import ExecutionRun
@@ -154,26 +157,55 @@ def _edges_of(compiled: CompiledStateGraph[Any, Any, Any, Any]) -> dict[str, lis
     return edges
 
 
+_CACHE_SIZE = 32
+_compiled_cache: OrderedDict[str, tuple[StepNodes, CompiledStateGraph[Any, Any, Any, Any]]] = OrderedDict()
+
+
+def compiled_graph(
+    workflow: Workflow, *, root: Path | None = None
+) -> tuple[StepNodes, CompiledStateGraph[Any, Any, Any, Any]]:
+    """The workflow's graph compiled without a checkpointer, cached by definition: nodes find
+    their execution in the run's config, so executions of a workflow share one graph."""
+    definition = workflow.model_dump(mode="json", exclude={"created_at", "updated_at"})
+    key = hashlib.sha256(json.dumps([definition, str(root)], sort_keys=True).encode()).hexdigest()
+    hit = _compiled_cache.get(key)
+    if hit is not None:
+        _compiled_cache.move_to_end(key)
+        return hit
+    nodes = StepNodes(workflow, python_graph=bool(workflow.graph))
+    compiled = build_graph(workflow, nodes, root=root).compile(name=workflow.id)
+    edges: dict[str, list[str]] = {}
+
+    def compiled_edges() -> dict[str, list[str]]:
+        if not edges:
+            edges.update(_edges_of(compiled))
+        return edges
+
+    nodes.edges = compiled_edges
+    _compiled_cache[key] = (nodes, compiled)
+    while len(_compiled_cache) > _CACHE_SIZE:
+        _compiled_cache.popitem(last=False)
+    return nodes, compiled
+
+
 async def run_graph(er: ExecutionRun, executor: StepExecutor, baton: Baton) -> None:
     """Run (or continue) the execution's graph until it ends or waits for a human."""
-    workflow = er.workflow
-    nodes = StepNodes(workflow, python_graph=bool(workflow.graph))
     url = checkpoint_url(baton.store, baton.configuration.global_.database_url, baton.root)
     # LangSmith tracing (LANGSMITH_TRACING=...) would ship prompts and outputs off the machine
     with tracing_context(enabled=False):
-        await _run(er, executor, baton, nodes, url)
+        await _run(er, executor, baton, url)
 
 
-async def _run(er: ExecutionRun, executor: StepExecutor, baton: Baton, nodes: StepNodes, url: str) -> None:
+async def _run(er: ExecutionRun, executor: StepExecutor, baton: Baton, url: str) -> None:
     workflow = er.workflow
+    nodes, template = compiled_graph(workflow, root=baton.root)
+    runtime = NodeRuntime(er, executor)
     async with open_checkpointer(url) as saver:
-        compiled = build_graph(workflow, nodes, root=baton.root).compile(checkpointer=saver, name=workflow.id)
+        compiled = template.copy(update={"checkpointer": saver})
         config: Any = {
-            "configurable": {"thread_id": er.ctx.id},
+            "configurable": {"thread_id": er.ctx.id, RUNTIME_KEY: runtime},
             "recursion_limit": nodes.max_steps + 2 * len(workflow.steps) + 10,
         }
-        runtime = NodeRuntime(er, executor, edges=lambda: _edges_of(compiled))
-        nodes.runtime = runtime
         snapshot = await compiled.aget_state(config)
         payload: Any
         if snapshot.created_at is None:
@@ -244,4 +276,4 @@ def _finish(er: ExecutionRun, executor: StepExecutor) -> None:
             executor.skip(er, step, er.abort_reason or "not reached")
 
 
-__all__ = ["GraphKit", "build_graph", "drawable", "load_factory", "run_graph"]
+__all__ = ["GraphKit", "build_graph", "compiled_graph", "drawable", "load_factory", "run_graph"]

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from langgraph.checkpoint.base import WRITES_IDX_MAP, BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Interrupt, Send
@@ -27,6 +28,8 @@ from baton.engine.errors import EngineError
 
 _TAG = "__baton__"
 _SQLITE_BUSY_SECONDS = 30.0
+# dataclasses (Interrupt) and datetimes go through _default, so they come back as themselves
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 class CheckpointError(EngineError):
@@ -42,14 +45,20 @@ class CheckpointedError(Exception):
 
 
 class JsonSerde:
-    """LangGraph's ``SerializerProtocol`` over JSON; unknown types are an error, not a pickle."""
+    """LangGraph's ``SerializerProtocol`` over JSON; unknown types are an error, not a pickle.
+
+    orjson writes the JSON (a checkpoint holds the whole state, so this is on the hot path);
+    only values JSON lacks go through a hook, as tagged objects (``{"__baton__": "set",
+    "v": [...]}``). Tuples are written as arrays (LangGraph reads its tuple-valued writes,
+    the interrupts, as sequences); dict keys must be strings.
+    """
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         try:
-            return "json", json.dumps(
-                _encode(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-            ).encode("utf-8")
-        except ValueError as exc:
+            return "json", orjson.dumps(obj, default=_default, option=_ORJSON_OPTIONS)
+        except TypeError as exc:
+            if isinstance(exc.__cause__, CheckpointError):
+                raise exc.__cause__ from None
             raise CheckpointError(f"checkpoint value is not JSON-serialisable: {exc}") from None
 
     def loads_typed(self, data: tuple[str, bytes | None]) -> Any:
@@ -58,29 +67,16 @@ class JsonSerde:
             return None
         if kind != "json":
             raise CheckpointError(f"checkpoint value stored as {kind!r}; Baton reads only JSON checkpoints")
-        return _decode(json.loads(payload))
+        return json.loads(payload, object_hook=_hook)
 
 
-def _encode(obj: Any) -> Any:
-    if obj is None or isinstance(obj, bool | int | float | str):
-        return obj
-    if isinstance(obj, dict):
-        out: dict[str, Any] = {}
-        for key, value in obj.items():
-            if not isinstance(key, str):
-                raise CheckpointError(f"checkpoint dict key {key!r} is not a string")
-            out[key] = _encode(value)
-        return {_TAG: "dict", "v": out} if _TAG in out else out
-    if isinstance(obj, list):
-        return [_encode(v) for v in obj]
-    if isinstance(obj, tuple):
-        return {_TAG: "tuple", "v": [_encode(v) for v in obj]}
+def _default(obj: Any) -> Any:
     if isinstance(obj, set | frozenset):
-        return {_TAG: "set", "v": sorted((_encode(v) for v in obj), key=repr)}
+        return {_TAG: "set", "v": list(obj)}
     if isinstance(obj, Interrupt):
-        return {_TAG: "interrupt", "value": _encode(obj.value), "id": obj.id}
+        return {_TAG: "interrupt", "value": obj.value, "id": obj.id}
     if isinstance(obj, Send):
-        return {_TAG: "send", "node": obj.node, "arg": _encode(obj.arg)}
+        return {_TAG: "send", "node": obj.node, "arg": obj.arg}
     if isinstance(obj, datetime):
         return {_TAG: "datetime", "v": obj.isoformat()}
     if isinstance(obj, bytes):
@@ -93,31 +89,24 @@ def _encode(obj: Any) -> Any:
     )
 
 
-def _decode(obj: Any) -> Any:
-    if isinstance(obj, list):
-        return [_decode(v) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
+_DECODERS: dict[str, tuple[frozenset[str], Any]] = {
+    "set": (frozenset({_TAG, "v"}), lambda d: set(d["v"])),
+    "interrupt": (frozenset({_TAG, "value", "id"}), lambda d: Interrupt(value=d["value"], id=d["id"])),
+    "send": (frozenset({_TAG, "node", "arg"}), lambda d: Send(d["node"], d["arg"])),
+    "datetime": (frozenset({_TAG, "v"}), lambda d: datetime.fromisoformat(d["v"])),
+    "bytes": (frozenset({_TAG, "v"}), lambda d: base64.b64decode(d["v"])),
+    "error": (frozenset({_TAG, "type", "message"}), lambda d: CheckpointedError(d["type"], d["message"])),
+}
+
+
+def _hook(obj: dict[str, Any]) -> Any:
     tag = obj.get(_TAG)
     if tag is None:
-        return {k: _decode(v) for k, v in obj.items()}
-    if tag == "dict":
-        return {k: _decode(v) for k, v in obj["v"].items()}
-    if tag == "tuple":
-        return tuple(_decode(v) for v in obj["v"])
-    if tag == "set":
-        return {_decode(v) for v in obj["v"]}
-    if tag == "interrupt":
-        return Interrupt(value=_decode(obj["value"]), id=obj["id"])
-    if tag == "send":
-        return Send(obj["node"], _decode(obj["arg"]))
-    if tag == "datetime":
-        return datetime.fromisoformat(obj["v"])
-    if tag == "bytes":
-        return base64.b64decode(obj["v"])
-    if tag == "error":
-        return CheckpointedError(obj["type"], obj["message"])
-    raise CheckpointError(f"unknown tagged value {tag!r} in a checkpoint")
+        return obj
+    decoder = _DECODERS.get(tag) if isinstance(tag, str) else None
+    if decoder is None or decoder[0] != obj.keys():
+        return obj  # an ordinary dict that happens to use the key
+    return decoder[1](obj)
 
 
 class _SqliteSaver(AsyncSqliteSaver):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import TemplateError
+from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphInterrupt
 from langgraph.graph import END as LG_END
 from langgraph.types import interrupt
@@ -39,13 +40,17 @@ from baton.engine.templates import evaluate, step_context
 from baton.models import StepRun, StepStatus, Workflow, WorkflowStep
 from baton.models.templating import compile_template
 
-Node = Callable[[GraphState], Awaitable[dict[str, Any]]]
+Node = Callable[[GraphState, RunnableConfig], Awaitable[dict[str, Any]]]
 Router = Callable[[GraphState], "str | list[str]"]
+
+
+RUNTIME_KEY = "__baton_runtime"
 
 
 @dataclass(slots=True)
 class NodeRuntime:
-    """The execution the nodes act on (absent when a graph is only drawn).
+    """The execution the nodes act on, passed in the run's config under :data:`RUNTIME_KEY`
+    (so one compiled graph serves every execution of its workflow).
 
     ``restored`` holds steps the store saw complete after the last checkpoint (a crash
     between the two writes): the node takes their output instead of running them again.
@@ -54,7 +59,6 @@ class NodeRuntime:
     er: ExecutionRun
     executor: StepExecutor
     restored: dict[str, StepRun] = field(default_factory=dict)
-    edges: Callable[[], dict[str, list[str]]] | None = None
 
 
 class StepNodes:
@@ -69,7 +73,8 @@ class StepNodes:
             {s.id: list(s.dependencies or []) for s in workflow.steps} if python_graph else self.topology.deps
         )
         self.max_steps = max_steps(workflow.config)
-        self.runtime: NodeRuntime | None = None
+        # the compiled graph's edges (node -> targets), for naming the loop a bound stops
+        self.edges: Callable[[], dict[str, list[str]]] | None = None
 
     # -- building ---------------------------------------------------------------------------
     def step(self, step_id: str) -> WorkflowStep:
@@ -85,8 +90,8 @@ class StepNodes:
         """The node that runs step ``step_id``."""
         step = self.step(step_id)
 
-        async def run_step(state: GraphState) -> dict[str, Any]:
-            return await self._visit(step, state)
+        async def run_step(state: GraphState, config: RunnableConfig) -> dict[str, Any]:
+            return await self._visit(step, state, _runtime(config))
 
         run_step.__name__ = f"step_{step_id.replace('-', '_')}"
         return run_step
@@ -125,13 +130,7 @@ class StepNodes:
         return route
 
     # -- running ----------------------------------------------------------------------------
-    def _live(self) -> NodeRuntime:
-        if self.runtime is None:
-            raise GraphBuildError("this graph was compiled for drawing only; it cannot run steps")
-        return self.runtime
-
-    async def _visit(self, step: WorkflowStep, state: GraphState) -> dict[str, Any]:
-        rt = self._live()
+    async def _visit(self, step: WorkflowStep, state: GraphState, rt: NodeRuntime) -> dict[str, Any]:
         er, ex = rt.er, rt.executor
         visit = (state.get("iterations") or {}).get(step.id, 0) + 1
         before = er.outputs.get(step.key)
@@ -174,8 +173,7 @@ class StepNodes:
         return None
 
     def _loop(self, step: WorkflowStep) -> str:
-        rt = self.runtime
-        edges = rt.edges() if rt is not None and rt.edges is not None else self.topology.edges
+        edges = self.edges() if self.edges is not None else self.topology.edges
         cycle = shortest_cycle(edges, step.id)
         return f" in loop {' -> '.join(cycle)}" if cycle else ""
 
@@ -280,6 +278,15 @@ class StepNodes:
         return -1
 
 
+def _runtime(config: RunnableConfig) -> NodeRuntime:
+    runtime = (config.get("configurable") or {}).get(RUNTIME_KEY)
+    if not isinstance(runtime, NodeRuntime):
+        raise GraphBuildError(
+            "Baton graph nodes run only inside a Baton execution (no runtime in the config)"
+        )
+    return runtime
+
+
 _FINISHED = (StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
 
 
@@ -292,4 +299,4 @@ def _label(text: str) -> str:
     return " ".join(text.replace('"', "'").replace("|", "/").replace(";", ",").split())
 
 
-__all__ = ["Node", "NodeRuntime", "Router", "StepNodes"]
+__all__ = ["RUNTIME_KEY", "Node", "NodeRuntime", "Router", "StepNodes"]

@@ -46,6 +46,7 @@ from baton.agents.failures import Failure, from_message, redact, to_error
 from baton.agents.pricing import price
 from baton.agents.structured import extract_json
 from baton.models import Agent, Isolation
+from baton.observability.propagation import agent_traceparent
 from baton.observability.redact import redactor
 from baton.workspace.container import run_in_container
 from baton.workspace.environment import child_environment
@@ -262,6 +263,8 @@ class CliAgent:
             extra[str(key)] = str(value)
         if ctx is not None:
             extra.update(ctx.request.environment)
+            if traceparent := agent_traceparent(ctx.request.trace_id):
+                extra["TRACEPARENT"] = traceparent
         return child_environment(allow=self._allowed_names(), extra=extra)
 
     @contextlib.contextmanager

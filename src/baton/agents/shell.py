@@ -20,6 +20,7 @@ from baton.agents.base import (
     HealthReport,
 )
 from baton.models import Agent
+from baton.observability.propagation import agent_traceparent
 from baton.workspace.environment import child_environment
 from baton.workspace.process import run_process
 
@@ -45,8 +46,8 @@ class ShellAgent:
             "BATON_STEP_ID": request.step_id,
             "BATON_WORKSPACE": str(request.workspace_dir),
         })
-        if request.trace_id:
-            extra["TRACEPARENT"] = f"00-{request.trace_id}-{'0' * 15}1-01"
+        if traceparent := agent_traceparent(request.trace_id):
+            extra["TRACEPARENT"] = traceparent
         return child_environment(allow=self.agent.config.get("env_allow") or (), extra=extra)
 
     async def run(self, request: AgentRequest, on_event: EventCallback) -> AgentResult:

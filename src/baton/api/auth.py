@@ -37,6 +37,7 @@ class Principal:
     role: str
     token_id: str
     source: str  # "config" | "store"
+    rate_limit: RateLimitConfig | None = None
 
     def allows(self, role: str) -> bool:
         return RANK[self.role] >= RANK[role]
@@ -47,7 +48,8 @@ class Authenticator:
 
     def __init__(self, configured: Iterable[ApiToken], store: TokenStore | None) -> None:
         self._configured = {
-            t.token_sha256: Principal(t.name, t.role, f"config:{t.name}", "config") for t in configured
+            t.token_sha256: Principal(t.name, t.role, f"config:{t.name}", "config", t.rate_limit)
+            for t in configured
         }
         self._store = store
         self._cache: dict[str, tuple[float, Principal | None]] = {}
@@ -73,21 +75,22 @@ class RateLimiter:
     """A token bucket per caller: ``burst`` requests at once, refilled at a steady rate."""
 
     def __init__(self, config: RateLimitConfig, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = config.requests_per_second
-        self.burst = float(config.burst)
+        self.default = config
         self._clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    def take(self, key: str) -> float:
+    def take(self, key: str, config: RateLimitConfig | None = None) -> float:
         """0 if the request may go ahead, else the seconds to wait before retrying."""
+        limits = config or self.default
+        rate, burst = limits.requests_per_second, float(limits.burst)
         now = self._clock()
-        tokens, at = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        tokens, at = self._buckets.get(key, (burst, now))
+        tokens = min(burst, tokens + (now - at) * rate)
         if tokens >= 1.0:
             self._buckets[key] = (tokens - 1.0, now)
             return 0.0
         self._buckets[key] = (tokens, now)
-        return (1.0 - tokens) / self.rate
+        return (1.0 - tokens) / rate
 
 
 def bearer(request: Request) -> str | None:
@@ -120,7 +123,7 @@ def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
             raise Problem(401, "unauthenticated", "Authentication required",
                           "the API token is unknown or revoked", headers=_CHALLENGE)
         request.state.principal = principal
-        wait = service.limiter.take(principal.token_id)
+        wait = service.limiter.take(principal.token_id, principal.rate_limit)
         if wait > 0:
             raise Problem(429, "rate-limited", "Too many requests",
                           f"token {principal.name!r} is over its rate limit; retry in {wait:.2f}s",

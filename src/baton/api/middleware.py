@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from baton.api.problems import Problem, problem_response
@@ -53,7 +54,20 @@ class ServiceMiddleware:
         status_holder = [500]
         metrics = self.service.metrics
 
+        too_large = [False]
+
         async def send_wrapper(message: Message) -> None:
+            if too_large[0]:  # the framework answered "cannot parse the body": say why instead
+                if message["type"] != "http.response.start":
+                    return
+                problem = _too_large(limit, scope)
+                message = {"type": "http.response.start", "status": 413, "headers": problem.raw_headers}
+                await send_wrapper_inner(message)
+                await send({"type": "http.response.body", "body": problem.body})
+                return
+            await send_wrapper_inner(message)
+
+        async def send_wrapper_inner(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
@@ -66,10 +80,7 @@ class ServiceMiddleware:
 
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            response = problem_response(413, "payload-too-large", "Request body too large",
-                                        f"the request body is over the limit of {limit} bytes "
-                                        "(api.max_body_bytes)", instance=scope.get("path"))
-            await response(scope, receive, send_wrapper)
+            await _too_large(limit, scope)(scope, receive, send_wrapper)
             return
 
         received = [0]
@@ -79,6 +90,7 @@ class ServiceMiddleware:
             if message["type"] == "http.request":
                 received[0] += len(message.get("body", b""))
                 if received[0] > limit:
+                    too_large[0] = True
                     raise BodyTooLarge(limit)
             return message
 
@@ -103,6 +115,12 @@ class ServiceMiddleware:
         except Exception as exc:  # the response is already sent; say so loudly in the log
             log.error("could not write the audit row of %s %s (request %s): %s", method,
                       scope.get("path"), request_id, " ".join(str(exc).split()))
+
+
+def _too_large(limit: int, scope: Scope) -> Response:
+    return problem_response(413, "payload-too-large", "Request body too large",
+                            f"the request body is over the limit of {limit} bytes (api.max_body_bytes)",
+                            instance=scope.get("path"))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -26,6 +26,8 @@ _COMMAND_MODULES = (
     "baton.cli.graph_cmd",
     "baton.cli.tokens_cmd",
     "baton.cli.service_cmd",
+    "baton.cli.usage_cmd",
+    "baton.cli.mcp_cmd",
 )
 
 
@@ -42,6 +44,10 @@ def _root(
     ),
 ) -> None:
     """Orchestrate AI coding agents as durable multi-agent workflows."""
+    from baton.observability.logging import configure_logging
+
+    # The CLI shows progress itself: only warnings are logged unless BATON_LOG_LEVEL says more.
+    configure_logging(level="warning", events=False)
 
 
 def _register() -> None:

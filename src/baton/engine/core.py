@@ -27,6 +27,8 @@ from baton.engine.errors import (
 )
 from baton.engine.executor import Services, StepExecutor
 from baton.engine.limits import AgentLimiter, Budget
+from baton.engine.quotas import DailyQuotas
+from baton.engine.ratelimit import RateLimiter
 from baton.engine.recorder import Recorder
 from baton.engine.simple import run_dag
 from baton.engine.state import ExecutionRun
@@ -125,6 +127,10 @@ class Baton:
         g = configuration.global_
         self.agents = {aid: Agent.from_config(aid, cfg) for aid, cfg in configuration.agents.items()}
         protect_agents(agent.config for agent in self.agents.values())
+        if configuration.mcp_servers:
+            from baton.integrations.mcp.agent_config import attach_mcp_configs
+
+            attach_mcp_configs(self.agents, configuration, self.root)
         self._workflows = dict(workflows or {})
         # Called synchronously with every event of every execution (tracing, metrics, ...);
         # an observer must be fast and must not raise.
@@ -136,6 +142,8 @@ class Baton:
             adapter_factory=adapter_factory or create_adapter,
             limiter=AgentLimiter(),
             cache=PromptCache(store, g.cache.ttl_seconds) if g.cache.enabled else None,
+            rate_limiter=RateLimiter(self.clock),
+            quotas=DailyQuotas(store, g.quotas, self.clock) if g.quotas.active else None,
         )
         self.executor = StepExecutor(self.services)
         self._slots: asyncio.Semaphore | None = None
@@ -155,11 +163,13 @@ class Baton:
     ) -> Baton:
         """Load ``baton.yaml`` (found from ``cwd`` if no path) and open its store."""
         from baton.config import load_configuration
+        from baton.observability.setup import setup
         from baton.store import open_store
 
         loaded = load_configuration(path, env=env, overrides=overrides, cwd=cwd)
         store = open_store(loaded.configuration.global_.database_url, base_dir=loaded.root)
-        return cls(loaded.configuration, store, root=loaded.root, **kwargs)
+        observers = [*kwargs.pop("observers", ()), *setup(loaded.configuration, loaded.root)]
+        return cls(loaded.configuration, store, root=loaded.root, observers=observers, **kwargs)
 
     # -- lookups -----------------------------------------------------------------------------
     def workflow(self, workflow_id: str) -> Workflow:
@@ -195,10 +205,18 @@ class Baton:
         environment: Mapping[str, str] | None = None,
         shared_config: Mapping[str, Any] | None = None,
         execution_id: str | None = None,
+        trace_id: str | None = None,
     ) -> ExecutionContext:
-        """Validate and record a new PENDING execution without running it."""
+        """Validate and record a new PENDING execution without running it.
+
+        ``trace_id`` continues a caller's trace (e.g. an API request's ``traceparent``).
+        """
         workflow = self.workflow(workflow_id)
         preflight(workflow, self.agents, self.services.adapter)
+        if any(step.required_tools for step in workflow.steps):
+            from baton.integrations.mcp.preflight import require_tools
+
+            require_tools(workflow, self.configuration)
         params = workflow.bind_parameters(dict(parameters or {}))
         workspace = self._workspace(workspace_dir)
         try:
@@ -206,6 +224,7 @@ class Baton:
                 workflow_id=workflow.id, workspace_dir=str(workspace), parameters=params,
                 environment=dict(environment or {}), shared_config=dict(shared_config or {}),
                 start_time=self.clock.now(), **({"id": execution_id} if execution_id else {}),
+                **({"trace_id": trace_id} if trace_id else {}),
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -325,7 +344,8 @@ class Baton:
                 await self._prepare_workspace(er)
                 rec.emit(ev.ExecutionStarted(execution_id=er.ctx.id, workflow_id=er.workflow.id,
                                              parameters=er.ctx.parameters, resumed=resumed,
-                                             steps=[s.id for s in er.workflow.steps]))
+                                             steps=[s.id for s in er.workflow.steps],
+                                             trace_id=er.ctx.trace_id))
                 await self._schedule(er)
                 status, error = self._outcome(er)
         except asyncio.CancelledError:

@@ -53,6 +53,7 @@ class ExecutionStarted(Event):
     parameters: dict[str, Any] = field(default_factory=dict)
     resumed: bool = False
     steps: list[str] = field(default_factory=list)
+    trace_id: str = ""
 
     def message(self) -> str:
         verb = "resumed" if self.resumed else "started"
@@ -99,6 +100,20 @@ class StepRetrying(Event):
     def message(self) -> str:
         return (f"step {self.step} attempt {self.attempt} on {self.agent_id} failed "
                 f"({self.error_type}: {self.error}); retrying in {self.delay_seconds:.2f}s")
+
+
+@dataclass(slots=True, kw_only=True)
+class RateLimitWait(Event):
+    kind: ClassVar[str] = "step.rate_limited"
+    step: str
+    agent_id: str
+    wait_seconds: float
+    queued_ahead: int = 0
+    reason: str = ""
+
+    def message(self) -> str:
+        return (f"step {self.step} waits ~{self.wait_seconds:.2f}s for {self.agent_id} "
+                f"({self.reason}; {self.queued_ahead} call(s) ahead)")
 
 
 @dataclass(slots=True, kw_only=True)

@@ -35,6 +35,8 @@ from baton.engine.cache import PromptCache, cache_key, workspace_state
 from baton.engine.clock import Clock
 from baton.engine.errors import AgentNotFound, TemplateRenderError
 from baton.engine.limits import AgentLimiter
+from baton.engine.quotas import DailyQuotas
+from baton.engine.ratelimit import RateLimiter
 from baton.engine.state import ExecutionRun
 from baton.engine.templates import render_prompt, step_context
 from baton.models import Agent, StepRun, StepStatus, WorkflowStep
@@ -57,6 +59,8 @@ class Services:
     adapter_factory: Callable[[Agent], AgentAdapter]
     limiter: AgentLimiter
     cache: PromptCache | None
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    quotas: DailyQuotas | None = None
     _adapters: dict[str, AgentAdapter] = field(default_factory=dict, init=False, repr=False)
 
     def agent(self, agent_id: str) -> Agent:
@@ -121,6 +125,8 @@ class StepExecutor:
                 attempts += 1
                 try:
                     er.budget.check()
+                    if self.s.quotas is not None:
+                        self.s.quotas.check(agent_id, er.ctx.workflow_id)
                     result, hit = await self._attempt(er, step, agent, adapter, attempts, iteration)
                 except (BudgetExceeded, TemplateRenderError) as exc:
                     if isinstance(exc, BudgetExceeded):
@@ -128,6 +134,7 @@ class StepExecutor:
                     return self.fail(er, step, agent_id, exc, attempts)
                 except AgentError as exc:
                     last, last_agent = exc, agent_id
+                    self.s.rate_limiter.feedback(agent_id, exc)
                     retry = (exc.retryable and exc.retry_class in policy.retry_on
                              and attempt < policy.max_attempts)
                     if not retry:
@@ -190,6 +197,7 @@ class StepExecutor:
             allow_failure=step.allow_failure, trace_id=er.ctx.trace_id,
         )
         async with self.s.limiter.slot(agent.id, agent.max_concurrency):
+            await self.s.rate_limiter.acquire(agent, er, step.id)
             try:
                 async with asyncio.timeout(step.timeout_seconds + _ENGINE_GRACE_SECONDS):
                     result = await adapter.run(request, on_event)

@@ -94,6 +94,15 @@ ApiRole = Literal["viewer", "operator", "admin"]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+class RateLimitConfig(BaseModel):
+    """Per-token request rate: a token bucket refilled at ``requests_per_second``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    requests_per_second: float = Field(default=20.0, gt=0)
+    burst: int = Field(default=60, ge=1)
+
+
 class ApiToken(BaseModel):
     """An API token defined in configuration: its SHA-256 only (``token`` is hashed at load)."""
 
@@ -102,6 +111,7 @@ class ApiToken(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: ApiRole
     token_sha256: str
+    rate_limit: RateLimitConfig | None = None  # default: api.rate_limit
 
     @model_validator(mode="before")
     @classmethod
@@ -123,15 +133,6 @@ class ApiToken(BaseModel):
         if not _SHA256.match(value):
             raise ValueError("must be a SHA-256 hex digest (64 hex digits)")
         return value
-
-
-class RateLimitConfig(BaseModel):
-    """Per-token request rate: a token bucket refilled at ``requests_per_second``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    requests_per_second: float = Field(default=20.0, gt=0)
-    burst: int = Field(default=60, ge=1)
 
 
 class ApiConfig(BaseModel):

@@ -1,0 +1,58 @@
+"""The observers a configuration asks for: logs always, traces and metrics when enabled.
+
+``Baton.from_config`` calls :func:`setup`; a front end that builds ``Baton(...)`` itself
+passes ``observers=setup(configuration, root)``. With tracing and metrics off (the
+default) OpenTelemetry is not even imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from baton.engine.events import Event
+from baton.models import Configuration
+from baton.observability.redact import register_secret
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.metrics.export import MetricReader
+
+Observer = Callable[[Event], None]
+
+
+def artifacts_root(configuration: Configuration, root: Path) -> Path:
+    """Where executions keep their artifacts (``global.artifacts_dir`` against ``root``)."""
+    configured = Path(configuration.global_.artifacts_dir).expanduser()
+    return configured if configured.is_absolute() else root / configured
+
+
+def setup(configuration: Configuration, root: Path) -> list[Observer]:
+    """Observers for the configuration's ``observability`` settings."""
+    from baton.observability.logging import LogObserver
+
+    obs = configuration.observability
+    for value in obs.redact:
+        register_secret(value)
+    observers: list[Observer] = [LogObserver()]
+    if obs.tracing.enabled:
+        from baton.observability.trace_export import span_processor
+        from baton.observability.tracing import TracingObserver, tracer_provider
+
+        provider = tracer_provider(obs.tracing.service_name, obs.tracing.sample_ratio)
+        provider.add_span_processor(span_processor(obs.tracing, artifacts_root(configuration, root)))
+        observers.append(TracingObserver(provider, configuration.agents))
+    if obs.metrics:
+        from baton.observability import metrics
+
+        readers: tuple[MetricReader, ...] = ()
+        if obs.metrics_exporter != "prometheus":
+            readers = (
+                metrics.otlp_reader(obs.metrics_exporter, obs.metrics_endpoint, obs.metrics_interval_seconds),
+            )
+        observer = metrics.MetricsObserver(
+            configuration.agents, service_name=obs.tracing.service_name, readers=readers
+        )
+        metrics.install(observer)
+        observers.append(observer)
+    return observers

@@ -1,0 +1,142 @@
+"""Where spans go: console, one JSON file per execution, or OTLP (HTTP or gRPC).
+
+``observability.tracing`` in ``baton.yaml``::
+
+    observability:
+      tracing:
+        enabled: true
+        exporter: file            # console | file | otlp-http | otlp-grpc
+        endpoint: http://127.0.0.1:4318     # OTLP only (default: the OTel standard ports)
+        headers: {authorization: "Bearer ${OTLP_TOKEN}"}
+
+``file`` writes ``<artifacts_dir>/<execution id>/trace.json`` when the execution's root
+span ends (a resumed execution adds its new spans to the same file). The OTLP exporters
+batch in a background thread and need ``pip install 'baton[otlp]'``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+
+from baton.errors import BatonError
+from baton.models import TracingConfig
+
+FILE_NAME = "trace.json"
+_MAX_BUFFERED = 20_000
+_INSTALL_HINT = "install the OTLP exporters with: pip install 'baton[otlp]'"
+
+
+class ExporterUnavailable(BatonError):
+    """The configured span exporter cannot be used (package missing)."""
+
+    exit_code = 2
+
+
+class ExecutionFileExporter(SpanExporter):
+    """Collects each trace's spans and writes them as one JSON file when its root span ends."""
+
+    def __init__(self, artifacts_root: Path) -> None:
+        self.artifacts_root = Path(artifacts_root)
+        self._pending: dict[int, list[ReadableSpan]] = {}
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        roots: list[ReadableSpan] = []
+        with self._lock:
+            for span in spans:
+                if span.context is None:
+                    continue
+                bucket = self._pending.setdefault(span.context.trace_id, [])
+                if len(bucket) < _MAX_BUFFERED:
+                    bucket.append(span)
+                if span.parent is None:
+                    roots.append(span)
+        for root in roots:
+            self._write(root)
+        return SpanExportResult.SUCCESS
+
+    def _write(self, root: ReadableSpan) -> None:
+        assert root.context is not None
+        execution_id = str((root.attributes or {}).get("baton.execution.id") or "")
+        with self._lock:
+            spans = self._pending.pop(root.context.trace_id, [])
+        if not execution_id:
+            return
+        folder = self.artifacts_root / execution_id
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / FILE_NAME
+        document: dict[str, Any] = {
+            "trace_id": f"{root.context.trace_id:032x}",
+            "execution_id": execution_id,
+            "spans": [],
+        }
+        if path.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                document = json.loads(path.read_text(encoding="utf-8"))
+        document["spans"].extend(json.loads(span.to_json(indent=None)) for span in spans)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{FILE_NAME}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, indent=1)
+        os.replace(tmp, path)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return True
+
+
+def _otlp_http_endpoint(endpoint: str | None) -> str | None:
+    if endpoint is None:
+        return None
+    return endpoint.rstrip("/") + "/v1/traces" if urlsplit(endpoint).path in ("", "/") else endpoint
+
+
+def span_processor(config: TracingConfig, artifacts_root: Path) -> SpanProcessor:
+    """The span processor for the configured exporter."""
+    if config.exporter == "console":
+        return SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr))
+    if config.exporter == "file":
+        return SimpleSpanProcessor(ExecutionFileExporter(artifacts_root))
+    exporter: SpanExporter
+    try:
+        if config.exporter == "otlp-http":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            exporter = OTLPSpanExporter(
+                endpoint=_otlp_http_endpoint(config.endpoint), headers=dict(config.headers) or None
+            )
+        else:
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
+                OTLPSpanExporter as GrpcSpanExporter,
+            )
+
+            endpoint = config.endpoint
+            insecure = endpoint.startswith("http://") if endpoint else None
+            exporter = GrpcSpanExporter(
+                endpoint=endpoint, insecure=insecure, headers=dict(config.headers) or None
+            )
+    except ImportError:
+        raise ExporterUnavailable(
+            f"tracing exporter {config.exporter!r} is not installed; {_INSTALL_HINT}"
+        ) from None
+    return BatchSpanProcessor(exporter)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from baton.models.agent import ID_PATTERN, AgentConfig
+from baton.models.mcp import McpServeConfig, McpServerConfig
 from baton.models.workflow import WorkflowConfig, rule_error
 
 SEMVER = re.compile(
@@ -37,6 +38,28 @@ class BudgetConfig(BaseModel):
     max_tokens: int | None = Field(default=None, gt=0)
 
 
+class DailyQuota(BaseModel):
+    """Spending allowed per UTC day for one agent or one workflow, over all executions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_cost_usd_per_day: float | None = Field(default=None, gt=0)
+    max_tokens_per_day: int | None = Field(default=None, gt=0)
+
+
+class QuotaConfig(BaseModel):
+    """Daily quotas by agent id and by workflow id; the key ``"*"`` applies to each one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agents: dict[str, DailyQuota] = Field(default_factory=dict)
+    workflows: dict[str, DailyQuota] = Field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.agents or self.workflows)
+
+
 class GlobalConfig(BaseModel):
     """Settings that apply to every workflow (the seed's ``global``)."""
 
@@ -50,6 +73,7 @@ class GlobalConfig(BaseModel):
     max_log_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=10 * 1024 * 1024)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    quotas: QuotaConfig = Field(default_factory=QuotaConfig)
     worktrees: bool = False
 
 
@@ -61,6 +85,11 @@ class TracingConfig(BaseModel):
     enabled: bool = False
     exporter: Literal["console", "file", "otlp-http", "otlp-grpc"] = "file"
     endpoint: str | None = None
+    # sent with every OTLP export (e.g. an Authorization header)
+    headers: dict[str, str] = Field(default_factory=dict)
+    service_name: str = "baton"
+    # fraction of executions traced (the decision is per execution trace)
+    sample_ratio: float = Field(default=1.0, ge=0, le=1)
 
 
 class ObservabilityConfig(BaseModel):
@@ -73,6 +102,10 @@ class ObservabilityConfig(BaseModel):
     tracing: TracingConfig = Field(default_factory=TracingConfig)
     metrics: bool = False
     redact: list[str] = Field(default_factory=list)
+    # with metrics on: always a Prometheus exposition (/metrics); OTLP export in addition
+    metrics_exporter: Literal["prometheus", "otlp-http", "otlp-grpc"] = "prometheus"
+    metrics_endpoint: str | None = None
+    metrics_interval_seconds: float = Field(default=60.0, ge=1, le=3600)
 
 
 class DeploymentConfig(BaseModel):
@@ -162,6 +195,8 @@ class Configuration(BaseModel):
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)
+    mcp_serve: McpServeConfig = Field(default_factory=McpServeConfig)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -190,3 +225,43 @@ class Configuration(BaseModel):
                             f"unknown agent {fb!r}",
                         )
         return self
+
+    @model_validator(mode="after")
+    def _quota_and_mcp_references(self) -> Configuration:
+        quotas = self.global_.quotas
+        for kind, names, known in (("agents", quotas.agents, self.agents),
+                                   ("workflows", quotas.workflows, self.workflows)):
+            for name in names:
+                if name != "*" and name not in known:
+                    raise rule_error(("global", "quotas", kind, name),
+                                     f"unknown {kind[:-1]} {name!r} (defined: {', '.join(known) or 'none'})")
+        for name, server in self.mcp_servers.items():
+            if not _ID.match(name):
+                raise rule_error(("mcp_servers", name), f"server name {name!r} must match {ID_PATTERN}")
+            for j, agent_id in enumerate(server.agents or []):
+                if agent_id not in self.agents:
+                    raise rule_error(("mcp_servers", name, "agents", j), f"unknown agent {agent_id!r}")
+        for wid, wf in self.workflows.items():
+            for i, step in enumerate(wf.steps):
+                for j, tool in enumerate(step.required_tools):
+                    if problem := self.required_tool_problem(step.agent_id, tool):
+                        raise rule_error(("workflows", wid, "steps", i, "required_tools", j), problem)
+        return self
+
+    def mcp_servers_for(self, agent_id: str) -> dict[str, McpServerConfig]:
+        """The MCP servers agent ``agent_id`` gets."""
+        return {name: s for name, s in self.mcp_servers.items() if s.serves(agent_id)}
+
+    def required_tool_problem(self, agent_id: str, tool: str) -> str | None:
+        """Why ``tool`` (``tool`` or ``server:tool``) can never be available to the agent, or None."""
+        server, sep, _name = tool.partition(":")
+        if sep:
+            if server not in self.mcp_servers:
+                return (f"required tool {tool!r} names MCP server {server!r}, which is not in "
+                        f"mcp_servers (defined: {', '.join(self.mcp_servers) or 'none'})")
+            if not self.mcp_servers[server].serves(agent_id):
+                return (f"required tool {tool!r}: MCP server {server!r} is not given to agent "
+                        f"{agent_id!r}; add it to mcp_servers.{server}.agents")
+        elif not self.mcp_servers_for(agent_id):
+            return f"required tool {tool!r}: agent {agent_id!r} has no MCP servers (see mcp_servers)"
+        return None

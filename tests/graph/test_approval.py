@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,32 @@ async def test_decisions_need_a_waiting_step(make_baton: MakeBaton) -> None:
         record_decision(
             baton.store, finished.execution_id, step_id=None, approved=True, reason=None, by="a", now=now
         )
+
+
+async def test_an_approval_outlives_a_crash_in_the_approved_step(
+    make_baton: MakeBaton, tmp_path: Path
+) -> None:
+    record = tmp_path / "calls.jsonl"
+    script = {"deploy": [{"echo": True, "delay": 2.0}], "*": [{"echo": True}]}
+    baton = make_baton({"release": _release()}, {"bot": scripted(record=str(record), script=script)})
+    paused = await baton.run_to_end("release")
+    record_decision(
+        baton.store,
+        paused.execution_id,
+        step_id="deploy",
+        approved=True,
+        reason=None,
+        by="a",
+        now=baton.clock.now(),
+    )
+    handle = baton.resume(paused.execution_id)
+    for _ in range(500):
+        if _calls(record) == ["build", "deploy"]:
+            break
+        await asyncio.sleep(0.01)
+    handle.cancel()  # the process stops while the approved step runs
+    stopped = await handle.wait()
+    assert stopped.status is ExecutionStatus.CANCELLED and stopped.steps["deploy"] is StepStatus.CANCELLED
+    done = await baton.resume(paused.execution_id).wait()
+    assert done.status is ExecutionStatus.COMPLETED, done.error  # not asked again
+    assert _calls(record) == ["build", "deploy", "deploy", "announce"]

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from langgraph.checkpoint.base import WRITES_IDX_MAP
 from langgraph.errors import GraphRecursionError
 from langgraph.graph import END as LG_END
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command
 from langsmith import tracing_context
 
 from baton.engine.executor import StepExecutor
@@ -157,6 +157,9 @@ def _edges_of(compiled: CompiledStateGraph[Any, Any, Any, Any]) -> dict[str, lis
     return edges
 
 
+# LangGraph's channel for the answers a task's interrupts get (a pending write per task)
+_RESUME = "__resume__"
+assert _RESUME in WRITES_IDX_MAP, "langgraph renamed its resume channel"
 _CACHE_SIZE = 32
 _compiled_cache: OrderedDict[str, tuple[StepNodes, CompiledStateGraph[Any, Any, Any, Any]]] = OrderedDict()
 
@@ -223,12 +226,9 @@ async def _run(er: ExecutionRun, executor: StepExecutor, baton: Baton, url: str)
         if snapshot.created_at is not None:
             waiting = _interrupts(snapshot)
             if waiting:
-                decisions = recorded_decisions(baton.store, er.ctx.id)
-                answers = {iid: decisions[sid] for sid, iid, _ in waiting if sid in decisions}
-                if not answers:
+                if not await _answer(saver, snapshot, waiting, recorded_decisions(baton.store, er.ctx.id)):
                     _still_waiting(nodes, runtime, waiting)
                     return
-                payload = Command(resume=answers)
             elif not snapshot.next:
                 _finish(er, executor)
                 return
@@ -243,31 +243,52 @@ async def _run(er: ExecutionRun, executor: StepExecutor, baton: Baton, url: str)
         er.outputs.update(snapshot.values.get("outputs") or {})
         waiting = _interrupts(snapshot)
         if waiting:
-            er.waiting = [sid for sid, _, _ in waiting]
+            er.waiting = [w[0] for w in waiting]
             return
         _finish(er, executor)
 
 
-def _interrupts(snapshot: Any) -> list[tuple[str, str, dict[str, Any]]]:
-    """(step id, interrupt id, payload) of every approval the graph waits for."""
-    out: list[tuple[str, str, dict[str, Any]]] = []
+Waiting = tuple[str, str, dict[str, Any], str]
+
+
+def _interrupts(snapshot: Any) -> list[Waiting]:
+    """(step id, interrupt id, payload, task id) of every approval the graph waits for."""
+    out: list[Waiting] = []
     for task in snapshot.tasks:
         for intr in task.interrupts:
             value = intr.value if isinstance(intr.value, dict) else {}
-            out.append((str(value.get("step", task.name)), intr.id, value))
+            out.append((str(value.get("step", task.name)), intr.id, value, task.id))
     return out
 
 
-def _still_waiting(
-    nodes: StepNodes, runtime: NodeRuntime, waiting: list[tuple[str, str, dict[str, Any]]]
-) -> None:
+async def _answer(saver: Any, snapshot: Any, waiting: list[Waiting], decisions: dict[str, Any]) -> bool:
+    """Hand recorded decisions to the waiting tasks; False if no waiting task can go on.
+
+    A decision is written into the checkpoint as the task's resume value (LangGraph's own
+    pending write), so it survives a crash in the approved step: the next resume finds it
+    there and does not ask again.
+    """
+    latest = await saver.aget_tuple(snapshot.config)
+    held = {tid for tid, channel, _ in (latest.pending_writes if latest else []) if channel == _RESUME}
+    answered = 0
+    for step_id, _, _, task_id in waiting:
+        if task_id in held:
+            answered += 1
+        elif step_id in decisions:
+            await saver.aput_writes(snapshot.config, [(_RESUME, [decisions[step_id]])], task_id)
+            held.add(task_id)
+            answered += 1
+    return answered > 0
+
+
+def _still_waiting(nodes: StepNodes, runtime: NodeRuntime, waiting: list[Waiting]) -> None:
     er = runtime.er
-    for step_id, _, value in waiting:
+    for step_id, _, value, _ in waiting:
         if step_id in nodes.steps:
             nodes.mark_waiting(
                 runtime, nodes.steps[step_id], str(value.get("message", "")), int(value.get("iteration", 1))
             )
-    er.waiting = [sid for sid, _, _ in waiting]
+    er.waiting = [w[0] for w in waiting]
 
 
 def _finish(er: ExecutionRun, executor: StepExecutor) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import signal
@@ -74,6 +75,8 @@ def _result_json(result: ExecutionResult) -> dict[str, Any]:
 
 async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
     handle: ExecutionHandle = start()
+    if inspect.isawaitable(handle):  # a run prepared first (built-in workflows: clone, fetch...)
+        handle = await handle
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, handle.cancel)
@@ -87,12 +90,16 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
         result = await handle.wait()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(sig)
+    published = await _publish(baton, handle, result)
     if as_json:
-        print_json(_result_json(result))
+        print_json({**_result_json(result), **({"published": published} if published else {})})
     else:
         if not console.is_terminal:
             console.print(summary(result, view))
-        _print_final_outputs(handle, result)
+        if published and published.get("text"):
+            console.print(published["text"], highlight=False, markup=False, soft_wrap=True)
+        else:
+            _print_final_outputs(handle, result)
         if result.error:
             err_console.print(f"[bold red]error:[/] {result.error}", highlight=False)
         console.print(f"artifacts: {result.artifacts_dir}", highlight=False)
@@ -125,7 +132,51 @@ def _finish(baton: Baton, start: Any, as_json: bool) -> None:
     raise typer.Exit(_EXIT.get(result.status, EXIT_FAILED))
 
 
+async def _prepared_run(baton: Baton, workflow: str, params: dict[str, Any], workspace: Path | None,
+                        no_cache: bool) -> ExecutionHandle:
+    from baton.integrations.hooks import prepare
+
+    prepared = await prepare(baton, baton.workflow(workflow), params, workspace)
+    for note in prepared.notes:
+        err_console.print(f"[dim]{note}[/]", highlight=False)
+    return baton.run(workflow, prepared.params, workspace_dir=prepared.workspace_dir, no_cache=no_cache)
+
+
+async def _publish(baton: Baton, handle: ExecutionHandle, result: ExecutionResult) -> dict[str, Any] | None:
+    """Publish a built-in workflow's results (``config.publish``): print a review, open a PR..."""
+    if not handle.workflow.config.get("publish"):
+        return None
+    from baton.integrations.hooks import publish
+
+    published = await publish(baton, handle.workflow, result)
+    for note in published.notes:
+        err_console.print(note, highlight=False, markup=False)
+    shown = published.text if result.status is ExecutionStatus.COMPLETED else ""
+    return {"verdict": published.verdict, "url": published.url, "notes": published.notes, "text": shown}
+
+
+def _extra_params(args: list[str]) -> dict[str, Any]:
+    """``--name value`` and ``--flag`` after the workflow id are parameters too (``--base main``)."""
+    params: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) < 3:
+            raise fail(f"unexpected argument {arg!r}; give parameters as -p key=value or --key value")
+        name, sep, value = arg[2:].partition("=")
+        if not sep:
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            if nxt is not None and not nxt.startswith("--"):
+                value, i = nxt, i + 1
+            else:
+                value = "true"
+        params[name.replace("-", "_")] = value
+        i += 1
+    return params
+
+
 def run(
+    cli: typer.Context,
     workflow: str = typer.Argument(..., help="Workflow id."),
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter as key=value (repeatable)."),
     workspace: Path | None = typer.Option(None, "--workspace", "-w", help="Workspace directory."),
@@ -134,11 +185,14 @@ def run(
     detach: bool = typer.Option(False, "--detach", "-d", help="Start in the background and return."),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Run a workflow and watch it live."""
-    params = _parse_params(param)
+    """Run a workflow and watch it live (parameters: -p key=value, or --key value after the id)."""
+    params = {**_extra_params(list(cli.args)), **_parse_params(param)}
     baton = _open(config)
     if detach:
-        ctx = baton.submit(workflow, params, workspace_dir=workspace)
+        from baton.integrations.hooks import prepare
+
+        prepared = asyncio.run(prepare(baton, baton.workflow(workflow), params, workspace))
+        ctx = baton.submit(workflow, prepared.params, workspace_dir=prepared.workspace_dir)
         log = baton.root / ".baton" / "artifacts" / f"{ctx.id}.detached.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "baton", "_execute", ctx.id]
@@ -157,8 +211,7 @@ def run(
             console.print(f"started {ctx.id} in the background; follow it with "
                           f"`baton logs {ctx.id} --follow`", highlight=False)
         raise typer.Exit(EXIT_OK)
-    _finish(baton, lambda: baton.run(workflow, params, workspace_dir=workspace, no_cache=no_cache),
-            as_json)
+    _finish(baton, lambda: _prepared_run(baton, workflow, params, workspace, no_cache), as_json)
 
 
 def execute(
@@ -433,7 +486,8 @@ def workflows_graph(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run")(handle_errors(run))
+    app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
+        handle_errors(run))
     app.command("_execute", hidden=True)(handle_errors(execute))
     app.command("resume")(handle_errors(resume))
     app.command("status")(handle_errors(status))

@@ -143,13 +143,12 @@ class BuiltinWorkflow(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise BuiltinDefinitionError(
-                f"built-in workflow {self.id!r}: {where}: {first['msg']}"
-            ) from None
+            raise BuiltinDefinitionError(f"built-in workflow {self.id!r}: {where}: {first['msg']}") from None
 
 
-def _shortage(workflow_id: str, name: str, role: RoleSpec, found: int,
-              agents: Mapping[str, AgentConfig]) -> str:
+def _shortage(
+    workflow_id: str, name: str, role: RoleSpec, found: int, agents: Mapping[str, AgentConfig]
+) -> str:
     want = f"{role.min} agent{'s' if role.min != 1 else ''}"
     have = ", ".join(agents) or "none"
     hint = (
@@ -184,7 +183,9 @@ def load_builtin(workflow_id: str) -> BuiltinWorkflow | None:
     try:
         return BuiltinWorkflow(id=workflow_id, roles=roles, body=_includes(raw, workflow_id))
     except ValidationError as exc:
-        raise BuiltinDefinitionError(f"built-in workflow {path.name}: {exc.errors()[0]['msg']}") from None
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BuiltinDefinitionError(f"built-in workflow {path.name}: {where}: {first['msg']}") from None
 
 
 def _includes(body: dict[str, Any], workflow_id: str) -> dict[str, Any]:
@@ -317,8 +318,9 @@ def builtin_workflow(
     return Workflow.from_config(workflow_id, WorkflowConfig.model_validate(data))
 
 
-def available_builtins(agents: Mapping[str, AgentConfig], exclude: set[str] | frozenset[str] = frozenset()
-                       ) -> list[str]:
+def available_builtins(
+    agents: Mapping[str, AgentConfig], exclude: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
     """Ids of the built-ins the configured agents can run (minus ``exclude``, the overridden ones)."""
     ids = []
     for wid in builtin_ids():

@@ -36,8 +36,13 @@ class DiffError(Exception):
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace",
-        env=None, check=False,
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        env=None,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise DiffError(f"git {' '.join(args)}: {proc.stderr.strip() or proc.stdout.strip()}")
@@ -94,13 +99,20 @@ def file_stats(cwd: Path, start: str, head: str) -> list[dict[str, Any]]:
             continue
         added, deleted, path = parts
         binary = added == "-"
-        stats.append({"path": path, "additions": 0 if binary else int(added),
-                      "deletions": 0 if binary else int(deleted), "binary": binary})
+        stats.append(
+            {
+                "path": path,
+                "additions": 0 if binary else int(added),
+                "deletions": 0 if binary else int(deleted),
+                "binary": binary,
+            }
+        )
     return stats
 
 
-def group_files(cwd: Path, start: str, head: str, stats: list[dict[str, Any]], *,
-                max_bytes: int, max_groups: int) -> tuple[list[Group], list[str]]:
+def group_files(
+    cwd: Path, start: str, head: str, stats: list[dict[str, Any]], *, max_bytes: int, max_groups: int
+) -> tuple[list[Group], list[str]]:
     """Pack the files' diffs into at most ``max_groups`` groups of at most ``max_bytes`` each."""
     groups: list[Group] = []
     omitted: list[str] = []
@@ -123,9 +135,16 @@ def group_files(cwd: Path, start: str, head: str, stats: list[dict[str, Any]], *
     return groups, omitted
 
 
-def collect(cwd: Path, *, base: str = "", pr: int | None = None, since: str = "",
-            remote: str = "origin", max_bytes: int = DEFAULT_MAX_GROUP_BYTES,
-            max_groups: int = DEFAULT_MAX_GROUPS) -> dict[str, Any]:
+def collect(
+    cwd: Path,
+    *,
+    base: str = "",
+    pr: int | None = None,
+    since: str = "",
+    remote: str = "origin",
+    max_bytes: int = DEFAULT_MAX_GROUP_BYTES,
+    max_groups: int = DEFAULT_MAX_GROUPS,
+) -> dict[str, Any]:
     """The change to review as a JSON-ready dict (see the module doc)."""
     if not _ok(cwd, "rev-parse", "--is-inside-work-tree"):
         raise DiffError(f"{cwd} is not a git repository")
@@ -134,9 +153,9 @@ def collect(cwd: Path, *, base: str = "", pr: int | None = None, since: str = ""
     base_sha = resolve(cwd, base, remote)
     merge_base = git(cwd, "merge-base", base_sha, head, check=False).strip() or base_sha
     start, incremental = merge_base, False
-    if since:
-        if _ok(cwd, "cat-file", "-e", f"{since}^{{commit}}") and _ok(cwd, "merge-base", "--is-ancestor", since, head):
-            start, incremental = git(cwd, "rev-parse", f"{since}^{{commit}}").strip(), True
+    known = bool(since) and _ok(cwd, "cat-file", "-e", f"{since}^{{commit}}")
+    if known and _ok(cwd, "merge-base", "--is-ancestor", since, head):
+        start, incremental = git(cwd, "rev-parse", f"{since}^{{commit}}").strip(), True
     stats = file_stats(cwd, start, head)
     groups, omitted = group_files(cwd, start, head, stats, max_bytes=max_bytes, max_groups=max_groups)
     return {
@@ -152,7 +171,9 @@ def collect(cwd: Path, *, base: str = "", pr: int | None = None, since: str = ""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m baton.workflows.diff", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m baton.workflows.diff", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--base", default="")
     parser.add_argument("--pr", default="")
     parser.add_argument("--since", default="")
@@ -165,9 +186,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --pr {args.pr!r} is not a pull request number", file=sys.stderr)
         return 2
     try:
-        data = collect(Path.cwd(), base=args.base.strip(), pr=int(pr) if pr else None,
-                       since=args.since.strip(), remote=args.remote,
-                       max_bytes=max(1000, args.max_group_bytes), max_groups=max(1, args.max_groups))
+        data = collect(
+            Path.cwd(),
+            base=args.base.strip(),
+            pr=int(pr) if pr else None,
+            since=args.since.strip(),
+            remote=args.remote,
+            max_bytes=max(1000, args.max_group_bytes),
+            max_groups=max(1, args.max_groups),
+        )
     except DiffError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -71,7 +71,7 @@ def normalize_path(path: str) -> str:
     path = path.strip().replace("\\", "/")
     for prefix in ("./", "a/", "b/"):
         if path.startswith(prefix):
-            path = path[len(prefix):]
+            path = path[len(prefix) :]
     return path
 
 
@@ -97,8 +97,15 @@ def _finding(raw: Mapping[str, Any], agent: str) -> Finding | None:
     file = normalize_path(str(raw.get("file") or ""))
     if not file or not message or severity not in _RANK:
         return None
-    return Finding(file=file, line=max(line, 1), severity=severity, category=str(raw.get("category") or "other"),
-                   message=message, suggestion=str(raw.get("suggestion") or "").strip(), agents=[agent])
+    return Finding(
+        file=file,
+        line=max(line, 1),
+        severity=severity,
+        category=str(raw.get("category") or "other"),
+        message=message,
+        suggestion=str(raw.get("suggestion") or "").strip(),
+        agents=[agent],
+    )
 
 
 def _same(a: Finding, b: Finding) -> bool:
@@ -137,7 +144,10 @@ def decide(votes: Mapping[str, str], findings: list[Finding]) -> tuple[str, str]
     changes = by_verdict.get("request_changes", [])
     confirmed = [f for f in findings if f.severity in ("critical", "high") and len(f.agents) >= 2]
     if len(changes) * 2 > len(votes):
-        return "request_changes", f"{_names(changes)} requested changes ({len(changes)} of {len(votes)} reviewers)"
+        return (
+            "request_changes",
+            f"{_names(changes)} requested changes ({len(changes)} of {len(votes)} reviewers)",
+        )
     if confirmed:
         f = confirmed[0]
         return "request_changes", (
@@ -148,7 +158,9 @@ def decide(votes: Mapping[str, str], findings: list[Finding]) -> tuple[str, str]
     approvals = by_verdict.get("approve", [])
     if len(approvals) == len(votes) and not serious:
         return "approve", f"{_names(approvals)} approved"
-    parts = [f"{_names(agents)}: {verdict.replace('_', ' ')}" for verdict, agents in sorted(by_verdict.items())]
+    parts = [
+        f"{_names(agents)}: {verdict.replace('_', ' ')}" for verdict, agents in sorted(by_verdict.items())
+    ]
     return "comment", "reviewers differ or left comments (" + "; ".join(parts) + ")"
 
 
@@ -159,7 +171,9 @@ def _names(agents: list[str]) -> str:
     return ", ".join(agents[:-1]) + " and " + agents[-1]
 
 
-def merge_reviews(reviews: list[Mapping[str, Any]], context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def merge_reviews(
+    reviews: list[Mapping[str, Any]], context: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """One review out of the reviewers' answers.
 
     ``reviews``: ``{"step", "agent", "status", "json" (the reviewer's answer), "error"}``
@@ -216,8 +230,9 @@ def _summary(verdict: str, findings: list[Finding], why: str) -> str:
     return f"{_TITLES[verdict]}: {shown}; {why}."
 
 
-def render_report(result: Mapping[str, Any], context: Mapping[str, Any],
-                  summaries: Mapping[str, list[str]] | None = None) -> str:
+def render_report(
+    result: Mapping[str, Any], context: Mapping[str, Any], summaries: Mapping[str, list[str]] | None = None
+) -> str:
     """The review as Markdown (for the terminal, the PR comment and the job summary)."""
     lines = [f"## Baton code review: {_TITLES[result['verdict']]}", ""]
     files = context.get("files") or []
@@ -244,12 +259,15 @@ def render_report(result: Mapping[str, Any], context: Mapping[str, Any],
         lines += ["| | Severity | Location | Finding | Found by |", "|---|---|---|---|---|"]
         for f in findings:
             first = _cell(f["message"].splitlines()[0] if f["message"] else "")
-            lines.append(f"| {_ICONS.get(f['severity'], '')} | {f['severity']} | `{f['file']}:{f['line']}` "
-                         f"| {first} | {', '.join(f['agents'])} |")
+            lines.append(
+                f"| {_ICONS.get(f['severity'], '')} | {f['severity']} | `{f['file']}:{f['line']}` "
+                f"| {first} | {', '.join(f['agents'])} |"
+            )
         lines += ["", "<details><summary>Details</summary>", ""]
         for f in findings:
-            lines.append(f"**`{f['file']}:{f['line']}`** — {f['severity']} {f['category']} "
-                         f"({', '.join(f['agents'])})")
+            lines.append(
+                f"**`{f['file']}:{f['line']}`** — {f['severity']} {f['category']} ({', '.join(f['agents'])})"
+            )
             lines.append("")
             lines.append(f["message"])
             if f["suggestion"]:
@@ -271,12 +289,17 @@ def _cell(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m baton.workflows.merge",
-                                     description="Merge reviewer answers into one review (JSON on stdout).")
+    parser = argparse.ArgumentParser(
+        prog="python -m baton.workflows.merge",
+        description="Merge reviewer answers into one review (JSON on stdout).",
+    )
     parser.add_argument("--context", default="{}", help="what the diff step found, as JSON")
     parser.add_argument("--review", action="append", default=[], help="one reviewer step's output, as JSON")
-    parser.add_argument("--require-review", action="store_true",
-                        help="exit 1 when there was something to review and no reviewer answered")
+    parser.add_argument(
+        "--require-review",
+        action="store_true",
+        help="exit 1 when there was something to review and no reviewer answered",
+    )
     args = parser.parse_args(argv)
     try:
         context = json.loads(args.context) if args.context.strip() else {}
@@ -284,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: an argument is not JSON: {exc}", file=sys.stderr)
         return 2
-    if isinstance(context, Mapping) and isinstance(context.get("files"), list):
+    if not isinstance(context, dict):
+        context = {}
+    if isinstance(context.get("files"), list):
         context["files"] = [f["path"] if isinstance(f, Mapping) else f for f in context["files"]]
     result = merge_reviews([r for r in reviews if isinstance(r, Mapping)], context)
     sys.stdout.write(json.dumps(result) + "\n")

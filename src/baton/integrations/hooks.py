@@ -1,0 +1,447 @@
+"""What front ends do around a built-in workflow's run: prepare it, then publish its results.
+
+A workflow opts in through its ``config``:
+
+- ``workspace_from: PARAM`` — the workspace is the repository named by parameter
+  ``PARAM``: a local path, or a URL cloned (or fetched, when already cloned) under
+  ``.baton/repos/`` of the project.
+- ``publish: review | pull_request | pr_fix`` — after the run, :func:`publish` prints the
+  merged review, or opens the pull request, or replies to the review comments a fix
+  addressed. Baton does these writes itself with its own GitHub credentials, after
+  validating what the agents produced; the agents never see the token.
+
+:func:`prepare` also fills in what only Baton may fetch: the text of an issue given by
+number, the unresolved review comments and failing checks of a pull request, and for
+``--incremental`` reviews the commit Baton reviewed last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from baton.errors import BatonError
+from baton.integrations.github import (
+    GitHubClient,
+    GitHubNotConfigured,
+    GitHubSettings,
+    repository_from_remote,
+)
+from baton.integrations.github_review import (
+    find_sticky,
+    sanitize,
+    sticky_meta,
+    upsert_sticky,
+    validate_review,
+)
+from baton.models import ExecutionStatus, StepStatus, Workflow
+
+if TYPE_CHECKING:
+    from baton.engine import Baton, ExecutionResult
+
+_URL = re.compile(r"^(https?://|ssh://|git@|file://)")
+_BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+MAX_TITLE = 200
+MAX_PR_BODY = 60_000
+ADDRESSED_MARKER = "<!-- baton:addressed -->"
+
+
+class HookError(BatonError):
+    """A workflow cannot be prepared or its results cannot be published (exit 2)."""
+
+    exit_code = 2
+
+
+@dataclass
+class Prepared:
+    """The parameters and workspace a run starts with."""
+
+    params: dict[str, Any]
+    workspace_dir: Path | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Published:
+    """What :func:`publish` did, for the terminal, the job summary and the Action outputs."""
+
+    text: str = ""
+    verdict: str | None = None
+    url: str | None = None
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _git(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+    )
+    if proc.returncode != 0:
+        raise HookError(f"git {' '.join(args[:2])} failed in {cwd}: {proc.stderr.strip()[:300]}")
+    return proc.stdout
+
+
+def checkout(repo: str, cache_dir: Path) -> Path:
+    """The local repository for ``repo``: the path itself, or a clone of the URL (fetched if present)."""
+    if not _URL.match(repo):
+        path = Path(repo).expanduser().resolve()
+        if not (path / ".git").exists():
+            raise HookError(f"--repo {repo}: not a git repository (give a path to one, or a clone URL)")
+        if "origin" in _git(path, "remote").split():
+            _git(path, "fetch", "-q", "origin")
+        return path
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", re.sub(r"^[a-z+]+://|\.git$", "", repo)).strip("_")[:120]
+    target = cache_dir / name
+    if (target / ".git").exists():
+        _git(target, "fetch", "-q", "origin")
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _git(cache_dir, "clone", "-q", repo, str(target))
+    return target
+
+
+def github_client(env: Mapping[str, str], repository: str | None = None) -> GitHubClient | None:
+    """A client when credentials and a repository are known, else None."""
+    try:
+        settings = GitHubSettings.from_env(env, repository)
+    except GitHubNotConfigured:
+        return None
+    return GitHubClient(settings) if settings.has_credentials else None
+
+
+def _repository(params: Mapping[str, Any], workspace: Path | None, env: Mapping[str, str]) -> str | None:
+    if params.get("github_repo"):
+        return str(params["github_repo"])
+    if env.get("GITHUB_REPOSITORY"):
+        return env["GITHUB_REPOSITORY"]
+    if workspace is not None:
+        try:
+            return repository_from_remote(_git(workspace, "remote", "get-url", "origin").strip())
+        except HookError:
+            return None
+    return None
+
+
+async def prepare(
+    baton: Baton,
+    workflow: Workflow,
+    params: Mapping[str, Any],
+    workspace_dir: Path | None,
+    env: Mapping[str, str] | None = None,
+    client: GitHubClient | None = None,
+) -> Prepared:
+    """Parameters and workspace for a run of ``workflow`` (see the module doc)."""
+    env = os.environ if env is None else env
+    out = Prepared(params=dict(params), workspace_dir=workspace_dir)
+    source = workflow.config.get("workspace_from")
+    if source and out.params.get(source):
+        repo = str(out.params[source])
+        out.workspace_dir = await asyncio.to_thread(checkout, repo, baton.root / ".baton" / "repos")
+    publish_kind = workflow.config.get("publish")
+    if client is None and publish_kind in ("pull_request", "pr_fix", "review"):
+        client = github_client(env, _repository(out.params, out.workspace_dir or Path.cwd(), env))
+    if publish_kind == "pull_request":
+        await _issue_text(out, client)
+    elif publish_kind == "pr_fix":
+        await _pr_context(out, client)
+    elif publish_kind == "review" and _truthy(out.params.get("incremental")):
+        await _since_last_review(baton, workflow, out, client)
+    return out
+
+
+async def _issue_text(out: Prepared, client: GitHubClient | None) -> None:
+    issue = str(out.params.get("issue") or "").strip().lstrip("#")
+    if not issue.isdigit() or out.params.get("issue_title"):
+        return
+    if client is None:
+        raise HookError(
+            f"issue {issue} is a number: set GITHUB_TOKEN so Baton can read it, "
+            "or pass the issue's text instead"
+        )
+    data = await client.issue(int(issue))
+    out.params["issue_title"] = str(data.get("title") or f"#{issue}")[:MAX_TITLE]
+    out.params["issue_body"] = str(data.get("body") or "")[:20_000]
+
+
+async def _pr_context(out: Prepared, client: GitHubClient | None) -> None:
+    number = str(out.params.get("pr") or "").strip().lstrip("#")
+    if not number.isdigit():
+        raise HookError("pr-fix needs --pr NUMBER")
+    if client is None:
+        raise HookError("pr-fix reads the pull request from GitHub: set GITHUB_TOKEN and GITHUB_REPOSITORY")
+    pull = await client.pull(int(number))
+    head = pull.get("head") or {}
+    if (head.get("repo") or {}).get("full_name") != client.settings.repository:
+        raise HookError(
+            f"pull request #{number} comes from a fork; pr-fix only pushes to branches of "
+            f"{client.settings.repository}"
+        )
+    comments = await client.review_comments(int(number))
+    answered = {c.get("in_reply_to_id") for c in comments if ADDRESSED_MARKER in str(c.get("body") or "")}
+    open_comments = [
+        {
+            "id": c["id"],
+            "path": c.get("path"),
+            "line": c.get("line"),
+            "user": (c.get("user") or {}).get("login"),
+            "body": sanitize(str(c.get("body") or ""), 3000),
+        }
+        for c in comments
+        if not c.get("in_reply_to_id")
+        and c["id"] not in answered
+        and not str((c.get("user") or {}).get("login") or "").endswith("[bot]")
+    ]
+    failing = []
+    for run in await client.check_runs(str(head.get("sha") or "")):
+        if run.get("conclusion") not in ("failure", "timed_out", "cancelled"):
+            continue
+        log = await client.job_log(int(run["id"])) or ""
+        output = run.get("output") or {}
+        text = log or "\n".join(str(output.get(k) or "") for k in ("title", "summary", "text"))
+        failing.append(f"## {run.get('name')}: {run.get('conclusion')}\n{text[-8000:]}")
+    out.params.update(
+        head_ref=str(head.get("ref") or ""), comments=json.dumps(open_comments), checks="\n\n".join(failing)
+    )
+    if not open_comments and not failing:
+        out.notes.append(f"pull request #{number} has no unresolved review comment and no failing check")
+
+
+async def _since_last_review(
+    baton: Baton, workflow: Workflow, out: Prepared, client: GitHubClient | None
+) -> None:
+    if out.params.get("since"):
+        return
+    pr = str(out.params.get("pr") or "").strip().lstrip("#")
+    if not pr.isdigit():
+        raise HookError(
+            "--incremental needs --pr NUMBER (it reviews what changed since Baton's last review of it)"
+        )
+    head = ""
+    if client is not None:
+        head = str(sticky_meta(await find_sticky(client, int(pr), workflow.id)).get("head") or "")
+    if not head:
+        head = last_reviewed_head(baton, workflow.id, pr)
+    if head:
+        out.params["since"] = head
+        out.notes.append(f"incremental: reviewing the changes since {head[:12]}")
+    else:
+        out.notes.append("incremental: no earlier review of this pull request; reviewing all of it")
+
+
+def last_reviewed_head(baton: Baton, workflow_id: str, pr: str) -> str:
+    """The head commit of the latest completed local review of pull request ``pr``."""
+    for record in baton.store.list_executions(
+        status=ExecutionStatus.COMPLETED, workflow_id=workflow_id, limit=100
+    ):
+        if str(record.parameters.get("pr") or "").lstrip("#") != pr:
+            continue
+        for run in baton.store.list_steps(record.id):
+            data = (run.output or {}).get("json") if run.step_id == "merge" else None
+            if isinstance(data, dict) and data.get("head"):
+                return str(data["head"])
+    return ""
+
+
+# -- after the run -------------------------------------------------------------------------------
+async def publish(
+    baton: Baton,
+    workflow: Workflow,
+    result: ExecutionResult,
+    *,
+    env: Mapping[str, str] | None = None,
+    client: GitHubClient | None = None,
+    post: bool = True,
+) -> Published:
+    """Publish the results of a finished run (see the module doc); ``post=False`` writes nothing."""
+    env = os.environ if env is None else env
+    kind = workflow.config.get("publish")
+    if kind == "review":
+        return _review_text(result)
+    if result.status is not ExecutionStatus.COMPLETED:
+        return Published()
+    params = _params(baton, result)
+    workspace = Path(result.workspace_dir) if result.workspace_dir else None
+    if client is None and post:
+        client = github_client(env, _repository(params, workspace, env))
+    if kind == "pull_request":
+        return await open_pull_request(baton, result, params, client if post else None)
+    if kind == "pr_fix":
+        return await reply_to_comments(result, params, client if post else None)
+    return Published()
+
+
+def _params(baton: Baton, result: ExecutionResult) -> dict[str, Any]:
+    record = baton.store.get_execution(result.execution_id)
+    return dict(record.context.parameters) if record is not None else {}
+
+
+def _review_text(result: ExecutionResult) -> Published:
+    merged = (result.outputs.get("merge") or {}).get("json")
+    if not isinstance(merged, dict):
+        return Published()
+    review = validate_review(merged)
+    return Published(text=review.report, verdict=review.verdict, data=merged)
+
+
+def _iterations(baton: Baton, execution_id: str, step_id: str) -> int:
+    return max((r.iteration for r in baton.store.list_steps(execution_id) if r.step_id == step_id), default=0)
+
+
+def pull_request_body(baton: Baton, result: ExecutionResult) -> tuple[str, str]:
+    """The pull request's title and body, from the run's validated outputs."""
+    o = result.outputs
+    setup = (o.get("setup") or {}).get("json") or {}
+    issue = setup.get("issue") or {}
+    plan = (o.get("plan") or {}).get("json") or {}
+    commit = (o.get("commit") or {}).get("json") or {}
+    test = o.get("test") or {}
+    review = (o.get("review") or {}).get("json") or {}
+    number = issue.get("number")
+    title = str(issue.get("title") or "Change").strip().splitlines()[0]
+    title = (f"Fix #{number}: {title}" if number is not None else title)[:MAX_TITLE]
+    runs = _iterations(baton, result.execution_id, "test")
+    lines = [f"Closes #{number}." if number is not None else f"Resolves: {sanitize(title, 300)}", ""]
+    lines += ["### Plan", sanitize(str(plan.get("summary") or "(no plan recorded)"), 4000), ""]
+    lines += [f"{i}. {sanitize(str(s), 500)}" for i, s in enumerate(plan.get("steps") or [], 1)]
+    lines += [
+        "",
+        "### Changes",
+        "```",
+        str(commit.get("stat") or "\n".join(commit.get("files") or []))[:4000],
+        "```",
+        "",
+        "### Tests",
+    ]
+    command = setup.get("test_command") or "(none)"
+    status = "passed" if test.get("exit_code") == 0 else f"exit code {test.get('exit_code')}"
+    lines.append(
+        f"`{command}` {status} after {runs} run{'s' if runs != 1 else ''}"
+        f"{f' ({runs - 1} fix round' + ('s' if runs - 1 != 1 else '') + ')' if runs > 1 else ''}."
+    )
+    tail = str(test.get("text") or "").strip()[-1500:]
+    if tail:
+        lines += ["<details><summary>Test output</summary>", "", "```", tail, "```", "</details>"]
+    if review:
+        lines += [
+            "",
+            "### Review",
+            f"**{review.get('verdict', 'comment').replace('_', ' ')}** — "
+            f"{sanitize(str(review.get('summary') or ''), 2000)}",
+        ]
+        for f in (review.get("findings") or [])[:20]:
+            lines.append(
+                f"- `{f.get('file')}:{f.get('line')}` {f.get('severity')}: "
+                f"{sanitize(str(f.get('message') or ''), 300)}"
+            )
+    tokens = result.usage.total_tokens
+    lines += [
+        "",
+        "### Cost",
+        f"${result.cost_usd:.4f} ({tokens} tokens) · Baton execution `{result.execution_id}`",
+    ]
+    return title, "\n".join(lines)[:MAX_PR_BODY]
+
+
+async def open_pull_request(
+    baton: Baton, result: ExecutionResult, params: Mapping[str, Any], client: GitHubClient | None
+) -> Published:
+    o = result.outputs
+    pushed = (o.get("push") or o.get("push_approved") or {}).get("json") or {}
+    setup = (o.get("setup") or {}).get("json") or {}
+    branch = str(pushed.get("branch") or "")
+    base = str(params.get("base") or setup.get("base") or "")
+    if not _BRANCH.match(branch) or not _BRANCH.match(base) or ".." in branch:
+        raise HookError(
+            f"cannot open a pull request: branch {branch!r} or base {base!r} is not a branch name"
+        )
+    title, body = pull_request_body(baton, result)
+    out = Published(text=body, data={"branch": branch, "base": base, "title": title})
+    if client is None:
+        out.notes.append(
+            f"pushed {branch}; no GitHub credentials (GITHUB_TOKEN), so no pull request was opened"
+        )
+        return out
+    existing = await client.find_pull(branch)
+    if existing is not None:
+        out.url = str(existing.get("html_url") or "")
+        out.notes.append(f"pull request #{existing.get('number')} already exists for {branch}")
+        return out
+    created = await client.create_pull(
+        title=title, head=branch, base=base, body=body, draft=_truthy(params.get("draft"))
+    )
+    out.url = str(created.get("html_url") or "")
+    out.data["number"] = created.get("number")
+    out.notes.append(f"opened pull request #{created.get('number')}: {out.url}")
+    return out
+
+
+async def reply_to_comments(
+    result: ExecutionResult, params: Mapping[str, Any], client: GitHubClient | None
+) -> Published:
+    fix = (result.outputs.get("fix") or {}).get("json") or {}
+    pushed = (result.outputs.get("push") or {}).get("json") or {}
+    try:
+        given = {int(c["id"]) for c in json.loads(str(params.get("comments") or "[]"))}
+    except (ValueError, TypeError, KeyError):
+        given = set()
+    replies = []
+    for item in fix.get("addressed") or []:
+        cid = item.get("comment_id")
+        if isinstance(cid, int) and cid in given and str(item.get("reply") or "").strip():
+            replies.append((cid, sanitize(str(item["reply"]), 3000)))
+    sha = str(pushed.get("sha") or "")[:12]
+    summary = sanitize(str(fix.get("summary") or ""), 4000)
+    text = (
+        f"Baton pushed {sha} to `{pushed.get('branch')}`: {summary}\n\nAddressed {len(replies)} comment(s)."
+    )
+    out = Published(text=text, data={"replies": len(replies), "sha": pushed.get("sha")})
+    number = int(str(params.get("pr") or "0").lstrip("#") or 0)
+    if client is None or not number:
+        out.notes.append("no GitHub credentials: replies not posted")
+        return out
+    for cid, reply in replies:
+        await client.reply_to_review_comment(
+            number, cid, f"{reply}\n\n_Fixed in {sha} by Baton._\n{ADDRESSED_MARKER}"
+        )
+    await upsert_sticky(
+        client, number, "pr-fix", text, {"head": pushed.get("sha"), "execution": result.execution_id}
+    )
+    return out
+
+
+def step_failed(result: ExecutionResult, step_id: str) -> bool:
+    return result.steps.get(step_id) is StepStatus.FAILED
+
+
+Printer = Callable[[str], None]
+
+__all__ = [
+    "ADDRESSED_MARKER",
+    "HookError",
+    "Prepared",
+    "Published",
+    "checkout",
+    "github_client",
+    "last_reviewed_head",
+    "open_pull_request",
+    "prepare",
+    "publish",
+    "pull_request_body",
+    "reply_to_comments",
+]

@@ -132,6 +132,15 @@ CASES = {
         "workflows.wf.steps[0].approval.message",
         "approval message is not a valid",
     ),
+    "a step named end": (
+        """
+        steps:
+          - {id: end, agent_id: bot, prompt_template: e}
+        """,
+        "baton.yaml:9:",
+        "workflows.wf.steps[0].id",
+        "step id 'end' is reserved",
+    ),
     "python graph that is not module:function": (
         """
         graph: "pkg/mod.py"

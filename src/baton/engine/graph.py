@@ -7,8 +7,9 @@ edges, and a conditional edge per step with routes. A workflow with ``graph:
 "package.module:build"`` gets its ``StateGraph`` from that factory instead; the factory
 receives a :class:`GraphKit` to make nodes that run the workflow's steps.
 
-:func:`run_graph` runs the compiled graph with a checkpointer in the store's database,
-``thread_id`` = the execution id. On ``baton resume`` it continues from the last
+:func:`run_graph` runs the compiled graph (compiled once per workflow definition and
+cached; nodes find their execution in the run's config) with a checkpointer in the
+store's database, ``thread_id`` = the execution id. On ``baton resume`` it continues from the last
 checkpoint (no finished node runs again); when a step waits for approval it stops with
 ``er.waiting`` set, and resumes once ``baton approve`` recorded a decision.
 """
@@ -159,7 +160,8 @@ def _edges_of(compiled: CompiledStateGraph[Any, Any, Any, Any]) -> dict[str, lis
 
 # LangGraph's channel for the answers a task's interrupts get (a pending write per task)
 _RESUME = "__resume__"
-assert _RESUME in WRITES_IDX_MAP, "langgraph renamed its resume channel"
+if _RESUME not in WRITES_IDX_MAP:  # pragma: no cover - guards a LangGraph upgrade
+    raise ImportError(f"this langgraph has no {_RESUME!r} channel; install the pinned version")
 _CACHE_SIZE = 32
 _compiled_cache: OrderedDict[str, tuple[StepNodes, CompiledStateGraph[Any, Any, Any, Any]]] = OrderedDict()
 

@@ -137,6 +137,8 @@ def graph_rule_errors(wf: GraphDefinition) -> list[tuple[Path, str]]:
     # a Python graph's routes may lead to nodes of its own, unknown before it is imported
     ids = None if wf.graph is not None else [s.id for s in wf.steps]
     for i, step in enumerate(wf.steps):
+        if step.id == END:
+            errors.append((("steps", i, "id"), f"step id {END!r} is reserved: `next: {END}` ends the graph"))
         errors.extend(_route_errors(i, step, ids))
         if step.approval is not None and (err := template_error(step.approval.message)):
             errors.append(

@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "baton.cli.service_cmd",
     "baton.cli.usage_cmd",
     "baton.cli.mcp_cmd",
+    "baton.cli.github_cmd",
 )
 
 

@@ -125,7 +125,7 @@ def github_client(env: Mapping[str, str], repository: str | None = None) -> GitH
     return GitHubClient(settings) if settings.has_credentials else None
 
 
-def _repository(params: Mapping[str, Any], workspace: Path | None, env: Mapping[str, str]) -> str | None:
+def repository_for(params: Mapping[str, Any], workspace: Path | None, env: Mapping[str, str]) -> str | None:
     if params.get("github_repo"):
         return str(params["github_repo"])
     if env.get("GITHUB_REPOSITORY"):
@@ -155,7 +155,7 @@ async def prepare(
         out.workspace_dir = await asyncio.to_thread(checkout, repo, baton.root / ".baton" / "repos")
     publish_kind = workflow.config.get("publish")
     if client is None and publish_kind in ("pull_request", "pr_fix", "review"):
-        client = github_client(env, _repository(out.params, out.workspace_dir or Path.cwd(), env))
+        client = github_client(env, repository_for(out.params, out.workspace_dir or Path.cwd(), env))
     if publish_kind == "pull_request":
         await _issue_text(out, client)
     elif publish_kind == "pr_fix":
@@ -278,7 +278,7 @@ async def publish(
     params = _params(baton, result)
     workspace = Path(result.workspace_dir) if result.workspace_dir else None
     if client is None and post:
-        client = github_client(env, _repository(params, workspace, env))
+        client = github_client(env, repository_for(params, workspace, env))
     if kind == "pull_request":
         return await open_pull_request(baton, result, params, client if post else None)
     if kind == "pr_fix":

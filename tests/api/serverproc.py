@@ -27,9 +27,15 @@ class Proc:
         self.log = log
         self._out = log.open("ab")
         full_env = {**os.environ, "BATON_QUEUE_POLL_SECONDS": "0.1", **(env or {})}
-        self.popen = subprocess.Popen([sys.executable, "-m", "baton", *args], cwd=cwd, env=full_env,
-                                      stdin=subprocess.DEVNULL, stdout=self._out, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "baton", *args],
+            cwd=cwd,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def pid(self) -> int:
@@ -57,8 +63,14 @@ class Proc:
         self._out.close()
 
 
-def start_server(cwd: Path, port: int, *extra: str, env: Mapping[str, str] | None = None,
-                 log_name: str = "serve.log", timeout: float = 60.0) -> Proc:
+def start_server(
+    cwd: Path,
+    port: int,
+    *extra: str,
+    env: Mapping[str, str] | None = None,
+    log_name: str = "serve.log",
+    timeout: float = 60.0,
+) -> Proc:
     proc = Proc(["serve", "--port", str(port), *extra], cwd, cwd / log_name, env)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -53,9 +53,18 @@ def test_the_matrix_covers_every_route_of_the_openapi_document(server: Server) -
 
 
 @pytest.mark.parametrize("caller", [None, *ROLES], ids=["anonymous", *ROLES])
-@pytest.mark.parametrize(("method", "path", "needs", "body"), ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
-def test_auth_matrix(server: Server, done: str, caller: str | None, method: str, path: str,
-                     needs: str | None, body: dict | None) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "needs", "body"), ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES]
+)
+def test_auth_matrix(
+    server: Server,
+    done: str,
+    caller: str | None,
+    method: str,
+    path: str,
+    needs: str | None,
+    body: dict | None,
+) -> None:
     url = path.format(done=done, workflow_id="hello", agent_id="bot")
     headers = {"Authorization": f"Bearer {server.tokens[caller]}"} if caller else {}
     resp = httpx.request(method, f"{server.url}{url}", json=body, headers=headers, timeout=30)
@@ -81,8 +90,14 @@ def test_unknown_malformed_and_revoked_tokens_are_401(server: Server) -> None:
         assert resp.status_code == 401, header
 
     def baton(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "baton", *args], cwd=server.root, capture_output=True,
-                              text=True, timeout=60, env={**os.environ, **server.env})
+        return subprocess.run(
+            [sys.executable, "-m", "baton", *args],
+            cwd=server.root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **server.env},
+        )
 
     created = baton("tokens", "create", "--role", "operator", "--name", "ci-bot", "--json")
     assert created.returncode == 0, created.stderr
@@ -126,13 +141,20 @@ def test_rate_limit_answers_429_with_retry_after(server: Server) -> None:
     assert statuses[:2] == [200, 200] and 429 in statuses[2:]
     assert retry_after is not None and int(retry_after) >= 1
     # other tokens are not affected
-    assert httpx.get(f"{server.url}/api/v1/workflows",
-                     headers={"Authorization": f"Bearer {server.tokens['viewer']}"}).status_code == 200
+    assert (
+        httpx.get(
+            f"{server.url}/api/v1/workflows", headers={"Authorization": f"Bearer {server.tokens['viewer']}"}
+        ).status_code
+        == 200
+    )
 
 
 def test_every_write_leaves_an_audit_row(server: Server) -> None:
-    with server.client("operator") as operator, server.client("viewer") as viewer, \
-            server.client("admin") as admin:
+    with (
+        server.client("operator") as operator,
+        server.client("viewer") as viewer,
+        server.client("admin") as admin,
+    ):
         execution_id = start(operator, "hello", idempotency_key="audit-1")
         denied = viewer.post("/api/v1/executions", json={"workflow_id": "hello"})
         assert denied.status_code == 403
@@ -143,13 +165,18 @@ def test_every_write_leaves_an_audit_row(server: Server) -> None:
         rows = admin.get("/api/v1/audit", params={"limit": 500}).json()["items"]
 
     def find(actor: str, path: str, status: int) -> dict:
-        matches = [r for r in rows if r["actor"] == actor and r["path"] == path and r["status_code"] == status]
+        matches = [
+            r for r in rows if r["actor"] == actor and r["path"] == path and r["status_code"] == status
+        ]
         assert matches, f"no audit row for {actor} {path} {status}"
         return matches[0]
 
     created = find("operator", "/api/v1/executions", 202)
-    assert any(r["target"] == execution_id and r["detail"].get("idempotency_key") == "audit-1"
-               for r in rows if r["actor"] == "operator")
+    assert any(
+        r["target"] == execution_id and r["detail"].get("idempotency_key") == "audit-1"
+        for r in rows
+        if r["actor"] == "operator"
+    )
     assert created["method"] == "POST" and created["role"] == "operator" and created["request_id"]
     find("viewer", "/api/v1/executions", 403)
     assert find("operator", f"/api/v1/executions/{execution_id}/approve", 409)["target"] == execution_id

@@ -69,7 +69,9 @@ def test_list_filters_and_cursor_pagination(operator: httpx.Client) -> None:
     completed = operator.get("/api/v1/executions", params={"status": "completed", "limit": 200}).json()
     assert set(ids) <= {i["execution_id"] for i in completed["items"]}
     failed = operator.get("/api/v1/executions", params={"status": "failed", "limit": 200}).json()["items"]
-    assert all(item["status"] == "failed" for item in failed) and not set(ids) & {i["execution_id"] for i in failed}
+    assert all(item["status"] == "failed" for item in failed) and not set(ids) & {
+        i["execution_id"] for i in failed
+    }
     bad = operator.get("/api/v1/executions", params={"cursor": "nope"})
     assert bad.status_code == 422 and bad.json()["type"] == "urn:baton:problem:invalid-cursor"
 
@@ -101,8 +103,9 @@ def test_approve_continues_a_paused_langgraph_execution(operator: httpx.Client) 
     assert paused["current_steps"] == ["deploy"], paused
     wrong = operator.post(f"/api/v1/executions/{execution_id}/approve", json={"step": "announce"})
     assert wrong.status_code == 409 and wrong.json()["type"] == "urn:baton:problem:not-waiting"
-    resp = operator.post(f"/api/v1/executions/{execution_id}/approve",
-                         json={"step": "deploy", "reason": "green build"})
+    resp = operator.post(
+        f"/api/v1/executions/{execution_id}/approve", json={"step": "deploy", "reason": "green build"}
+    )
     assert resp.status_code == 202, resp.text
     done = wait_for(operator, execution_id, {"completed", "failed"}, timeout=30)
     assert done["status"] == "completed", done
@@ -125,8 +128,10 @@ def test_logs_filter_by_level_and_step_with_a_cursor(operator: httpx.Client) -> 
     paged: list[int] = []
     cursor = None
     while True:
-        page = operator.get(f"/api/v1/executions/{execution_id}/logs",
-                            params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        page = operator.get(
+            f"/api/v1/executions/{execution_id}/logs",
+            params={"limit": 2, **({"cursor": cursor} if cursor else {})},
+        ).json()
         paged += [r["seq"] for r in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -142,8 +147,11 @@ def test_idempotency_key_never_starts_a_second_execution(server: Server, operato
     assert first.json()["execution_id"] == second.json()["execution_id"]
     assert first.json()["idempotent_replay"] is False and second.json()["idempotent_replay"] is True
     assert second.headers["idempotent-replayed"] == "true"
-    header = operator.post("/api/v1/executions", json={k: v for k, v in body.items() if k != "idempotency_key"},
-                           headers={"Idempotency-Key": "k-1"})
+    header = operator.post(
+        "/api/v1/executions",
+        json={k: v for k, v in body.items() if k != "idempotency_key"},
+        headers={"Idempotency-Key": "k-1"},
+    )
     assert header.json()["execution_id"] == first.json()["execution_id"]
     other = operator.post("/api/v1/executions", json={**body, "parameters": {"who": "else"}})
     assert other.status_code == 422
@@ -197,8 +205,11 @@ def test_repo_is_cloned_into_a_fresh_workspace(server: Server, operator: httpx.C
     repo = server.root / "upstream"
     repo.mkdir()
     (repo / "README.md").write_text("cloned by baton\n")
-    for argv in (["git", "init", "-q", "-b", "main"], ["git", "add", "."],
-                 ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"]):
+    for argv in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "."],
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "init"],
+    ):
         subprocess.run(argv, cwd=repo, check=True)
     execution_id = start(operator, "readme", repo=str(repo), ref="main")
     done = wait_for(operator, execution_id, {"completed", "failed"}, timeout=30)

@@ -60,7 +60,9 @@ def test_events_stream_a_running_execution_and_resume_by_last_event_id(server: S
         assert ids == sorted(ids) and len(ids) == len(set(ids)), "no event twice, in order"
         assert int(resumed[0]["id"]) == int(last_id) + 1
         logs = operator.get(f"/api/v1/executions/{execution_id}/logs", params={"limit": 1000}).json()["items"]
-        assert ids == [row["seq"] for row in logs], "every log row arrived exactly once over the two connections"
+        assert ids == [row["seq"] for row in logs], (
+            "every log row arrived exactly once over the two connections"
+        )
         kinds = [e["event"] for e in received + resumed]
         assert kinds[0] == "execution.started" and kinds[-1] == "execution.completed"
         assert kinds.count("step.completed") == 6

@@ -35,8 +35,12 @@ RFC 9457 `application/problem+json` with a stable `type` (`urn:baton:problem:<sl
 def create_app(service: ApiService) -> FastAPI:
     """The ASGI app serving ``service``."""
     app = FastAPI(
-        title="Baton API", version=__version__, description=DESCRIPTION,
-        openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs", redoc_url=None,
+        title="Baton API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
     )
     app.state.service = service
     problems.install(app)
@@ -47,21 +51,29 @@ def create_app(service: ApiService) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.get("/readyz", response_model=Readiness, tags=["probes"],
-             summary="Readiness: database and queue reachable, agents validated",
-             responses={503: {"model": Readiness}})
+    @app.get(
+        "/readyz",
+        response_model=Readiness,
+        tags=["probes"],
+        summary="Readiness: database and queue reachable, agents validated",
+        responses={503: {"model": Readiness}},
+    )
     async def readyz() -> JSONResponse:
         checks = await asyncio.to_thread(service.readiness)
         ready = all(ok for ok, _ in checks.values())
-        body = Readiness(status="ready" if ready else "not ready",
-                         checks={k: Check(ok=ok, detail=d) for k, (ok, d) in checks.items()})
+        body = Readiness(
+            status="ready" if ready else "not ready",
+            checks={k: Check(ok=ok, detail=d) for k, (ok, d) in checks.items()},
+        )
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
     if service.configuration.api.public_metrics:
+
         @app.get("/metrics", tags=["probes"], summary="Prometheus metrics")
         async def metrics() -> Response:
             return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
     else:
+
         @app.get("/metrics", tags=["probes"], summary="Prometheus metrics (viewer)")
         async def metrics_private(_: Annotated[Principal, Depends(require("viewer"))]) -> Response:
             return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)

@@ -47,17 +47,38 @@ class AuditLog:
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._clock = clock
 
-    def record(self, *, actor: str, role: str | None, method: str, path: str, status_code: int,
-               target: str | None, request_id: str, client: str | None,
-               detail: dict[str, Any]) -> None:
+    def record(
+        self,
+        *,
+        actor: str,
+        role: str | None,
+        method: str,
+        path: str,
+        status_code: int,
+        target: str | None,
+        request_id: str,
+        client: str | None,
+        detail: dict[str, Any],
+    ) -> None:
         with self._writer.begin() as conn:
-            conn.execute(insert(api_audit).values(
-                at=self._clock(), actor=actor, role=role, method=method, path=path[:2000],
-                status_code=status_code, target=target, request_id=request_id,
-                client=client, detail=detail))
+            conn.execute(
+                insert(api_audit).values(
+                    at=self._clock(),
+                    actor=actor,
+                    role=role,
+                    method=method,
+                    path=path[:2000],
+                    status_code=status_code,
+                    target=target,
+                    request_id=request_id,
+                    client=client,
+                    detail=detail,
+                )
+            )
 
-    def recent(self, *, limit: int = 100, before: int | None = None,
-               actor: str | None = None) -> list[AuditRow]:
+    def recent(
+        self, *, limit: int = 100, before: int | None = None, actor: str | None = None
+    ) -> list[AuditRow]:
         """Rows newest first; ``before`` is the id of the last row of the previous page."""
         c = api_audit.c
         query = select(api_audit).order_by(c.id.desc()).limit(limit)
@@ -67,5 +88,19 @@ class AuditLog:
             query = query.where(c.actor == actor)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [AuditRow(r.id, r.at, r.actor, r.role, r.method, r.path, r.status_code, r.target,
-                         r.request_id, r.client, dict(r.detail or {})) for r in rows]
+        return [
+            AuditRow(
+                r.id,
+                r.at,
+                r.actor,
+                r.role,
+                r.method,
+                r.path,
+                r.status_code,
+                r.target,
+                r.request_id,
+                r.client,
+                dict(r.detail or {}),
+            )
+            for r in rows
+        ]

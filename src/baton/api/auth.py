@@ -17,12 +17,16 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
 from baton.api.problems import Problem
 from baton.api.tokens import ROLES, TokenStore, sha256_hex
 from baton.models.configuration import ApiToken, RateLimitConfig
+
+if TYPE_CHECKING:
+    from baton.api.service import ApiService
 
 RANK = {role: i for i, role in enumerate(ROLES)}
 CACHE_SECONDS = 5.0
@@ -112,26 +116,43 @@ def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
         raise ValueError(f"unknown role {role!r}")
 
     async def dependency(request: Request) -> Principal:
-        service = request.app.state.service
+        service: ApiService = request.app.state.service
         token = bearer(request)
         if token is None:
-            raise Problem(401, "unauthenticated", "Authentication required",
-                          "send an API token as 'Authorization: Bearer <token>' "
-                          "(create one with `baton tokens create`)", headers=_CHALLENGE)
+            raise Problem(
+                401,
+                "unauthenticated",
+                "Authentication required",
+                "send an API token as 'Authorization: Bearer <token>' "
+                "(create one with `baton tokens create`)",
+                headers=_CHALLENGE,
+            )
         principal = await service.auth.resolve(token)
         if principal is None:
-            raise Problem(401, "unauthenticated", "Authentication required",
-                          "the API token is unknown or revoked", headers=_CHALLENGE)
+            raise Problem(
+                401,
+                "unauthenticated",
+                "Authentication required",
+                "the API token is unknown or revoked",
+                headers=_CHALLENGE,
+            )
         request.state.principal = principal
         wait = service.limiter.take(principal.token_id, principal.rate_limit)
         if wait > 0:
-            raise Problem(429, "rate-limited", "Too many requests",
-                          f"token {principal.name!r} is over its rate limit; retry in {wait:.2f}s",
-                          headers={"Retry-After": str(max(1, math.ceil(wait)))})
+            raise Problem(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"token {principal.name!r} is over its rate limit; retry in {wait:.2f}s",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
         if not principal.allows(role):
-            raise Problem(403, "forbidden", "Forbidden",
-                          f"token {principal.name!r} has role {principal.role!r}; "
-                          f"this needs {role!r} or higher")
+            raise Problem(
+                403,
+                "forbidden",
+                "Forbidden",
+                f"token {principal.name!r} has role {principal.role!r}; this needs {role!r} or higher",
+            )
         return principal
 
     dependency.__name__ = f"require_{role}"

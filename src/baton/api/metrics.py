@@ -23,17 +23,27 @@ class ApiMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "baton_api_requests", "HTTP requests answered by the API.",
-            ["method", "route", "status"], registry=self.registry)
+            "baton_api_requests",
+            "HTTP requests answered by the API.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
-            "baton_api_request_duration_seconds", "Time to answer an API request (first byte).",
-            ["method", "route"], registry=self.registry,
-            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+            "baton_api_request_duration_seconds",
+            "Time to answer an API request (first byte).",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        )
         self.submitted = Counter(
-            "baton_api_executions_submitted", "Executions accepted by POST /executions.",
-            ["workflow"], registry=self.registry)
+            "baton_api_executions_submitted",
+            "Executions accepted by POST /executions.",
+            ["workflow"],
+            registry=self.registry,
+        )
         self.sse_streams = Gauge(
-            "baton_api_sse_streams", "Open Server-Sent Events streams.", registry=self.registry)
+            "baton_api_sse_streams", "Open Server-Sent Events streams.", registry=self.registry
+        )
 
     def exposition(self) -> bytes:
         out = generate_latest(self.registry)

@@ -29,8 +29,12 @@ class BodyTooLarge(Problem):
     """The request body is over ``api.max_body_bytes``."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, "payload-too-large", "Request body too large",
-                         f"the request body is over the limit of {limit} bytes (api.max_body_bytes)")
+        super().__init__(
+            413,
+            "payload-too-large",
+            "Request body too large",
+            f"the request body is over the limit of {limit} bytes (api.max_body_bytes)",
+        )
 
 
 class ServiceMiddleware:
@@ -100,27 +104,44 @@ class ServiceMiddleware:
             if method not in _READS:
                 await self._audit(scope, state, method, status_holder[0], request_id)
 
-    async def _audit(self, scope: Scope, state: dict[str, Any], method: str, status: int,
-                     request_id: str) -> None:
+    async def _audit(
+        self, scope: Scope, state: dict[str, Any], method: str, status: int, request_id: str
+    ) -> None:
         principal = state.get("principal")
         if principal is None:  # unauthenticated writes are counted in metrics, not audited
             return
         client = scope.get("client")
         try:
             await asyncio.to_thread(
-                self.service.audit.record, actor=principal.name, role=principal.role, method=method,
-                path=scope.get("path", ""), status_code=status, target=state.get("audit_target"),
-                request_id=request_id, client=client[0] if client else None,
-                detail=dict(state.get("audit_detail") or {}))
+                self.service.audit.record,
+                actor=principal.name,
+                role=principal.role,
+                method=method,
+                path=scope.get("path", ""),
+                status_code=status,
+                target=state.get("audit_target"),
+                request_id=request_id,
+                client=client[0] if client else None,
+                detail=dict(state.get("audit_detail") or {}),
+            )
         except Exception as exc:  # the response is already sent; say so loudly in the log
-            log.error("could not write the audit row of %s %s (request %s): %s", method,
-                      scope.get("path"), request_id, " ".join(str(exc).split()))
+            log.error(
+                "could not write the audit row of %s %s (request %s): %s",
+                method,
+                scope.get("path"),
+                request_id,
+                " ".join(str(exc).split()),
+            )
 
 
 def _too_large(limit: int, scope: Scope) -> Response:
-    return problem_response(413, "payload-too-large", "Request body too large",
-                            f"the request body is over the limit of {limit} bytes (api.max_body_bytes)",
-                            instance=scope.get("path"))
+    return problem_response(
+        413,
+        "payload-too-large",
+        "Request body too large",
+        f"the request body is over the limit of {limit} bytes (api.max_body_bytes)",
+        instance=scope.get("path"),
+    )
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -137,8 +137,15 @@ def _one_line(text: str) -> str:
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
-    return problem_response(exc.status, exc.slug, exc.title, exc.detail, instance=request.url.path,
-                            headers=exc.headers, extensions=exc.extensions)
+    return problem_response(
+        exc.status,
+        exc.slug,
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        headers=exc.headers,
+        extensions=exc.extensions,
+    )
 
 
 async def _on_baton_error(request: Request, exc: Exception) -> Response:
@@ -154,8 +161,14 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     ]
     first = errors[0] if errors else {"location": "body", "message": "invalid request"}
     detail = f"{first['location']}: {first['message']}"
-    return problem_response(422, "validation-error", "Invalid request", detail,
-                            instance=request.url.path, extensions={"errors": errors})
+    return problem_response(
+        422,
+        "validation-error",
+        "Invalid request",
+        detail,
+        instance=request.url.path,
+        extensions={"errors": errors},
+    )
 
 
 _HTTP_SLUGS = {
@@ -171,16 +184,25 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) else title
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.method} {request.url.path}; see /api/v1/openapi.json"
-    return problem_response(exc.status_code, slug, title, detail, instance=request.url.path,
-                            headers=dict(exc.headers or {}))
+    return problem_response(
+        exc.status_code, slug, title, detail, instance=request.url.path, headers=dict(exc.headers or {})
+    )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s: %s", request.method, request.url.path,
-              _one_line(f"{type(exc).__name__}: {exc}"))
-    return problem_response(500, "internal-error", "Internal server error",
-                            "the server failed to handle this request; see its log",
-                            instance=request.url.path)
+    log.error(
+        "unhandled error on %s %s: %s",
+        request.method,
+        request.url.path,
+        _one_line(f"{type(exc).__name__}: {exc}"),
+    )
+    return problem_response(
+        500,
+        "internal-error",
+        "Internal server error",
+        "the server failed to handle this request; see its log",
+        instance=request.url.path,
+    )
 
 
 def install(app: FastAPI) -> None:

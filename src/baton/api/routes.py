@@ -7,7 +7,7 @@ write routes also say what they acted on, for the audit row.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -43,10 +43,12 @@ Operator = Annotated[Principal, Depends(require("operator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 ExecutionId = Annotated[str, Path(min_length=1, max_length=128)]
 
-_PROBLEM = {"content": {"application/problem+json": {}}}
-ERRORS = {401: {"description": "No or unknown token", **_PROBLEM},
-          403: {"description": "The token's role is too small", **_PROBLEM},
-          429: {"description": "Over the token's rate limit", **_PROBLEM}}
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No or unknown token", **_PROBLEM},
+    403: {"description": "The token's role is too small", **_PROBLEM},
+    429: {"description": "Over the token's rate limit", **_PROBLEM},
+}
 
 
 def _service(request: Request) -> ApiService:
@@ -60,26 +62,46 @@ def _audit(request: Request, target: str | None, **detail: object) -> None:
 
 
 # -- executions --------------------------------------------------------------------------------
-@router.post("/executions", status_code=202, response_model=ExecutionAccepted, responses=ERRORS,
-             summary="Start a workflow (returns at once; a worker runs it)")
+@router.post(
+    "/executions",
+    status_code=202,
+    response_model=ExecutionAccepted,
+    responses=ERRORS,
+    summary="Start a workflow (returns at once; a worker runs it)",
+)
 def create_execution(
-    body: ExecutionCreate, request: Request, response: Response, principal: Operator,
+    body: ExecutionCreate,
+    request: Request,
+    response: Response,
+    principal: Operator,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)] = None,
 ) -> ExecutionAccepted:
-    _audit(request, None, workflow_id=body.workflow_id, idempotency_key=body.idempotency_key or idempotency_key)
+    _audit(
+        request, None, workflow_id=body.workflow_id, idempotency_key=body.idempotency_key or idempotency_key
+    )
     accepted = _service(request).submit(principal, body, idempotency_key)
-    _audit(request, accepted.execution_id, workflow_id=body.workflow_id,
-           idempotency_key=body.idempotency_key or idempotency_key, replay=accepted.idempotent_replay)
+    _audit(
+        request,
+        accepted.execution_id,
+        workflow_id=body.workflow_id,
+        idempotency_key=body.idempotency_key or idempotency_key,
+        replay=accepted.idempotent_replay,
+    )
     response.headers["Location"] = accepted.links["self"]
     if accepted.idempotent_replay:
         response.headers["Idempotent-Replayed"] = "true"
     return accepted
 
 
-@router.get("/executions", response_model=Page[ExecutionSummary], responses=ERRORS,
-            summary="List executions, newest first")
+@router.get(
+    "/executions",
+    response_model=Page[ExecutionSummary],
+    responses=ERRORS,
+    summary="List executions, newest first",
+)
 def list_executions(
-    request: Request, _: Viewer,
+    request: Request,
+    _: Viewer,
     status: ExecutionStatus | None = None,
     workflow_id: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -88,32 +110,53 @@ def list_executions(
     return _service(request).list(status=status, workflow_id=workflow_id, limit=limit, cursor=cursor)
 
 
-@router.get("/executions/{execution_id}", response_model=ExecutionDetail, responses=ERRORS,
-            summary="An execution: status, progress, current steps, results, usage, cost, error")
+@router.get(
+    "/executions/{execution_id}",
+    response_model=ExecutionDetail,
+    responses=ERRORS,
+    summary="An execution: status, progress, current steps, results, usage, cost, error",
+)
 def get_execution(execution_id: ExecutionId, request: Request, _: Viewer) -> ExecutionDetail:
     return _service(request).detail(execution_id)
 
 
-@router.post("/executions/{execution_id}/cancel", response_model=ExecutionState, responses=ERRORS,
-             summary="Cancel an execution (a running one stops within a second)")
+@router.post(
+    "/executions/{execution_id}/cancel",
+    response_model=ExecutionState,
+    responses=ERRORS,
+    summary="Cancel an execution (a running one stops within a second)",
+)
 def cancel_execution(execution_id: ExecutionId, request: Request, principal: Operator) -> ExecutionState:
     _audit(request, execution_id)
     return _service(request).cancel(principal, execution_id)
 
 
-@router.post("/executions/{execution_id}/approve", response_model=ExecutionState, status_code=202,
-             responses=ERRORS, summary="Approve (or reject) a step waiting for a human")
-def approve_execution(execution_id: ExecutionId, body: ApproveRequest, request: Request,
-                      principal: Operator) -> ExecutionState:
+@router.post(
+    "/executions/{execution_id}/approve",
+    response_model=ExecutionState,
+    status_code=202,
+    responses=ERRORS,
+    summary="Approve (or reject) a step waiting for a human",
+)
+def approve_execution(
+    execution_id: ExecutionId, body: ApproveRequest, request: Request, principal: Operator
+) -> ExecutionState:
     _audit(request, execution_id, step=body.step, approved=body.approved)
-    return _service(request).approve(principal, execution_id, step=body.step, approved=body.approved,
-                                     reason=body.reason)
+    return _service(request).approve(
+        principal, execution_id, step=body.step, approved=body.approved, reason=body.reason
+    )
 
 
-@router.get("/executions/{execution_id}/logs", response_model=Page[LogEntry], responses=ERRORS,
-            summary="An execution's log rows (cursor: the seq to continue after)")
+@router.get(
+    "/executions/{execution_id}/logs",
+    response_model=Page[LogEntry],
+    responses=ERRORS,
+    summary="An execution's log rows (cursor: the seq to continue after)",
+)
 def get_logs(
-    execution_id: ExecutionId, request: Request, _: Viewer,
+    execution_id: ExecutionId,
+    request: Request,
+    _: Viewer,
     level: LogLevel | None = None,
     step: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -122,56 +165,90 @@ def get_logs(
     return _service(request).logs(execution_id, level=level, step=step, limit=limit, cursor=cursor)
 
 
-@router.get("/executions/{execution_id}/events", responses={
-    **ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "The event stream"}},
-    summary="Server-Sent Events of an execution (resumable with Last-Event-ID)")
+@router.get(
+    "/executions/{execution_id}/events",
+    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "The event stream"}},
+    summary="Server-Sent Events of an execution (resumable with Last-Event-ID)",
+)
 async def get_events(
-    execution_id: ExecutionId, request: Request, _: Viewer,
+    execution_id: ExecutionId,
+    request: Request,
+    _: Viewer,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Like Last-Event-ID, for clients "
-                                                         "that cannot set headers")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, description="Like Last-Event-ID, for clients that cannot set headers")
+    ] = None,
 ) -> StreamingResponse:
     service = _service(request)
     start = after
     if last_event_id is not None and last_event_id.strip():
         if not last_event_id.strip().isdigit():
-            raise Problem(422, "validation-error", "Invalid request",
-                          "Last-Event-ID must be the id (seq) of an event of this stream")
+            raise Problem(
+                422,
+                "validation-error",
+                "Invalid request",
+                "Last-Event-ID must be the id (seq) of an event of this stream",
+            )
         start = int(last_event_id.strip())
     if await asyncio.to_thread(service.store.get_execution, execution_id) is None:
         raise ExecutionNotFound(execution_id)
-    return StreamingResponse(execution_events(service, execution_id, start), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        execution_events(service, execution_id, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 # -- workflows -------------------------------------------------------------------------------------
 def _summary(wf: Workflow) -> dict[str, object]:
-    return {"id": wf.id, "name": wf.name, "type": wf.type.value, "description": wf.description,
-            "steps": len(wf.steps),
-            "parameters": {k: v.model_dump(mode="json", exclude_none=True) for k, v in wf.parameters.items()}}
+    return {
+        "id": wf.id,
+        "name": wf.name,
+        "type": wf.type.value,
+        "description": wf.description,
+        "steps": len(wf.steps),
+        "parameters": {k: v.model_dump(mode="json", exclude_none=True) for k, v in wf.parameters.items()},
+    }
 
 
-@router.get("/workflows", response_model=list[WorkflowSummary], responses=ERRORS,
-            summary="The workflows this server can run")
+@router.get(
+    "/workflows",
+    response_model=list[WorkflowSummary],
+    responses=ERRORS,
+    summary="The workflows this server can run",
+)
 def list_workflows(request: Request, _: Viewer) -> list[WorkflowSummary]:
     baton = _service(request).baton
     return [WorkflowSummary.model_validate(_summary(baton.workflow(w))) for w in baton.workflow_ids()]
 
 
-@router.get("/workflows/{workflow_id}", response_model=WorkflowDetail, responses=ERRORS,
-            summary="One workflow's definition and its Mermaid drawing")
-def get_workflow(workflow_id: Annotated[str, Path(max_length=128)], request: Request, _: Viewer) -> WorkflowDetail:
+@router.get(
+    "/workflows/{workflow_id}",
+    response_model=WorkflowDetail,
+    responses=ERRORS,
+    summary="One workflow's definition and its Mermaid drawing",
+)
+def get_workflow(
+    workflow_id: Annotated[str, Path(max_length=128)], request: Request, _: Viewer
+) -> WorkflowDetail:
     service = _service(request)
     wf = service.baton.workflow(workflow_id)
-    return WorkflowDetail.model_validate({
-        **_summary(wf),
-        "definition": wf.model_dump(mode="json", exclude={"created_at", "updated_at"}),
-        "mermaid": mermaid(wf, root=service.root)})
+    return WorkflowDetail.model_validate(
+        {
+            **_summary(wf),
+            "definition": wf.model_dump(mode="json", exclude={"created_at", "updated_at"}),
+            "mermaid": mermaid(wf, root=service.root),
+        }
+    )
 
 
 # -- agents ------------------------------------------------------------------------------------------
-@router.get("/agents", response_model=list[AgentInfo], responses=ERRORS,
-            summary="Configured agents with their status and last health check")
+@router.get(
+    "/agents",
+    response_model=list[AgentInfo],
+    responses=ERRORS,
+    summary="Configured agents with their status and last health check",
+)
 def list_agents(request: Request, _: Viewer) -> list[AgentInfo]:
     service = _service(request)
     stored = {a.id: a for a in service.store.list_agents()}
@@ -179,34 +256,62 @@ def list_agents(request: Request, _: Viewer) -> list[AgentInfo]:
     for agent_id, agent in sorted(service.baton.agents.items()):
         known = stored.get(agent_id)
         reason = service.agent_unavailable(agent)
-        out.append(AgentInfo(
-            id=agent_id, name=agent.name, provider=agent.provider, model=agent.model,
-            interface=agent.interface.value, capabilities=list(agent.capabilities),
-            status=(known.status.value if known else "unregistered"),
-            last_health_check=known.last_health_check if known else None,
-            available=reason is None, unavailable_reason=reason))
+        out.append(
+            AgentInfo(
+                id=agent_id,
+                name=agent.name,
+                provider=agent.provider,
+                model=agent.model,
+                interface=agent.interface.value,
+                capabilities=list(agent.capabilities),
+                status=(known.status.value if known else "unregistered"),
+                last_health_check=known.last_health_check if known else None,
+                available=reason is None,
+                unavailable_reason=reason,
+            )
+        )
     return out
 
 
-@router.post("/agents/{agent_id}/check", response_model=AgentCheck, responses=ERRORS,
-             summary="Run an agent's health check and record its status (admin)")
-async def check_agent(agent_id: Annotated[str, Path(max_length=128)], request: Request, _: Admin,
-                      live: bool = False) -> AgentCheck:
+@router.post(
+    "/agents/{agent_id}/check",
+    response_model=AgentCheck,
+    responses=ERRORS,
+    summary="Run an agent's health check and record its status (admin)",
+)
+async def check_agent(
+    agent_id: Annotated[str, Path(max_length=128)], request: Request, _: Admin, live: bool = False
+) -> AgentCheck:
     service = _service(request)
     _audit(request, agent_id, live=live)
     if agent_id not in service.baton.agents:
-        raise Problem(404, "agent-not-found", "Agent not found",
-                      str(AgentNotFound(agent_id, sorted(service.baton.agents))))
+        raise Problem(
+            404,
+            "agent-not-found",
+            "Agent not found",
+            str(AgentNotFound(agent_id, sorted(service.baton.agents))),
+        )
     result = await service.registry.check(agent_id, live=live)
-    return AgentCheck(agent_id=result.agent_id, ok=result.ok, detail=result.detail, version=result.version,
-                      status=result.status.value, checked_at=result.checked_at)
+    return AgentCheck(
+        agent_id=result.agent_id,
+        ok=result.ok,
+        detail=result.detail,
+        version=result.version,
+        status=result.status.value,
+        checked_at=result.checked_at,
+    )
 
 
 # -- audit -------------------------------------------------------------------------------------------
-@router.get("/audit", response_model=Page[AuditEntryOut], responses=ERRORS,
-            summary="The audit trail of write requests, newest first (admin)")
+@router.get(
+    "/audit",
+    response_model=Page[AuditEntryOut],
+    responses=ERRORS,
+    summary="The audit trail of write requests, newest first (admin)",
+)
 def list_audit(
-    request: Request, _: Admin,
+    request: Request,
+    _: Admin,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[int | None, Query(ge=1)] = None,

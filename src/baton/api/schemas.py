@@ -18,19 +18,27 @@ class ExecutionCreate(BaseModel):
     workflow_id: str = Field(min_length=1, max_length=128)
     parameters: dict[str, Any] = Field(default_factory=dict)
     workspace_dir: str | None = Field(
-        default=None, max_length=4096,
-        description="A directory on the server, under one of api.workspace_roots.")
+        default=None,
+        max_length=4096,
+        description="A directory on the server, under one of api.workspace_roots.",
+    )
     repo: str | None = Field(
-        default=None, max_length=2048,
-        description="A git repository to clone into a fresh workspace before the run.")
+        default=None,
+        max_length=2048,
+        description="A git repository to clone into a fresh workspace before the run.",
+    )
     ref: str | None = Field(default=None, max_length=255, description="Branch or tag of `repo`.")
-    timeout_seconds: int | None = Field(default=None, ge=10, le=3600,
-                                        description="Longest running time; then the execution fails.")
+    timeout_seconds: int | None = Field(
+        default=None, ge=10, le=3600, description="Longest running time; then the execution fails."
+    )
     priority: int = Field(default=5, ge=1, le=10, description="1 runs first, 10 last.")
     idempotency_key: str | None = Field(
-        default=None, min_length=1, max_length=255,
+        default=None,
+        min_length=1,
+        max_length=255,
         description="The same key (per token) never starts a second execution; "
-                    "the Idempotency-Key header works too.")
+        "the Idempotency-Key header works too.",
+    )
 
     @model_validator(mode="after")
     def _one_workspace(self) -> ExecutionCreate:

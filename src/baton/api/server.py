@@ -36,7 +36,7 @@ log = logging.getLogger("baton.service")
 class ServiceError(BatonError):
     """The service cannot start as configured."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class UnsupportedDatabase(ServiceError):
@@ -67,8 +67,12 @@ def open_for_service(config: Path | None, *, cwd: Path, mode: str | None = None)
     check_database(configuration, url)
     g = configuration.global_
     deployment = configuration.deployment
-    store = open_store(url, base_dir=loaded.root, max_log_bytes=g.max_log_bytes,
-                       claim_timeout=timedelta(seconds=deployment.dead_after_seconds))
+    store = open_store(
+        url,
+        base_dir=loaded.root,
+        max_log_bytes=g.max_log_bytes,
+        claim_timeout=timedelta(seconds=deployment.dead_after_seconds),
+    )
     assert isinstance(store, SqlStore)
     return Opened(configuration, loaded.root, store, url)
 
@@ -80,16 +84,26 @@ def check_database(configuration: Configuration, url: str) -> None:
         raise UnsupportedDatabase(
             "deployment.mode function_compute needs a PostgreSQL database: Function Compute "
             "instances are ephemeral and a SQLite file on one would vanish with it; set "
-            "BATON_DATABASE_URL=postgresql://user:password@host:5432/baton")
+            "BATON_DATABASE_URL=postgresql://user:password@host:5432/baton"
+        )
 
 
 def configure_logging(level: str = "info") -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-def serve(config: Path | None, *, cwd: Path, host: str | None, port: int | None, workers: int | None,
-          worker_id: str | None = None, mode: str | None = None, concurrency: int | None = None,
-          access_log: bool = False) -> None:
+def serve(
+    config: Path | None,
+    *,
+    cwd: Path,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    worker_id: str | None = None,
+    mode: str | None = None,
+    concurrency: int | None = None,
+    access_log: bool = False,
+) -> None:
     """Run the API (and an in-process worker) until interrupted."""
     import uvicorn
 
@@ -103,19 +117,34 @@ def serve(config: Path | None, *, cwd: Path, host: str | None, port: int | None,
     in_process = cfg.deployment.workers if workers is None else workers
     worker = None
     if in_process > 0:
-        worker = _start_worker(opened, worker_id=worker_id, concurrency=concurrency or
-                               cfg.global_.max_concurrent_executions)
+        worker = _start_worker(
+            opened, worker_id=worker_id, concurrency=concurrency or cfg.global_.max_concurrent_executions
+        )
     dispatcher = Dispatcher(opened.store_url)
     api_store = _second_store(opened)
     service = ApiService(cfg, api_store, opened.root, dispatcher=dispatcher)
     app = create_app(service)
     bind_host = host or cfg.deployment.host
     bind_port = port or cfg.deployment.port
-    log.info("Baton API on http://%s:%d/api/v1 (%s worker)", bind_host, bind_port,
-             "with an in-process" if worker else "without a")
-    server = uvicorn.Server(uvicorn.Config(app, host=bind_host, port=bind_port, access_log=access_log,
-                                           log_level="warning", lifespan="off", loop="auto",
-                                           http="auto", timeout_graceful_shutdown=5))
+    log.info(
+        "Baton API on http://%s:%d/api/v1 (%s worker)",
+        bind_host,
+        bind_port,
+        "with an in-process" if worker else "without a",
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=bind_host,
+            port=bind_port,
+            access_log=access_log,
+            log_level="warning",
+            lifespan="off",
+            loop="auto",
+            http="auto",
+            timeout_graceful_shutdown=5,
+        )
+    )
     try:
         server.run()
     finally:
@@ -124,8 +153,15 @@ def serve(config: Path | None, *, cwd: Path, host: str | None, port: int | None,
             worker.drain_and_exit(0)
 
 
-def run_worker(config: Path | None, *, cwd: Path, queue: str | None, concurrency: int | None,
-               worker_id: str | None, drain_seconds: float | None = None) -> None:
+def run_worker(
+    config: Path | None,
+    *,
+    cwd: Path,
+    queue: str | None,
+    concurrency: int | None,
+    worker_id: str | None,
+    drain_seconds: float | None = None,
+) -> None:
     """Run a worker until SIGTERM/SIGINT (then drain and exit)."""
     import threading
 
@@ -135,23 +171,31 @@ def run_worker(config: Path | None, *, cwd: Path, queue: str | None, concurrency
     if queue is not None:
         dep = cfg.deployment.model_copy(update={"queue": queue})
         opened.configuration = cfg.model_copy(update={"deployment": dep})
-    worker = _start_worker(opened, worker_id=worker_id,
-                           concurrency=concurrency or cfg.global_.max_concurrent_executions,
-                           drain_seconds=drain_seconds)
+    worker = _start_worker(
+        opened,
+        worker_id=worker_id,
+        concurrency=concurrency or cfg.global_.max_concurrent_executions,
+        drain_seconds=drain_seconds,
+    )
     worker.install_signal_handlers()
     threading.Event().wait()
 
 
-def _start_worker(opened: Opened, *, worker_id: str | None, concurrency: int,
-                  drain_seconds: float | None = None) -> Worker:
+def _start_worker(
+    opened: Opened, *, worker_id: str | None, concurrency: int, drain_seconds: float | None = None
+) -> Worker:
     from baton.workers.worker import Worker, WorkerSettings, default_worker_id
 
     dep = opened.configuration.deployment
     settings = WorkerSettings(
-        worker_id=worker_id or default_worker_id(), queue=dep.queue, concurrency=concurrency,
-        heartbeat_seconds=dep.heartbeat_seconds, dead_after_seconds=dep.dead_after_seconds,
+        worker_id=worker_id or default_worker_id(),
+        queue=dep.queue,
+        concurrency=concurrency,
+        heartbeat_seconds=dep.heartbeat_seconds,
+        dead_after_seconds=dep.dead_after_seconds,
         polling_seconds=float(os.environ.get("BATON_QUEUE_POLL_SECONDS", "0.5")),
-        drain_seconds=30.0 if drain_seconds is None else drain_seconds)
+        drain_seconds=30.0 if drain_seconds is None else drain_seconds,
+    )
     worker = Worker(opened.configuration, opened.store, opened.root, settings, opened.store_url)
     worker.start()
     return worker
@@ -162,8 +206,11 @@ def _second_store(opened: Opened) -> SqlStore:
     from baton.store import open_store
 
     g = opened.configuration.global_
-    store = open_store(opened.store_url, base_dir=opened.root, max_log_bytes=g.max_log_bytes,
-                       claim_timeout=timedelta(seconds=opened.configuration.deployment.dead_after_seconds))
+    store = open_store(
+        opened.store_url,
+        base_dir=opened.root,
+        max_log_bytes=g.max_log_bytes,
+        claim_timeout=timedelta(seconds=opened.configuration.deployment.dead_after_seconds),
+    )
     assert isinstance(store, SqlStore)
     return store
-

@@ -7,6 +7,7 @@ audit log and the dispatcher that queues executions for the workers.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -41,8 +42,8 @@ from baton.engine import Baton
 from baton.engine.errors import ExecutionNotFound
 from baton.engine.graph_approval import record_decision
 from baton.models import Agent, Configuration, ExecutionStatus, LogLevel, StepStatus
-from baton.models.execution import new_id
 from baton.models.errors import IllegalTransition
+from baton.models.execution import new_id
 from baton.store.errors import NotFound
 from baton.store.sql import SqlStore
 from baton.workers.dbos_runtime import Dispatcher
@@ -50,17 +51,24 @@ from baton.workers.submissions import Submission, SubmissionStore
 
 API_PREFIX = "/api/v1"
 _REMOTE_REPO = re.compile(r"^(https|ssh|git)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$")
-_FINISHED_STEP = frozenset({StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED,
-                            StepStatus.CANCELLED})
+_FINISHED_STEP = frozenset(
+    {StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED, StepStatus.CANCELLED}
+)
 _READY_TTL = 10.0
 
 
 class ApiService:
     """The API's state and operations; one per server process."""
 
-    def __init__(self, configuration: Configuration, store: SqlStore, root: Path, *,
-                 dispatcher: Dispatcher | None,
-                 adapter_factory: Callable[[Agent], AgentAdapter] | None = None) -> None:
+    def __init__(
+        self,
+        configuration: Configuration,
+        store: SqlStore,
+        root: Path,
+        *,
+        dispatcher: Dispatcher | None,
+        adapter_factory: Callable[[Agent], AgentAdapter] | None = None,
+    ) -> None:
         self.configuration = configuration
         self.store = store
         self.root = root
@@ -83,12 +91,17 @@ class ApiService:
         self.store.close()
 
     # -- executions ------------------------------------------------------------------------------
-    def submit(self, principal: Principal, body: ExecutionCreate,
-               header_key: str | None) -> ExecutionAccepted:
+    def submit(
+        self, principal: Principal, body: ExecutionCreate, header_key: str | None
+    ) -> ExecutionAccepted:
         key = body.idempotency_key or header_key
         if body.idempotency_key and header_key and body.idempotency_key != header_key:
-            raise Problem(422, "validation-error", "Invalid request",
-                          "the Idempotency-Key header and idempotency_key in the body differ")
+            raise Problem(
+                422,
+                "validation-error",
+                "Invalid request",
+                "the Idempotency-Key header and idempotency_key in the body differ",
+            )
         digest = _request_hash(body)
         if key is not None:
             held = self.submissions.by_key(principal.name, key)
@@ -96,17 +109,26 @@ class ApiService:
                 return self._replay(held, digest)
         execution_id = new_id()
         sub = Submission(
-            execution_id=execution_id, submitted_by=principal.name, idempotency_key=key,
-            request_hash=digest, queue=self.queue, priority=body.priority,
-            timeout_seconds=body.timeout_seconds, repo=body.repo, ref=body.ref,
-            first_started_at=None, created_at=datetime.now(UTC))
+            execution_id=execution_id,
+            submitted_by=principal.name,
+            idempotency_key=key,
+            request_hash=digest,
+            queue=self.queue,
+            priority=body.priority,
+            timeout_seconds=body.timeout_seconds,
+            repo=body.repo,
+            ref=body.ref,
+            first_started_at=None,
+            created_at=datetime.now(UTC),
+        )
         holder = self.submissions.reserve(sub, principal.name)
         if holder is not None:
             return self._replay(holder, digest)
         try:
             workspace = self._workspace(body, execution_id)
-            ctx = self.baton.submit(body.workflow_id, body.parameters, workspace_dir=workspace,
-                                    execution_id=execution_id)
+            ctx = self.baton.submit(
+                body.workflow_id, body.parameters, workspace_dir=workspace, execution_id=execution_id
+            )
         except BaseException:
             self.submissions.release(execution_id)
             raise
@@ -116,26 +138,34 @@ class ApiService:
 
     def _enqueue(self, execution_id: str, priority: int, job_id: str | None = None) -> None:
         if self.dispatcher is None:
-            raise Problem(503, "queue-unavailable", "Queue unavailable",
-                          "this server has no queue to hand executions to")
+            raise Problem(
+                503,
+                "queue-unavailable",
+                "Queue unavailable",
+                "this server has no queue to hand executions to",
+            )
         try:
             self.dispatcher.enqueue(execution_id, queue=self.queue, priority=priority, job_id=job_id)
         except Exception as exc:
             reason = " ".join(str(exc).split())[:300]
             if job_id is None:
-                try:
-                    self.store.set_execution_status(execution_id, ExecutionStatus.FAILED,
-                                                    error=f"could not be queued: {reason}")
-                except IllegalTransition:
-                    pass
-            raise Problem(503, "queue-unavailable", "Queue unavailable",
-                          f"the execution could not be queued: {reason}") from None
+                with contextlib.suppress(IllegalTransition):
+                    self.store.set_execution_status(
+                        execution_id, ExecutionStatus.FAILED, error=f"could not be queued: {reason}"
+                    )
+            raise Problem(
+                503, "queue-unavailable", "Queue unavailable", f"the execution could not be queued: {reason}"
+            ) from None
 
     def _replay(self, held: Submission, digest: str) -> ExecutionAccepted:
         if held.request_hash != digest:
-            raise Problem(422, "idempotency-key-reused", "Idempotency key reused",
-                          f"idempotency key {held.idempotency_key!r} was used for a different request "
-                          f"(execution {held.execution_id}); use a new key")
+            raise Problem(
+                422,
+                "idempotency-key-reused",
+                "Idempotency key reused",
+                f"idempotency key {held.idempotency_key!r} was used for a different request "
+                f"(execution {held.execution_id}); use a new key",
+            )
         record = self.store.get_execution(held.execution_id)
         if record is None:
             raise ExecutionNotFound(held.execution_id)
@@ -146,9 +176,17 @@ class ApiService:
     def _accepted(execution_id: str, workflow_id: str, status: str, *, replay: bool) -> ExecutionAccepted:
         base = f"{API_PREFIX}/executions/{execution_id}"
         return ExecutionAccepted(
-            execution_id=execution_id, workflow_id=workflow_id, status=status, idempotent_replay=replay,
-            links={"self": base, "events": f"{base}/events", "logs": f"{base}/logs",
-                   "cancel": f"{base}/cancel"})
+            execution_id=execution_id,
+            workflow_id=workflow_id,
+            status=status,
+            idempotent_replay=replay,
+            links={
+                "self": base,
+                "events": f"{base}/events",
+                "logs": f"{base}/logs",
+                "cancel": f"{base}/cancel",
+            },
+        )
 
     def _workspace(self, body: ExecutionCreate, execution_id: str) -> str | None:
         if body.repo is not None:
@@ -161,9 +199,13 @@ class ApiService:
             return None
         path = self._path(body.workspace_dir)
         if not self._allowed(path):
-            raise Problem(422, "workspace-not-allowed", "Workspace not allowed",
-                          f"workspace_dir {path} is outside the allowed roots "
-                          f"({', '.join(str(r) for r in self._roots())}; set api.workspace_roots)")
+            raise Problem(
+                422,
+                "workspace-not-allowed",
+                "Workspace not allowed",
+                f"workspace_dir {path} is outside the allowed roots "
+                f"({', '.join(str(r) for r in self._roots())}; set api.workspace_roots)",
+            )
         return str(path)
 
     def _check_repo(self, repo: str) -> None:
@@ -172,9 +214,13 @@ class ApiService:
         local = self._path(repo.removeprefix("file://"))
         if self._allowed(local):
             return
-        raise Problem(422, "repo-not-allowed", "Repository not allowed",
-                      "repo must be an https://, ssh:// or git:// URL (or user@host:path), or a "
-                      "local repository under api.workspace_roots")
+        raise Problem(
+            422,
+            "repo-not-allowed",
+            "Repository not allowed",
+            "repo must be an https://, ssh:// or git:// URL (or user@host:path), or a "
+            "local repository under api.workspace_roots",
+        )
 
     def _path(self, value: str) -> Path:
         path = Path(value).expanduser()
@@ -209,58 +255,109 @@ class ApiService:
                 cost += float(out.get("cost_usd") or 0.0)
         sub = self.submissions.get(execution_id)
         return ExecutionDetail(
-            execution_id=ctx.id, workflow_id=ctx.workflow_id, status=ctx.status.value,
+            execution_id=ctx.id,
+            workflow_id=ctx.workflow_id,
+            status=ctx.status.value,
             progress=round(progress, 4),
             current_steps=[r.step_id for r in runs if r.status in (StepStatus.RUNNING, StepStatus.WAITING)],
-            steps=[StepResult(step_id=r.step_id, status=r.status.value, agent_id=r.agent_id,
-                              attempt=r.attempt, iteration=r.iteration, cache_hit=r.cache_hit,
-                              started_at=r.started_at, ended_at=r.ended_at, error=r.error,
-                              error_type=r.error_type, output=r.output) for r in runs],
-            usage=usage, cost_usd=round(cost, 6), error=ctx.error, parameters=ctx.parameters,
-            workspace_dir=ctx.workspace_dir, trace_id=ctx.trace_id, start_time=ctx.start_time,
-            end_time=ctx.end_time, owner=record.owner,
-            submitted_by=sub.submitted_by if sub else None, queue=sub.queue if sub else None,
-            priority=sub.priority if sub else None, timeout_seconds=sub.timeout_seconds if sub else None)
+            steps=[
+                StepResult(
+                    step_id=r.step_id,
+                    status=r.status.value,
+                    agent_id=r.agent_id,
+                    attempt=r.attempt,
+                    iteration=r.iteration,
+                    cache_hit=r.cache_hit,
+                    started_at=r.started_at,
+                    ended_at=r.ended_at,
+                    error=r.error,
+                    error_type=r.error_type,
+                    output=r.output,
+                )
+                for r in runs
+            ],
+            usage=usage,
+            cost_usd=round(cost, 6),
+            error=ctx.error,
+            parameters=ctx.parameters,
+            workspace_dir=ctx.workspace_dir,
+            trace_id=ctx.trace_id,
+            start_time=ctx.start_time,
+            end_time=ctx.end_time,
+            owner=record.owner,
+            submitted_by=sub.submitted_by if sub else None,
+            queue=sub.queue if sub else None,
+            priority=sub.priority if sub else None,
+            timeout_seconds=sub.timeout_seconds if sub else None,
+        )
 
-    def list(self, *, status: ExecutionStatus | None, workflow_id: str | None, limit: int,
-             cursor: str | None) -> Page[ExecutionSummary]:
+    def list(
+        self, *, status: ExecutionStatus | None, workflow_id: str | None, limit: int, cursor: str | None
+    ) -> Page[ExecutionSummary]:
         try:
-            rows = self.store.list_executions(status=status, workflow_id=workflow_id, limit=limit + 1,
-                                              before=cursor)
+            rows = self.store.list_executions(
+                status=status, workflow_id=workflow_id, limit=limit + 1, before=cursor
+            )
         except NotFound:
-            raise Problem(422, "invalid-cursor", "Invalid cursor",
-                          f"cursor {cursor!r} names no execution; start again without it") from None
+            raise Problem(
+                422,
+                "invalid-cursor",
+                "Invalid cursor",
+                f"cursor {cursor!r} names no execution; start again without it",
+            ) from None
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [ExecutionSummary(execution_id=r.id, workflow_id=r.workflow_id, status=r.status.value,
-                                  start_time=r.start_time, end_time=r.end_time, error=r.error)
-                 for r in rows]
+        items = [
+            ExecutionSummary(
+                execution_id=r.id,
+                workflow_id=r.workflow_id,
+                status=r.status.value,
+                start_time=r.start_time,
+                end_time=r.end_time,
+                error=r.error,
+            )
+            for r in rows
+        ]
         return Page[ExecutionSummary](items=items, next_cursor=rows[-1].id if more and rows else None)
 
-    def logs(self, execution_id: str, *, level: LogLevel | None, step: str | None, limit: int,
-             cursor: int | None) -> Page[LogEntry]:
+    def logs(
+        self, execution_id: str, *, level: LogLevel | None, step: str | None, limit: int, cursor: int | None
+    ) -> Page[LogEntry]:
         if self.store.get_execution(execution_id) is None:
             raise ExecutionNotFound(execution_id)
-        rows = self.store.list_logs(execution_id, step_id=step, min_level=level, after_seq=cursor,
-                                    limit=limit + 1)
+        rows = self.store.list_logs(
+            execution_id, step_id=step, min_level=level, after_seq=cursor, limit=limit + 1
+        )
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page[LogEntry](items=[log_entry(r) for r in rows],
-                              next_cursor=str(rows[-1].seq) if more and rows else None)
+        return Page[LogEntry](
+            items=[log_entry(r) for r in rows], next_cursor=str(rows[-1].seq) if more and rows else None
+        )
 
     def cancel(self, principal: Principal, execution_id: str) -> ExecutionState:
         ctx = self.baton.cancel(execution_id, reason=f"cancelled by {principal.name} through the API")
         return ExecutionState(execution_id=ctx.id, status=ctx.status.value, detail=ctx.error)
 
-    def approve(self, principal: Principal, execution_id: str, *, step: str | None, approved: bool,
-                reason: str | None) -> ExecutionState:
-        run = record_decision(self.store, execution_id, step_id=step, approved=approved, reason=reason,
-                              by=principal.name, now=datetime.now(UTC))
+    def approve(
+        self, principal: Principal, execution_id: str, *, step: str | None, approved: bool, reason: str | None
+    ) -> ExecutionState:
+        run = record_decision(
+            self.store,
+            execution_id,
+            step_id=step,
+            approved=approved,
+            reason=reason,
+            by=principal.name,
+            now=datetime.now(UTC),
+        )
         sub = self.submissions.get(execution_id)
         self._enqueue(execution_id, sub.priority if sub else 5, job_id=f"{execution_id}.resume.{new_id()}")
         verb = "approved" if approved else "rejected"
-        return ExecutionState(execution_id=execution_id, status="pending",
-                              detail=f"step {run.step_id} {verb} by {principal.name}; execution queued to continue")
+        return ExecutionState(
+            execution_id=execution_id,
+            status="pending",
+            detail=f"step {run.step_id} {verb} by {principal.name}; execution queued to continue",
+        )
 
     # -- readiness -----------------------------------------------------------------------------------
     def readiness(self) -> dict[str, tuple[bool, str]]:
@@ -305,8 +402,15 @@ class ApiService:
 
 
 def log_entry(row: Any) -> LogEntry:
-    return LogEntry(seq=row.seq, id=row.id, timestamp=row.timestamp, level=row.level.value,
-                    step_id=row.step_id, message=row.message, metadata=row.metadata)
+    return LogEntry(
+        seq=row.seq,
+        id=row.id,
+        timestamp=row.timestamp,
+        level=row.level.value,
+        step_id=row.step_id,
+        message=row.message,
+        metadata=row.metadata,
+    )
 
 
 def _request_hash(body: ExecutionCreate) -> str:

@@ -51,8 +51,11 @@ async def execution_events(service: ApiService, execution_id: str, after: int | 
             rows = await asyncio.to_thread(store.list_logs, execution_id, after_seq=last, limit=_BATCH)
             for row in rows:
                 entry = log_entry(row)
-                yield format_event(data=entry.model_dump(mode="json"),
-                                   event=str(row.metadata.get("event") or "log"), event_id=row.seq)
+                yield format_event(
+                    data=entry.model_dump(mode="json"),
+                    event=str(row.metadata.get("event") or "log"),
+                    event_id=row.seq,
+                )
                 last = row.seq
             if rows:
                 quiet_since = None
@@ -68,9 +71,14 @@ async def execution_events(service: ApiService, execution_id: str, after: int | 
                     now = time.monotonic()
                     quiet_since = quiet_since or now
                     if await _ended(service, execution_id, last) or now - quiet_since >= END_GRACE_SECONDS:
-                        yield format_event(data={"execution_id": execution_id, "status": status.value,
-                                                 "error": record.context.error},
-                                           event="execution.end")
+                        yield format_event(
+                            data={
+                                "execution_id": execution_id,
+                                "status": status.value,
+                                "error": record.context.error,
+                            },
+                            event="execution.end",
+                        )
                         return
                 if time.monotonic() - last_sent >= KEEPALIVE_SECONDS:
                     yield b": keep-alive\n\n"

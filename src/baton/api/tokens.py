@@ -59,14 +59,22 @@ class TokenStore:
         now = self._clock()
         try:
             with self._writer.begin() as conn:
-                conn.execute(insert(api_tokens).values(
-                    id=token_id, name=name, role=role, token_sha256=sha256_hex(plain),
-                    created_at=now, created_by=created_by, revoked_at=None))
+                conn.execute(
+                    insert(api_tokens).values(
+                        id=token_id,
+                        name=name,
+                        role=role,
+                        token_sha256=sha256_hex(plain),
+                        created_at=now,
+                        created_by=created_by,
+                        revoked_at=None,
+                    )
+                )
         except IntegrityError:  # 48 random bits collided: vanishingly rare
             raise AlreadyExists("api token", token_id) from None
         return IssuedToken(token_id, name, role, now, created_by, None), plain
 
-    def list(self, *, include_revoked: bool = False) -> list[IssuedToken]:
+    def all(self, *, include_revoked: bool = False) -> list[IssuedToken]:
         query = select(api_tokens).order_by(api_tokens.c.created_at, api_tokens.c.id)
         if not include_revoked:
             query = query.where(api_tokens.c.revoked_at.is_(None))
@@ -78,8 +86,12 @@ class TokenStore:
         """Revoke the token with this id, or every live token with this name; returns ids."""
         c = api_tokens.c
         with self._writer.begin() as conn:
-            ids = [row.id for row in conn.execute(
-                select(c.id).where(or_(c.id == id_or_name, c.name == id_or_name), c.revoked_at.is_(None)))]
+            ids = [
+                row.id
+                for row in conn.execute(
+                    select(c.id).where(or_(c.id == id_or_name, c.name == id_or_name), c.revoked_at.is_(None))
+                )
+            ]
             if not ids:
                 raise NotFound("api token", id_or_name)
             conn.execute(update(api_tokens).where(c.id.in_(ids)).values(revoked_at=self._clock()))

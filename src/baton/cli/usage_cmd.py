@@ -25,7 +25,7 @@ from baton.store.base import UsageTotal
 GROUPS = ("agent", "model", "workflow", "day", "execution")
 _SPAN = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-BAR_WIDTH = 30
+BAR_WIDTH = 10
 
 
 def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
@@ -80,45 +80,34 @@ def bar(value: float, largest: float, width: int = BAR_WIDTH) -> str:
     return "█" * full + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[rest]
 
 
+_FIELDS = ("calls", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd")
+
+
+def _cells(total: UsageTotal) -> list[str]:
+    return [
+        f"{total.calls:,}",
+        f"{total.input_tokens:,}",
+        f"{total.output_tokens:,}",
+        f"{total.cache_read_tokens:,}/{total.cache_write_tokens:,}",
+        f"${total.cost_usd:,.4f}",
+    ]
+
+
 def table(totals: list[UsageTotal], by: str) -> Table:
     by_cost = any(t.cost_usd > 0 for t in totals)
     measure = [t.cost_usd if by_cost else float(t.input_tokens + t.output_tokens) for t in totals]
     largest = max(measure, default=0.0)
     out = Table(title=f"usage by {by}", title_justify="left")
-    for name, justify in (
-        (by, "left"),
-        ("calls", "right"),
-        ("input", "right"),
-        ("output", "right"),
-        ("cache read", "right"),
-        ("cache write", "right"),
-        ("cost", "right"),
-        ("cost" if by_cost else "tokens", "left"),
-    ):
-        out.add_column(name, justify=justify)  # type: ignore[arg-type]
+    out.add_column(by, overflow="fold")
+    for name in ("calls", "input", "output", "cache r/w", "cost"):
+        out.add_column(name, justify="right", no_wrap=True)
+    out.add_column("cost" if by_cost else "tokens", no_wrap=True, min_width=BAR_WIDTH)
     for total, value in zip(totals, measure, strict=True):
-        out.add_row(
-            total.group,
-            f"{total.calls:,}",
-            f"{total.input_tokens:,}",
-            f"{total.output_tokens:,}",
-            f"{total.cache_read_tokens:,}",
-            f"{total.cache_write_tokens:,}",
-            f"${total.cost_usd:,.4f}",
-            Text(bar(value, largest), style="cyan"),
-        )
+        out.add_row(total.group, *_cells(total), Text(bar(value, largest), style="cyan"))
     if len(totals) > 1:
         out.add_section()
-        out.add_row(
-            "total",
-            f"{sum(t.calls for t in totals):,}",
-            f"{sum(t.input_tokens for t in totals):,}",
-            f"{sum(t.output_tokens for t in totals):,}",
-            f"{sum(t.cache_read_tokens for t in totals):,}",
-            f"{sum(t.cache_write_tokens for t in totals):,}",
-            f"${sum(t.cost_usd for t in totals):,.4f}",
-            "",
-        )
+        summed = UsageTotal("total", *(sum(getattr(t, f) for t in totals) for f in _FIELDS))
+        out.add_row("total", *_cells(summed), "")
     return out
 
 

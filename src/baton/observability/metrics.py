@@ -34,7 +34,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from baton import __version__
 from baton.engine import events as ev
-from baton.models import AgentConfig
+from baton.models import AgentConfig, Configuration
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 _RATE_LIMITED = "RateLimited"
@@ -111,6 +111,10 @@ class MetricsObserver:
             import logging
 
             logging.getLogger(__name__).exception("metrics: could not record %s", event.kind)
+
+    def add_agents(self, agents: Mapping[str, AgentConfig]) -> None:
+        """Know these agents' models too (a later configuration of the same process)."""
+        self._agents.update(agents)
 
     def exposition(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""
@@ -226,12 +230,32 @@ class MetricsObserver:
 
 
 _current: MetricsObserver | None = None
+_current_key: tuple[str, str | None, float] | None = None
 
 
 def install(observer: MetricsObserver | None) -> None:
     """Make ``observer`` the one :func:`exposition` serves."""
-    global _current
-    _current = observer
+    global _current, _current_key
+    _current, _current_key = observer, None
+
+
+def shared(configuration: Configuration) -> MetricsObserver:
+    """The process's metrics observer (one MeterProvider per process, as Prometheus scrapes a
+    process): reused while the export settings stay the same, its agent list updated."""
+    global _current, _current_key
+    obs = configuration.observability
+    key = (obs.metrics_exporter, obs.metrics_endpoint, obs.metrics_interval_seconds)
+    if _current is not None and _current_key == key:
+        _current.add_agents(configuration.agents)
+        return _current
+    readers: tuple[MetricReader, ...] = ()
+    if obs.metrics_exporter != "prometheus":
+        readers = (otlp_reader(obs.metrics_exporter, obs.metrics_endpoint, obs.metrics_interval_seconds),)
+    if _current is not None:
+        _current.shutdown()
+    _current = MetricsObserver(configuration.agents, service_name=obs.tracing.service_name, readers=readers)
+    _current_key = key
+    return _current
 
 
 def current() -> MetricsObserver | None:

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from baton.engine.events import Event
 from baton.models import Configuration
 from baton.observability.redact import register_secret
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.metrics.export import MetricReader
 
 Observer = Callable[[Event], None]
 
@@ -45,14 +41,5 @@ def setup(configuration: Configuration, root: Path) -> list[Observer]:
     if obs.metrics:
         from baton.observability import metrics
 
-        readers: tuple[MetricReader, ...] = ()
-        if obs.metrics_exporter != "prometheus":
-            readers = (
-                metrics.otlp_reader(obs.metrics_exporter, obs.metrics_endpoint, obs.metrics_interval_seconds),
-            )
-        observer = metrics.MetricsObserver(
-            configuration.agents, service_name=obs.tracing.service_name, readers=readers
-        )
-        metrics.install(observer)
-        observers.append(observer)
+        observers.append(metrics.shared(configuration))
     return observers

@@ -47,7 +47,7 @@ _INSTALL_HINT = "install the OTLP exporters with: pip install 'baton[otlp]'"
 class ExporterUnavailable(BatonError):
     """The configured span exporter cannot be used (package missing)."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class ExecutionFileExporter(SpanExporter):

@@ -16,7 +16,7 @@ from baton.errors import BatonError
 class McpError(BatonError):
     """Base class of MCP integration errors."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class McpToolsMissing(McpError):

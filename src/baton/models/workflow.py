@@ -244,7 +244,7 @@ class WorkflowConfig(BaseModel):
                     raise rule_error(("steps", i, field), f"{field!r} needs type: langgraph")
         if self.type is WorkflowType.LANGGRAPH or self.graph is not None:
             # pure rules (routes, reachability, loops); imported here to keep models import-light
-            from baton.engine.graph_validate import graph_rule_errors
+            from baton.models.graph_rules import graph_rule_errors
 
             for path, message in graph_rule_errors(self)[:1]:
                 raise rule_error(path, message)

@@ -25,7 +25,8 @@ resolved here, before the result is validated as an ordinary :class:`WorkflowCon
     (id ``review-claude-2``); a shard copy only runs when ``PATH | length > k``. Each copy's
     prompt sees ``agent`` (its agent id), ``shard`` (the item) and ``shard_number``. A
     dependency on the original id means "all its copies"; a template that mentions
-    ``expanded`` gets ``expanded = {"review": ["review_claude_1", ...]}`` (output keys).
+    ``expanded`` gets ``expanded = {"review": ["review_claude_1", ...]}`` (output keys) and
+    ``expanded_agents = {"review_claude_1": "claude", ...}``.
 
 ``@prompts/NAME`` and ``@schema/NAME``
     A prompt template read from ``NAME`` beside this module, and an ``output_schema`` from
@@ -61,7 +62,7 @@ _STEP_EXTRAS = ("agent_role", "fan_out", "shards")
 class BuiltinUnavailable(BatonError):
     """A built-in workflow cannot run with the configured agents (exit 2)."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class BuiltinDefinitionError(BatonError):
@@ -226,6 +227,7 @@ def expand(body: dict[str, Any], roles: Mapping[str, list[str]]) -> dict[str, An
     """Bind ``agent_role`` steps to agents and copy ``fan_out`` steps (see the module doc)."""
     copies: dict[str, list[str]] = {}
     keys: dict[str, list[str]] = {}
+    agent_of: dict[str, str] = {}
     expanded_steps: list[dict[str, Any]] = []
     for raw in body.get("steps") or []:
         step = {k: v for k, v in raw.items() if k not in _STEP_EXTRAS}
@@ -240,6 +242,7 @@ def expand(body: dict[str, Any], roles: Mapping[str, list[str]]) -> dict[str, An
             made = list(_fan_out(step, agents, raw.get("shards")))
             copies[str(raw["id"])] = [s["id"] for s in made]
             keys[str(raw["id"])] = [_key(s) for s in made]
+            agent_of.update({_key(s): s["agent_id"] for s in made})
             expanded_steps.extend(made)
             continue
         if role is not None:
@@ -256,7 +259,7 @@ def expand(body: dict[str, Any], roles: Mapping[str, list[str]]) -> dict[str, An
             step["dependencies"] = [d for dep in deps for d in copies.get(dep, [dep])]
         template = step.get("prompt_template")
         if isinstance(template, str) and "expanded" in template:
-            step["prompt_template"] = _preamble({"expanded": keys}) + template
+            step["prompt_template"] = _preamble({"expanded": keys, "expanded_agents": agent_of}) + template
         out_steps.append(step)
     return {**body, "steps": out_steps}
 

@@ -107,7 +107,7 @@ def test_synchronize_reviews_only_the_new_commits_and_edits_the_sticky(
     first_head = pull_request.repo.head_sha
     add_commit(pull_request.repo, "notes.py", "NOTE = 1\n", "notes")
     pull_request.refresh_files()
-    code, outputs, summary, stderr = run_action(
+    code, _, summary, stderr = run_action(
         pull_request, tmp_path, "pull_request", pr_event(pull_request, "synchronize"), BATON_FAIL_ON="never"
     )
     assert code == 0, stderr

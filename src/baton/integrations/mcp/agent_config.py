@@ -81,6 +81,9 @@ def attach_mcp_configs(
     for server in configuration.mcp_servers.values():
         for value in (*credential_values(server.env), *credential_values(server.headers)):
             register_secret(value)
+            scheme, _, credential = value.partition(" ")
+            if credential and scheme.lower() in ("bearer", "basic", "token"):
+                register_secret(credential)
     written: dict[str, Path] = {}
     for agent_id, agent in agents.items():
         flavor = cli_flavor(agent)

@@ -22,10 +22,12 @@ import inspect
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 from baton.engine import Baton
 from baton.engine import events as ev
 from baton.engine.core import ExecutionResult
+from baton.engine.errors import ExecutionNotFound
 from baton.errors import BatonError
 from baton.integrations.mcp.errors import McpServeError
 from baton.models import LogLevel
@@ -108,7 +110,7 @@ class BatonTools:
     async def get_execution(self, execution_id: str) -> dict[str, Any]:
         record = self.baton.store.get_execution(execution_id)
         if record is None:
-            raise ValueError(f"no execution {execution_id!r}")
+            raise ExecutionNotFound(execution_id)
         context = record.context
         steps = self.baton.store.list_steps(execution_id)
         usage: dict[str, int] = {}
@@ -147,7 +149,10 @@ class BatonTools:
         self, execution_id: str, step_id: str | None = None, min_level: str | None = None, limit: int = 200
     ) -> list[dict[str, Any]]:
         if self.baton.store.get_execution(execution_id) is None:
-            raise ValueError(f"no execution {execution_id!r}")
+            raise ExecutionNotFound(execution_id)
+        levels = [level.value for level in LogLevel]
+        if min_level and min_level.lower() not in levels:
+            raise ToolError(f"min_level {min_level!r}: expected one of {', '.join(levels)}")
         level = LogLevel(min_level.lower()) if min_level else None
         logs = self.baton.store.list_logs(execution_id, step_id=step_id, min_level=level)
         return [
@@ -173,7 +178,7 @@ async def _call(awaitable: Any) -> Any:
     try:
         return await awaitable
     except BatonError as exc:
-        raise ValueError(str(exc)) from None
+        raise ToolError(str(exc)) from None
 
 
 def build_server(baton: Baton) -> MCPServer[Any]:

@@ -33,7 +33,12 @@ BOT_EMAIL = "baton@users.noreply.github.com"
 
 
 def slug(text: str, limit: int = 40) -> str:
-    return _SLUG.sub("-", text.lower()).strip("-")[:limit].strip("-") or "change"
+    """``text`` as a branch-name fragment, cut at a word boundary."""
+    full = _SLUG.sub("-", text.lower()).strip("-")
+    cut = full[:limit]
+    if len(full) > limit and "-" in cut:
+        cut = cut.rsplit("-", 1)[0]
+    return cut.strip("-") or "change"
 
 
 def issue_number(issue: str) -> int | None:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 INSTALL_HINT = "pip install 'baton[docker]'"
 CONTAINER_HOME = "/tmp"
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 # Host paths that mean nothing inside the image.
 HOST_ONLY_ENV = ("PATH", "TMPDIR", "SHELL", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS")
 _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]+")
@@ -180,15 +181,21 @@ def connect(agent: Agent) -> DockerClient:
     """A client for the engine the agent names (``config.docker_host``) or the environment's."""
     docker = _docker()
     host = agent.config.get("docker_host")
+    where = str(host or os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET)
+
+    def unreachable(reason: str) -> AgentUnavailable:
+        return AgentUnavailable(
+            f"agent {agent.id!r}: cannot reach the Docker engine at {where} ({reason}); "
+            "start Docker or set config.docker_host",
+            agent_id=agent.id,
+        )
+
+    if where.startswith("unix://") and not Path(where[len("unix://") :]).exists():
+        raise unreachable("no such socket")
     try:
         client: DockerClient = docker.DockerClient(base_url=str(host)) if host else docker.from_env()
     except docker.errors.DockerException as exc:
-        where = host or os.environ.get("DOCKER_HOST") or "the local Docker socket"
-        raise AgentUnavailable(
-            f"agent {agent.id!r}: cannot reach the Docker engine at {where} ({_one_line(exc)}); "
-            "start Docker or set config.docker_host",
-            agent_id=agent.id,
-        ) from None
+        raise unreachable(_one_line(exc)) from None
     return client
 
 
@@ -269,8 +276,10 @@ class _LinePump:
     def follow(self, open_stream: Callable[[], Any]) -> None:
         """Runs on a worker thread: split the stream's byte chunks into lines."""
         pending = b""
+        stream: Any = None
         try:
-            for chunk in open_stream():
+            stream = open_stream()
+            for chunk in stream:
                 pending += chunk
                 *complete, pending = pending.split(b"\n")
                 for raw in complete:
@@ -278,6 +287,9 @@ class _LinePump:
         except Exception:  # the stream was cut (container removed, engine gone): keep what came
             pass
         finally:
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
             if pending:
                 self._put(pending.decode("utf-8", errors="replace"))
             self._put(None)

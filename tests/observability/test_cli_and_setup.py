@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -56,6 +57,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     metrics.install(None)
 
 
+def eventually(path: Path, timeout: float = 10.0) -> str:
+    """The file's text once the background span writer has written it."""
+    deadline = time.monotonic() + timeout
+    while not path.is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return path.read_text()
+
+
 def run(args: list[str]) -> tuple[int, str]:
     result = CliRunner().invoke(app, args)
     return result.exit_code, result.output
@@ -69,7 +78,7 @@ def test_traces_metrics_and_usage_from_the_configuration(project: Path) -> None:
         runs.append(json.loads(out[out.index("{") :]))
     for result in runs:
         trace = json.loads(
-            (project / ".baton" / "artifacts" / result["execution_id"] / "trace.json").read_text()
+            eventually(project / ".baton" / "artifacts" / result["execution_id"] / "trace.json")
         )
         assert trace["execution_id"] == result["execution_id"]
         names = sorted(s["name"] for s in trace["spans"])

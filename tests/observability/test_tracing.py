@@ -209,4 +209,4 @@ async def test_file_exporter_writes_one_trace_file_per_execution(
     assert document["trace_id"] == handle.context.trace_id
     assert document["execution_id"] == handle.id
     assert sorted(s["name"] for s in document["spans"]) == ["invoke_agent echo", "step a", "workflow one"]
-    assert {s["context"]["trace_id"] for s in document["spans"]} == {f"0x{handle.context.trace_id}"}
+    assert {s["trace_id"] for s in document["spans"]} == {handle.context.trace_id}

@@ -43,7 +43,8 @@ _EVENT_LEVEL = {
 # Libraries that log every request at INFO: quiet unless Baton runs at debug.
 _CHATTY = ("httpx", "httpcore", "mcp", "uvicorn.access", "asyncio")
 _HANDLER_NAME = "baton-structlog"
-_state: dict[str, Any] = {"events": True}
+# Engine events become log lines only once a front end configured logging and asked for them.
+_state: dict[str, Any] = {"events": False}
 
 
 class _StderrLogger:

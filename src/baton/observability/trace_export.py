@@ -9,8 +9,9 @@
         endpoint: http://127.0.0.1:4318     # OTLP only (default: the OTel standard ports)
         headers: {authorization: "Bearer ${OTLP_TOKEN}"}
 
-``file`` writes ``<artifacts_dir>/<execution id>/trace.json`` when the execution's root
-span ends (a resumed execution adds its new spans to the same file). The OTLP exporters
+``file`` writes ``<artifacts_dir>/<execution id>/trace.json`` shortly after the
+execution's root span ends, from a background thread (a resumed execution adds its new
+spans to the same file; ``force_flush()`` on the provider waits for pending writes). The OTLP exporters
 batch in a background thread and need ``pip install 'baton[otlp]'``.
 """
 
@@ -40,6 +41,7 @@ from baton.errors import BatonError
 from baton.models import TracingConfig
 
 FILE_NAME = "trace.json"
+FILE_DELAY_MS = 200
 _MAX_BUFFERED = 20_000
 _INSTALL_HINT = "install the OTLP exporters with: pip install 'baton[otlp]'"
 
@@ -86,15 +88,16 @@ class ExecutionFileExporter(SpanExporter):
         document: dict[str, Any] = {
             "trace_id": f"{root.context.trace_id:032x}",
             "execution_id": execution_id,
+            "resource": dict(root.resource.attributes),
             "spans": [],
         }
         if path.is_file():
             with contextlib.suppress(OSError, ValueError):
                 document = json.loads(path.read_text(encoding="utf-8"))
-        document["spans"].extend(json.loads(span.to_json(indent=None)) for span in spans)
+        document["spans"].extend(span_record(span) for span in spans)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{FILE_NAME}.")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=1)
+            fh.write(json.dumps(document, separators=(",", ":"), default=str))
         os.replace(tmp, path)
 
     def shutdown(self) -> None:
@@ -103,6 +106,28 @@ class ExecutionFileExporter(SpanExporter):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return True
+
+
+def span_record(span: ReadableSpan) -> dict[str, Any]:
+    """One span as JSON data: ids in hex, times in ns since the epoch."""
+    context = span.context
+    assert context is not None
+    return {
+        "name": span.name,
+        "trace_id": f"{context.trace_id:032x}",
+        "span_id": f"{context.span_id:016x}",
+        "parent_id": f"{span.parent.span_id:016x}" if span.parent is not None else None,
+        "kind": span.kind.name,
+        "start_ns": span.start_time,
+        "end_ns": span.end_time,
+        "status": span.status.status_code.name,
+        **({"status_message": span.status.description} if span.status.description else {}),
+        "attributes": dict(span.attributes or {}),
+        "events": [
+            {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
+            for e in span.events
+        ],
+    }
 
 
 def _otlp_http_endpoint(endpoint: str | None) -> str | None:
@@ -116,7 +141,8 @@ def span_processor(config: TracingConfig, artifacts_root: Path) -> SpanProcessor
     if config.exporter == "console":
         return SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr))
     if config.exporter == "file":
-        return SimpleSpanProcessor(ExecutionFileExporter(artifacts_root))
+        # written by the processor's worker thread, off the engine's event loop
+        return BatchSpanProcessor(ExecutionFileExporter(artifacts_root), schedule_delay_millis=FILE_DELAY_MS)
     exporter: SpanExporter
     try:
         if config.exporter == "otlp-http":

@@ -37,6 +37,7 @@ from baton.observability.propagation import format_traceparent, set_agent_tracep
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_TOOL_EVENTS = 50
+_OK = Status(StatusCode.OK)
 # gen_ai.system / gen_ai.provider.name by Baton provider
 GEN_AI_SYSTEM = {
     "anthropic": "anthropic",
@@ -102,6 +103,7 @@ class TracingObserver:
         self._ids: ExecutionIds = provider.id_generator
         self._tracer = provider.get_tracer("baton", __version__)
         self._agents = dict(agents)
+        self._agent_attrs: dict[str, dict[str, Any]] = {}
         self._executions: dict[str, _Execution] = {}
         self._handlers: dict[type[ev.Event], Callable[[Any], None]] = {
             ev.ExecutionQueued: self._queued,
@@ -159,23 +161,15 @@ class TracingObserver:
         return state
 
     def _agent_attributes(self, agent_id: str) -> dict[str, Any]:
-        agent = self._agents.get(agent_id)
-        attrs: dict[str, Any] = {
-            "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.agent.name": agent_id,
-            "baton.agent.id": agent_id,
-        }
-        if agent is not None:
-            system = GEN_AI_SYSTEM.get(agent.provider, agent.provider)
-            attrs.update(
-                {
-                    "gen_ai.system": system,
-                    "gen_ai.provider.name": system,
-                    "gen_ai.request.model": agent.model,
-                    "baton.agent.interface": agent.interface.value,
-                }
-            )
-        return attrs
+        attrs = self._agent_attrs.get(agent_id)
+        if attrs is None:
+            agent = self._agents.get(agent_id)
+            attrs = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent_id}
+            if agent is not None:
+                system = GEN_AI_SYSTEM.get(agent.provider, agent.provider)
+                attrs.update({"gen_ai.system": system, "gen_ai.request.model": agent.model})
+            self._agent_attrs[agent_id] = attrs
+        return dict(attrs)
 
     def _agent_span(
         self, state: _Execution, step: str, attempt: _Attempt, end: int, extra: dict[str, Any]
@@ -235,11 +229,10 @@ class TracingObserver:
             state.root,
             start,
             {
-                "baton.execution.id": event.execution_id,
                 "baton.step.id": event.step,
                 "baton.step.attempt": event.attempt,
-                "baton.step.iteration": event.iteration,
                 "baton.agent.id": event.agent_id,
+                **({"baton.step.iteration": event.iteration} if event.iteration > 1 else {}),
             },
         )
         agent_span_id = self._random_span_id()
@@ -328,29 +321,30 @@ class TracingObserver:
             return
         end = ns(event.timestamp)
         span = attempt.span
-        span.set_attributes(
-            {
-                "baton.step.status": "completed",
-                "baton.cache.hit": event.cache_hit,
-                "baton.step.files_changed": len(event.files_changed),
-            }
-        )
-        if event.exit_code is not None:
-            span.set_attribute("baton.step.exit_code", event.exit_code)
+        attrs: dict[str, Any] = {"baton.step.status": "completed"}
+        if event.cache_hit:
+            attrs["baton.cache.hit"] = True
+        if event.files_changed:
+            attrs["baton.step.files_changed"] = len(event.files_changed)
+        if event.exit_code:
+            attrs["baton.step.exit_code"] = event.exit_code
+        span.set_attributes(attrs)
         if not event.cache_hit:
             usage = event.usage
-            attrs: dict[str, Any] = {
+            call: dict[str, Any] = {
                 "gen_ai.usage.input_tokens": usage.get("input_tokens", 0),
                 "gen_ai.usage.output_tokens": usage.get("output_tokens", 0),
-                "gen_ai.usage.cache_read.input_tokens": usage.get("cache_read_tokens", 0),
-                "gen_ai.usage.cache_creation.input_tokens": usage.get("cache_write_tokens", 0),
             }
+            if usage.get("cache_read_tokens"):
+                call["gen_ai.usage.cache_read.input_tokens"] = usage["cache_read_tokens"]
+            if usage.get("cache_write_tokens"):
+                call["gen_ai.usage.cache_creation.input_tokens"] = usage["cache_write_tokens"]
             if event.cost_usd is not None:
-                attrs["baton.cost_usd"] = event.cost_usd
-            agent = self._agent_span(state, event.step, attempt, end, attrs)
-            agent.set_status(Status(StatusCode.OK))
+                call["baton.cost_usd"] = event.cost_usd
+            agent = self._agent_span(state, event.step, attempt, end, call)
+            agent.set_status(_OK)
             agent.end(end)
-        span.set_status(Status(StatusCode.OK))
+        span.set_status(_OK)
         span.end(end)
 
     def _failed(self, event: ev.StepFailed) -> None:
@@ -363,7 +357,6 @@ class TracingObserver:
                 state.root,
                 end,
                 {
-                    "baton.execution.id": event.execution_id,
                     "baton.step.id": event.step,
                     **({"baton.agent.id": event.agent_id} if event.agent_id else {}),
                 },
@@ -393,7 +386,6 @@ class TracingObserver:
             state.root,
             at,
             {
-                "baton.execution.id": event.execution_id,
                 "baton.step.id": event.step,
                 "baton.step.status": "skipped",
                 "baton.step.skip_reason": event.reason,

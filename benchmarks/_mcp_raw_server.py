@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import sys
 
-TOOLS = [{"name": name, "description": f"{name} tool", "inputSchema": {"type": "object", "properties": {}}}
-         for name in ("search", "fetch", "summarize")]
+TOOLS = [
+    {"name": name, "description": f"{name} tool", "inputSchema": {"type": "object", "properties": {}}}
+    for name in ("search", "fetch", "summarize")
+]
 
 
 def answer(request: dict[str, object]) -> dict[str, object] | None:
@@ -21,14 +23,21 @@ def answer(request: dict[str, object]) -> dict[str, object] | None:
     if method == "initialize":
         params = request.get("params") or {}
         version = params.get("protocolVersion", "2025-06-18") if isinstance(params, dict) else "2025-06-18"
-        result: object = {"protocolVersion": version, "capabilities": {"tools": {}},
-                          "serverInfo": {"name": "raw", "version": "1"}}
+        result: object = {
+            "protocolVersion": version,
+            "capabilities": {"tools": {}},
+            "serverInfo": {"name": "raw", "version": "1"},
+        }
     elif method == "tools/list":
         result = {"tools": TOOLS}
     elif method == "ping":
         result = {}
     else:
-        return {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32601, "message": "method not found"}}
+        return {
+            "jsonrpc": "2.0",
+            "id": request["id"],
+            "error": {"code": -32601, "message": "method not found"},
+        }
     return {"jsonrpc": "2.0", "id": request["id"], "result": result}
 
 

@@ -52,8 +52,13 @@ async def measure(server: McpServerConfig) -> dict[str, object]:
             raise RuntimeError(f"discovery failed: {found.error}")
         samples.append(elapsed)
     median = statistics.median(samples)
-    return {"median_ms": round(median, 1), "min_ms": round(min(samples), 1), "max_ms": round(max(samples), 1),
-            "tools": len(found.tools or []), "under_500ms": median < TARGET_MS}
+    return {
+        "median_ms": round(median, 1),
+        "min_ms": round(min(samples), 1),
+        "max_ms": round(max(samples), 1),
+        "tools": len(found.tools or []),
+        "under_500ms": median < TARGET_MS,
+    }
 
 
 def client_import_ms() -> float:
@@ -66,12 +71,16 @@ async def main() -> None:
     await McpClient().tools("warm-up", McpServerConfig(command=sys.executable, args=[str(RAW)]))
     results: dict[str, object] = {
         "raw_stdio": await measure(McpServerConfig(command=sys.executable, args=[str(RAW)])),
-        "sdk_stdio": await measure(McpServerConfig(command=sys.executable, args=[str(FIXTURE)],
-                                                   connect_timeout_seconds=120)),
+        "sdk_stdio": await measure(
+            McpServerConfig(command=sys.executable, args=[str(FIXTURE)], connect_timeout_seconds=120)
+        ),
     }
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(FIXTURE), "--http", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(FIXTURE), "--http", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/mcp"
     try:
         for _ in range(600):

@@ -32,19 +32,42 @@ DELAYS = [0.05 + 0.05 * (i % 6) / 5 for i in range(12)]  # 50..100 ms
 
 def workflow() -> dict[str, Any]:
     steps: list[dict[str, Any]] = [
-        {"id": f"c{i}", "agent_id": "bot", "prompt_template": f"chain {i} {{{{ params.n }}}}"} for i in range(7)
+        {"id": f"c{i}", "agent_id": "bot", "prompt_template": f"chain {i} {{{{ params.n }}}}"}
+        for i in range(7)
     ]
-    steps += [{"id": f"f{i}", "agent_id": "bot", "prompt_template": f"fan {i} {{{{ params.n }}}}",
-               "dependencies": ["c6"]} for i in range(4)]
-    steps.append({"id": "join", "agent_id": "bot", "prompt_template": "join {{ params.n }}",
-                  "dependencies": [f"f{i}" for i in range(4)]})
+    steps += [
+        {
+            "id": f"f{i}",
+            "agent_id": "bot",
+            "prompt_template": f"fan {i} {{{{ params.n }}}}",
+            "dependencies": ["c6"],
+        }
+        for i in range(4)
+    ]
+    steps.append(
+        {
+            "id": "join",
+            "agent_id": "bot",
+            "prompt_template": "join {{ params.n }}",
+            "dependencies": [f"f{i}" for i in range(4)],
+        }
+    )
     return {"steps": steps, "parameters": {"n": {"type": "string"}}}
 
 
 def script() -> dict[str, list[dict[str, Any]]]:
     ids = [f"c{i}" for i in range(7)] + [f"f{i}" for i in range(4)] + ["join"]
-    return {sid: [{"reply": "ok", "delay": DELAYS[i], "usage": {"input_tokens": 900, "output_tokens": 120},
-                   "cost_usd": 0.0045}] for i, sid in enumerate(ids)}
+    return {
+        sid: [
+            {
+                "reply": "ok",
+                "delay": DELAYS[i],
+                "usage": {"input_tokens": 900, "output_tokens": 120},
+                "cost_usd": 0.0045,
+            }
+        ]
+        for i, sid in enumerate(ids)
+    }
 
 
 class Timed:
@@ -63,14 +86,23 @@ class Timed:
 def make(traced: bool) -> tuple[Baton, Timed | None]:
     root = Path(tempfile.mkdtemp(prefix="baton-trace-bench-"))
     (root / "ws").mkdir()
-    cfg = Configuration.model_validate({
-        "version": "1.0.0",
-        "global": {"workspace_dir": str(root / "ws"), "cache": {"enabled": False}},
-        "agents": {"bot": {"provider": "scripted", "model": "bench-model", "capabilities": ["bench"],
-                           "max_concurrency": 8, "config": {"script": script()}}},
-        "workflows": {"bench": workflow()},
-        "observability": {"tracing": {"enabled": traced, "exporter": "file"}},
-    })
+    cfg = Configuration.model_validate(
+        {
+            "version": "1.0.0",
+            "global": {"workspace_dir": str(root / "ws"), "cache": {"enabled": False}},
+            "agents": {
+                "bot": {
+                    "provider": "scripted",
+                    "model": "bench-model",
+                    "capabilities": ["bench"],
+                    "max_concurrency": 8,
+                    "config": {"script": script()},
+                }
+            },
+            "workflows": {"bench": workflow()},
+            "observability": {"tracing": {"enabled": traced, "exporter": "file"}},
+        }
+    )
     observers: list[Callable[[Event], None]] = list(setup(cfg, root))
     timed = None
     if traced:
@@ -110,12 +142,16 @@ async def main() -> None:
         "rounds": ROUNDS,
         "steps_per_run": len(DELAYS),
         "agent_delay_ms": [round(min(DELAYS) * 1000), round(max(DELAYS) * 1000)],
-        "median_run_s": {"off": round(statistics.median(wall["off"]), 4),
-                         "on": round(statistics.median(wall["on"]), 4)},
+        "median_run_s": {
+            "off": round(statistics.median(wall["off"]), 4),
+            "on": round(statistics.median(wall["on"]), 4),
+        },
         "overhead_pct_paired_median": round(statistics.median(paired), 3),
         "overhead_pct_total": round((sum(wall["on"]) - sum(wall["off"])) / sum(wall["off"]) * 100, 3),
-        "cpu_ms_per_run": {"off": round(statistics.median(cpu["off"]) * 1000, 2),
-                           "on": round(statistics.median(cpu["on"]) * 1000, 2)},
+        "cpu_ms_per_run": {
+            "off": round(statistics.median(cpu["off"]) * 1000, 2),
+            "on": round(statistics.median(cpu["on"]) * 1000, 2),
+        },
         "cpu_us_per_step_added": round(cpu_extra / len(DELAYS) * 1e6, 1),
         "tracing_observer_us_per_step": round(timed.seconds / steps * 1e6, 1),
         "tracing_observer_pct_of_run": round(timed.seconds / sum(wall["on"]) * 100, 4),

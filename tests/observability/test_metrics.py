@@ -176,3 +176,16 @@ def test_exposition_is_empty_when_metrics_are_off() -> None:
     body, content_type = metrics.exposition()
     assert body == b""
     assert content_type.startswith("text/plain")
+    assert metrics.registry() is None
+
+
+async def test_the_api_combines_its_registry_with_the_engines(
+    make_baton: MakeBaton, observer: MetricsObserver
+) -> None:
+    from baton.api.metrics import ApiMetrics
+
+    baton = make_baton(WORKFLOWS, AGENTS, clock=FakeClock(), observers=[observer])
+    await baton.run_to_end("review")
+    assert metrics.registry() is observer.registry
+    samples = _parse(ApiMetrics().exposition().decode())
+    assert value(samples, "baton_executions_total", workflow="review", status="completed") == 1

@@ -16,8 +16,8 @@ Instruments (Prometheus names):
 ``baton_rate_limit_events_total``             {agent, kind=wait|429}
 ============================================  ====================================================
 
-The HTTP API mounts :func:`exposition`; the latest :class:`MetricsObserver` set up in this
-process (by ``baton.observability.setup``) is the one it serves.
+The HTTP API serves :func:`exposition` (or appends :func:`registry` to its own); the
+process's :class:`MetricsObserver` (see :func:`shared`) is the one served.
 """
 
 from __future__ import annotations
@@ -260,6 +260,12 @@ def shared(configuration: Configuration) -> MetricsObserver:
 
 def current() -> MetricsObserver | None:
     return _current
+
+
+def registry() -> CollectorRegistry | None:
+    """The engine metrics' ``prometheus_client`` registry (None when metrics are off), for a
+    front end that combines it with registries of its own (the HTTP API does)."""
+    return _current.registry if _current is not None else None
 
 
 def exposition() -> tuple[bytes, str]:

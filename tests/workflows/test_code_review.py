@@ -10,7 +10,7 @@ import pytest
 from baton.engine import Baton, ExecutionResult
 from baton.integrations.hooks import prepare
 from baton.models import ExecutionStatus, StepStatus
-from tests.fixtures.git_repos import BUG_LINES, PR_NUMBER, add_commit, review_repo
+from tests.fixtures.git_repos import BUG_LINES, PR_NUMBER, add_commit, git, review_repo
 
 from .support import CLAUDE_REVIEW, CODEX_REVIEW, SHELL, calls, review_agents, scripted, write_config
 
@@ -170,3 +170,16 @@ def test_scripted_answers_match_the_findings_schema(answer: dict[str, Any]) -> N
     from baton.workflows.schemas import FINDINGS
 
     jsonschema.validate(answer, FINDINGS)
+
+
+async def test_a_shallow_ci_checkout_fetches_what_the_diff_needs(tmp_path: Path) -> None:
+    repo = review_repo(tmp_path)
+    shallow = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{repo.bare}", str(shallow))
+    baton, result = await run_review(
+        write_config(tmp_path, review_agents(), workspace=shallow), {"base": "main"}
+    )
+    baton.close()
+    assert result.status is ExecutionStatus.COMPLETED, result.error
+    assert [f["path"] for f in result.outputs["diff"]["json"]["files"]] == ["calc.py", "db.py"]
+    assert result.outputs["diff"]["json"]["from"] == repo.base_sha

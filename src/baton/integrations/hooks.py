@@ -22,7 +22,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ from baton.integrations.github_review import (
     upsert_sticky,
     validate_review,
 )
-from baton.models import ExecutionStatus, StepStatus, Workflow
+from baton.models import ExecutionStatus, Workflow
 
 if TYPE_CHECKING:
     from baton.engine import Baton, ExecutionResult
@@ -56,7 +56,7 @@ ADDRESSED_MARKER = "<!-- baton:addressed -->"
 class HookError(BatonError):
     """A workflow cannot be prepared or its results cannot be published (exit 2)."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 @dataclass
@@ -424,12 +424,6 @@ async def reply_to_comments(
     )
     return out
 
-
-def step_failed(result: ExecutionResult, step_id: str) -> bool:
-    return result.steps.get(step_id) is StepStatus.FAILED
-
-
-Printer = Callable[[str], None]
 
 __all__ = [
     "ADDRESSED_MARKER",

@@ -67,11 +67,25 @@ def default_branch(cwd: Path, remote: str = "origin") -> str:
 
 
 def resolve(cwd: Path, ref: str, remote: str = "origin") -> str:
-    """The commit of ``ref``, trying ``REMOTE/ref`` too."""
-    for candidate in (ref, f"{remote}/{ref}"):
-        if _ok(cwd, "rev-parse", "--verify", "-q", f"{candidate}^{{commit}}"):
-            return git(cwd, "rev-parse", f"{candidate}^{{commit}}").strip()
+    """The commit of ``ref``, trying ``REMOTE/ref`` too, and fetching that branch if need be."""
+    candidates = (ref, f"{remote}/{ref}")
+    for attempt in range(2):
+        for candidate in candidates:
+            if _ok(cwd, "rev-parse", "--verify", "-q", f"{candidate}^{{commit}}"):
+                return git(cwd, "rev-parse", f"{candidate}^{{commit}}").strip()
+        # a CI checkout may hold only the head: fetch the branch once
+        if attempt == 0 and not (
+            remote in git(cwd, "remote", check=False).split()
+            and _ok(cwd, "fetch", "-q", remote, f"+refs/heads/{ref}:refs/remotes/{remote}/{ref}")
+        ):
+            break
     raise DiffError(f"unknown ref {ref!r}: not a branch, tag or commit here (nor {remote}/{ref})")
+
+
+def deepen(cwd: Path, remote: str) -> None:
+    """Fetch the full history of a shallow clone, so that merge bases can be found."""
+    if git(cwd, "rev-parse", "--is-shallow-repository", check=False).strip() == "true":
+        _ok(cwd, "fetch", "-q", "--unshallow", remote)
 
 
 def pr_head(cwd: Path, number: int, remote: str = "origin") -> str:
@@ -151,6 +165,7 @@ def collect(
     base = base or default_branch(cwd, remote)
     head = pr_head(cwd, pr, remote) if pr else git(cwd, "rev-parse", "HEAD").strip()
     base_sha = resolve(cwd, base, remote)
+    deepen(cwd, remote)
     merge_base = git(cwd, "merge-base", base_sha, head, check=False).strip() or base_sha
     start, incremental = merge_base, False
     known = bool(since) and _ok(cwd, "cat-file", "-e", f"{since}^{{commit}}")

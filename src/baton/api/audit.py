@@ -35,6 +35,9 @@ class AuditRow:
     detail: dict[str, Any]
 
 
+_INSERT = insert(api_audit)  # parameters bound per call: compiled once, cached
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -60,21 +63,20 @@ class AuditLog:
         client: str | None,
         detail: dict[str, Any],
     ) -> None:
+        row = {
+            "at": self._clock(),
+            "actor": actor,
+            "role": role,
+            "method": method,
+            "path": path[:2000],
+            "status_code": status_code,
+            "target": target,
+            "request_id": request_id,
+            "client": client,
+            "detail": detail,
+        }
         with self._writer.begin() as conn:
-            conn.execute(
-                insert(api_audit).values(
-                    at=self._clock(),
-                    actor=actor,
-                    role=role,
-                    method=method,
-                    path=path[:2000],
-                    status_code=status_code,
-                    target=target,
-                    request_id=request_id,
-                    client=client,
-                    detail=detail,
-                )
-            )
+            conn.execute(_INSERT, row)
 
     def recent(
         self, *, limit: int = 100, before: int | None = None, actor: str | None = None

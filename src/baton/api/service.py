@@ -103,10 +103,6 @@ class ApiService:
                 "the Idempotency-Key header and idempotency_key in the body differ",
             )
         digest = _request_hash(body)
-        if key is not None:
-            held = self.submissions.by_key(principal.name, key)
-            if held is not None and self.store.get_execution(held.execution_id) is not None:
-                return self._replay(held, digest)
         execution_id = new_id()
         sub = Submission(
             execution_id=execution_id,

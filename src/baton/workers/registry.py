@@ -60,14 +60,24 @@ class WorkerRegistry:
     def register(self, worker_id: str, *, queue: str, host: str, pid: int, concurrency: int) -> None:
         """Insert or revive this worker's row as ``alive``."""
         now = self._clock()
-        values = {"id": worker_id, "queue": queue, "host": host, "pid": pid,
-                  "concurrency": concurrency, "status": ALIVE, "started_at": now,
-                  "heartbeat_at": now, "recovered_by": None, "recovered_at": None}
-        insert = (postgresql.insert(workers) if self._dialect == "postgresql"
-                  else sqlite.insert(workers)).values(**values)
+        values = {
+            "id": worker_id,
+            "queue": queue,
+            "host": host,
+            "pid": pid,
+            "concurrency": concurrency,
+            "status": ALIVE,
+            "started_at": now,
+            "heartbeat_at": now,
+            "recovered_by": None,
+            "recovered_at": None,
+        }
+        insert = (
+            postgresql.insert(workers) if self._dialect == "postgresql" else sqlite.insert(workers)
+        ).values(**values)
         stmt = insert.on_conflict_do_update(
-            index_elements=[workers.c.id],
-            set_={k: insert.excluded[k] for k in values if k != "id"})
+            index_elements=[workers.c.id], set_={k: insert.excluded[k] for k in values if k != "id"}
+        )
         with self._writer.begin() as conn:
             conn.execute(stmt)
 
@@ -75,16 +85,21 @@ class WorkerRegistry:
         """Refresh the heartbeat; False if this worker has been declared dead."""
         c = workers.c
         with self._writer.begin() as conn:
-            changed = conn.execute(update(workers)
-                                   .where(c.id == worker_id, c.status.in_((ALIVE, DRAINING)))
-                                   .values(heartbeat_at=self._clock())).rowcount
+            changed = conn.execute(
+                update(workers)
+                .where(c.id == worker_id, c.status.in_((ALIVE, DRAINING)))
+                .values(heartbeat_at=self._clock())
+            ).rowcount
         return bool(changed)
 
     def set_status(self, worker_id: str, status: str) -> None:
         c = workers.c
         with self._writer.begin() as conn:
-            conn.execute(update(workers).where(c.id == worker_id, c.status != DEAD)
-                         .values(status=status, heartbeat_at=self._clock()))
+            conn.execute(
+                update(workers)
+                .where(c.id == worker_id, c.status != DEAD)
+                .values(status=status, heartbeat_at=self._clock())
+            )
 
     def claim_dead(self, me: str, dead_after: timedelta) -> list[str]:
         """Mark every silent or stopped worker (other than ``me``) dead; return the ids this
@@ -99,8 +114,10 @@ class WorkerRegistry:
         for worker_id in candidates:
             with self._writer.begin() as conn:
                 changed = conn.execute(
-                    update(workers).where(c.id == worker_id, silent)
-                    .values(status=DEAD, recovered_by=me, recovered_at=now)).rowcount
+                    update(workers)
+                    .where(c.id == worker_id, silent)
+                    .values(status=DEAD, recovered_by=me, recovered_at=now)
+                ).rowcount
             if changed:
                 won.append(worker_id)
         return won
@@ -117,6 +134,15 @@ class WorkerRegistry:
 
 
 def _row(r: Row[object]) -> WorkerRow:
-    return WorkerRow(id=r.id, queue=r.queue, host=r.host, pid=r.pid, concurrency=r.concurrency,
-                     status=r.status, started_at=r.started_at, heartbeat_at=r.heartbeat_at,
-                     recovered_by=r.recovered_by, recovered_at=r.recovered_at)
+    return WorkerRow(
+        id=r.id,
+        queue=r.queue,
+        host=r.host,
+        pid=r.pid,
+        concurrency=r.concurrency,
+        status=r.status,
+        started_at=r.started_at,
+        heartbeat_at=r.heartbeat_at,
+        recovered_by=r.recovered_by,
+        recovered_at=r.recovered_at,
+    )

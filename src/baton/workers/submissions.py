@@ -38,6 +38,9 @@ class Submission:
     created_at: datetime
 
 
+_INSERT = insert(service_executions)  # parameters bound per call: compiled once, cached
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -60,7 +63,7 @@ class SubmissionStore:
         for _ in range(3):
             try:
                 with self._writer.begin() as conn:
-                    conn.execute(insert(service_executions).values(**values))
+                    conn.execute(_INSERT, values)
                 return None
             except IntegrityError:
                 pass
@@ -70,19 +73,20 @@ class SubmissionStore:
             if self._execution_exists(holder.execution_id):
                 return holder
             with self._writer.begin() as conn:  # an orphaned reservation: drop it and retry
-                conn.execute(delete(service_executions).where(
-                    service_executions.c.execution_id == holder.execution_id))
+                conn.execute(
+                    delete(service_executions).where(service_executions.c.execution_id == holder.execution_id)
+                )
         raise RuntimeError(f"idempotency key {sub.idempotency_key!r} is contended; retry")
 
     def release(self, execution_id: str) -> None:
         with self._writer.begin() as conn:
-            conn.execute(delete(service_executions).where(
-                service_executions.c.execution_id == execution_id))
+            conn.execute(delete(service_executions).where(service_executions.c.execution_id == execution_id))
 
     def get(self, execution_id: str) -> Submission | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(service_executions).where(
-                service_executions.c.execution_id == execution_id)).first()
+            row = conn.execute(
+                select(service_executions).where(service_executions.c.execution_id == execution_id)
+            ).first()
         return None if row is None else _submission(row)
 
     def by_key(self, scope: str | None, key: str | None) -> Submission | None:
@@ -90,8 +94,9 @@ class SubmissionStore:
             return None
         c = service_executions.c
         with self.engine.connect() as conn:
-            row = conn.execute(select(service_executions).where(
-                c.idempotency_scope == scope, c.idempotency_key == key)).first()
+            row = conn.execute(
+                select(service_executions).where(c.idempotency_scope == scope, c.idempotency_key == key)
+            ).first()
         return None if row is None else _submission(row)
 
     def mark_started(self, execution_id: str) -> datetime | None:
@@ -99,17 +104,22 @@ class SubmissionStore:
         API submission)."""
         c = service_executions.c
         with self._writer.begin() as conn:
-            conn.execute(update(service_executions)
-                         .where(c.execution_id == execution_id, c.first_started_at.is_(None))
-                         .values(first_started_at=self._clock()))
+            conn.execute(
+                update(service_executions)
+                .where(c.execution_id == execution_id, c.first_started_at.is_(None))
+                .values(first_started_at=self._clock())
+            )
             value: datetime | None = conn.execute(
-                select(c.first_started_at).where(c.execution_id == execution_id)).scalar()
+                select(c.first_started_at).where(c.execution_id == execution_id)
+            ).scalar()
         return value
 
     def _execution_exists(self, execution_id: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(select(executions.c.id).where(executions.c.id == execution_id)).first() \
+            return (
+                conn.execute(select(executions.c.id).where(executions.c.id == execution_id)).first()
                 is not None
+            )
 
 
 def _values(sub: Submission, scope: str | None) -> dict[str, Any]:
@@ -131,7 +141,15 @@ def _values(sub: Submission, scope: str | None) -> dict[str, Any]:
 
 def _submission(r: Row[Any]) -> Submission:
     return Submission(
-        execution_id=r.execution_id, submitted_by=r.submitted_by, idempotency_key=r.idempotency_key,
-        request_hash=r.request_hash, queue=r.queue, priority=r.priority,
-        timeout_seconds=r.timeout_seconds, repo=r.repo, ref=r.ref,
-        first_started_at=r.first_started_at, created_at=r.created_at)
+        execution_id=r.execution_id,
+        submitted_by=r.submitted_by,
+        idempotency_key=r.idempotency_key,
+        request_hash=r.request_hash,
+        queue=r.queue,
+        priority=r.priority,
+        timeout_seconds=r.timeout_seconds,
+        repo=r.repo,
+        ref=r.ref,
+        first_started_at=r.first_started_at,
+        created_at=r.created_at,
+    )

@@ -68,8 +68,14 @@ class WorkerSettings:
 class Worker:
     """Runs queued executions of one configuration with one store."""
 
-    def __init__(self, configuration: Configuration, store: SqlStore, root: Path,
-                 settings: WorkerSettings, store_url: str) -> None:
+    def __init__(
+        self,
+        configuration: Configuration,
+        store: SqlStore,
+        root: Path,
+        settings: WorkerSettings,
+        store_url: str,
+    ) -> None:
         g = configuration.global_.model_copy(update={"max_concurrent_executions": settings.concurrency})
         self.configuration = configuration.model_copy(update={"global_": g})
         self.settings = settings
@@ -93,11 +99,17 @@ class Worker:
     def start(self) -> None:
         """Register, launch DBOS on the queue, and start the heartbeat (no event loop here)."""
         s = self.settings
-        self.registry.register(s.worker_id, queue=s.queue, host=socket.gethostname(), pid=os.getpid(),
-                               concurrency=s.concurrency)
+        self.registry.register(
+            s.worker_id, queue=s.queue, host=socket.gethostname(), pid=os.getpid(), concurrency=s.concurrency
+        )
         dbos_runtime.set_runner(self.run)
-        dbos_runtime.launch(self.store_url, s.worker_id, queue=s.queue, concurrency=s.concurrency,
-                            polling_seconds=s.polling_seconds)
+        dbos_runtime.launch(
+            self.store_url,
+            s.worker_id,
+            queue=s.queue,
+            concurrency=s.concurrency,
+            polling_seconds=s.polling_seconds,
+        )
         self._beat = threading.Thread(target=self._heartbeat_loop, name="baton-heartbeat", daemon=True)
         self._beat.start()
         log.info("worker %s listening on queue %s (concurrency %d)", s.worker_id, s.queue, s.concurrency)
@@ -115,8 +127,12 @@ class Worker:
         with contextlib.suppress(Exception):
             self.registry.set_status(self.id, STOPPED)
         if left:
-            log.warning("worker %s stops with %d execution(s) still running; other workers resume "
-                        "them: %s", self.id, len(left), ", ".join(left))
+            log.warning(
+                "worker %s stops with %d execution(s) still running; other workers resume them: %s",
+                self.id,
+                len(left),
+                ", ".join(left),
+            )
         self._stop.set()
         _kill_child_groups()
         logging.shutdown()
@@ -139,8 +155,11 @@ class Worker:
     def beat_once(self) -> None:
         try:
             if not self.registry.beat(self.id):
-                log.error("worker %s was declared dead by another worker while it ran; its "
-                          "executions belong to others now: exiting", self.id)
+                log.error(
+                    "worker %s was declared dead by another worker while it ran; its "
+                    "executions belong to others now: exiting",
+                    self.id,
+                )
                 _kill_child_groups()
                 os._exit(EXIT_FENCED)
             self.store.heartbeat(self.id)
@@ -148,8 +167,12 @@ class Worker:
             if dead:
                 count = dbos_runtime.recover(dead)
                 self.recovered.extend(dead)
-                log.warning("worker %s recovered %d queued job(s) of dead worker(s) %s", self.id, count,
-                            ", ".join(dead))
+                log.warning(
+                    "worker %s recovered %d queued job(s) of dead worker(s) %s",
+                    self.id,
+                    count,
+                    ", ".join(dead),
+                )
         except Exception as exc:  # a database hiccup: try again on the next beat
             log.warning("worker %s heartbeat failed: %s", self.id, " ".join(str(exc).split()))
 
@@ -191,8 +214,9 @@ class Worker:
         finally:
             self._running.pop(execution_id, None)
 
-    async def _wait(self, handle: ExecutionHandle, submission: Submission | None,
-                    started: datetime | None) -> str:
+    async def _wait(
+        self, handle: ExecutionHandle, submission: Submission | None, started: datetime | None
+    ) -> str:
         timeout = submission.timeout_seconds if submission is not None else None
         try:
             if timeout and started is not None:
@@ -202,8 +226,10 @@ class Worker:
                 except TimeoutError:
                     with contextlib.suppress(IllegalTransition):
                         self.store.set_execution_status(
-                            handle.id, ExecutionStatus.FAILED,
-                            error=f"timed out after {timeout}s (timeout_seconds of the request)")
+                            handle.id,
+                            ExecutionStatus.FAILED,
+                            error=f"timed out after {timeout}s (timeout_seconds of the request)",
+                        )
                     handle.cancel()
                     result = await handle.wait()
             else:
@@ -235,9 +261,13 @@ async def _checkout(workspace: Path, submission: Submission) -> str | None:
         argv += ["--branch", submission.ref]
     argv += ["--", str(submission.repo), str(workspace)]
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    proc = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE, env=env)
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     try:
         _, err = await asyncio.wait_for(proc.communicate(), 600)
     except TimeoutError:
@@ -261,5 +291,6 @@ def _kill_child_groups() -> None:
             continue
         if int(fields[1]) == me:
             with contextlib.suppress(OSError):
-                os.killpg(int(fields[2]), signal.SIGKILL) if int(fields[2]) != os.getpgid(me) \
-                    else os.kill(int(entry.name), signal.SIGKILL)
+                os.killpg(int(fields[2]), signal.SIGKILL) if int(fields[2]) != os.getpgid(me) else os.kill(
+                    int(entry.name), signal.SIGKILL
+                )

@@ -177,3 +177,35 @@ def test_review_without_credentials_is_a_one_line_error(pull_request: PullReques
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("error: no GitHub credentials: set GITHUB_TOKEN")
+
+
+async def test_github_app_authentication_gets_an_installation_token(pull_request: PullRequest) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    gh = pull_request.gh
+    gh.app_id = "1234"
+    gh.app_public_key = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    env = {
+        "GITHUB_API_URL": gh.url,
+        "GITHUB_REPOSITORY": REPO,
+        "BATON_GITHUB_APP_ID": "1234",
+        "BATON_GITHUB_APP_PRIVATE_KEY": pem,
+    }
+    client = GitHubClient(GitHubSettings.from_env(env))
+    await client.create_comment(PR_NUMBER, "hello from the app")
+    assert [c["body"] for c in gh.comments(REPO, PR_NUMBER)] == ["hello from the app"]
+    paths = [(r.method, r.path, r.authorized) for r in gh.requests]
+    assert paths == [
+        ("GET", f"/repos/{REPO}/installation", True),
+        ("POST", "/app/installations/55/access_tokens", True),
+        ("POST", f"/repos/{REPO}/issues/{PR_NUMBER}/comments", True),
+    ]

@@ -190,3 +190,44 @@ def test_a_number_without_github_access_is_a_one_line_error(tmp_path: Path, gith
     assert result.stderr.strip() == (
         "error: issue 3 is a number: set GITHUB_TOKEN so Baton can read it, or pass the issue's text instead"
     )
+
+
+def test_baton_implement_comment_runs_issue_to_pr_through_the_action(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    work, bare, record, env = setup_project(tmp_path, github)
+    # the test command is detected from the project's Makefile
+    (work / "Makefile").write_text("test:\n\tpython3 test_greet.py\n")
+    git(work, "add", "Makefile")
+    git(work, "commit", "-q", "-m", "make test")
+    git(work, "push", "-q", "origin", "main")
+    event = {
+        "action": "created",
+        "repository": {"full_name": REPO},
+        "issue": {"number": 3, "title": "Greet with a comma and an exclamation mark"},
+        "comment": {"id": 9, "body": "/baton implement", "author_association": "OWNER"},
+    }
+    (tmp_path / "event.json").write_text(json.dumps(event))
+    action_env = {
+        **env,
+        "GITHUB_EVENT_NAME": "issue_comment",
+        "GITHUB_EVENT_PATH": str(tmp_path / "event.json"),
+        "GITHUB_WORKSPACE": str(work),
+        "GITHUB_OUTPUT": str(tmp_path / "out"),
+        "BATON_CONFIG": str(tmp_path / "project" / "baton.yaml"),
+    }
+    result = baton(["github", "action"], work, **action_env)
+    assert result.returncode == 0, result.stderr
+    outputs = dict(line.split("=", 1) for line in (tmp_path / "out").read_text().splitlines())
+    assert outputs["verdict"] == "completed"
+    assert [json.loads(line)["step"] for line in record.read_text().splitlines()] == [
+        "plan",
+        "implement",
+        "fix",
+        "review",
+    ]
+    branch = "baton/issue-3-greet-with-a-comma-and-an-exclamation"
+    assert branch in git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
+    created = [r for r in github.writes() if r.path == f"/repos/{REPO}/pulls"]
+    assert len(created) == 1 and created[0].body["head"] == branch
+    assert "`make test` passed after 2 runs (1 fix round)." in created[0].body["body"]

@@ -72,7 +72,7 @@ DEFAULT_AGENTS: dict[str, tuple[str, str, list[str], str]] = {
 class ActionError(BatonError):
     """The Action cannot run as configured (exit 2)."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 @dataclass
@@ -338,7 +338,8 @@ async def _run(
     )
     try:
         workflow = baton.workflow(plan.workflow)
-        prepared = await prepare(baton, workflow, plan.params, workspace, env, client)
+        params = {k: (str(workspace) if k == "repo" and v == "." else v) for k, v in plan.params.items()}
+        prepared = await prepare(baton, workflow, params, workspace, env, client)
         notes += prepared.notes
         handle = baton.run(plan.workflow, prepared.params, workspace_dir=prepared.workspace_dir or workspace)
         result = await handle.wait()

@@ -162,3 +162,47 @@ def test_required_tools_are_validated_against_the_configuration(tmp_path: Path) 
         configuration(tmp_path, [], servers={"both": {"command": "x", "url": "http://h/mcp"}})
     with pytest.raises(ValidationError, match='must be "tool" or "server:tool"'):
         configuration(tmp_path, ["a b"])
+
+
+def test_baton_mcp_tools_reports_each_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from baton.cli.main import app
+
+    monkeypatch.setenv("BATON_USER_CONFIG", str(tmp_path / "none.yaml"))
+    config = tmp_path / "baton.yaml"
+    config.write_text(
+        'version: "1.0.0"\n'
+        "mcp_servers:\n"
+        f"  fixture: {{command: {json.dumps(sys.executable)}, args: [{json.dumps(str(FIXTURE))}], "
+        "connect_timeout_seconds: 60}\n"
+        "  broken: {command: /nonexistent/mcp-server, retries: 0}\n"
+    )
+    result = CliRunner().invoke(app, ["mcp", "tools", "--json", "-c", str(config)])
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["fixture"]["ok"] and sorted(report["fixture"]["tools"]) == FIXTURE_TOOLS
+    assert not report["broken"]["ok"] and "No such file" in report["broken"]["error"]
+
+
+def test_configuration_errors_are_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from baton.config import load_configuration
+    from baton.config.errors import ConfigError
+
+    monkeypatch.setenv("BATON_USER_CONFIG", str(tmp_path / "none.yaml"))
+    config = tmp_path / "baton.yaml"
+    config.write_text(
+        'version: "1.0.0"\n'
+        "agents:\n"
+        "  bot: {provider: scripted, model: echo, capabilities: [t]}\n"
+        "global:\n"
+        "  quotas:\n"
+        "    agents:\n"
+        "      nobody: {max_tokens_per_day: 10}\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_configuration(config)
+    message = str(raised.value)
+    assert "baton.yaml:7" in message and "unknown agent 'nobody'" in message

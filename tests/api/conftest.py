@@ -18,6 +18,7 @@ CONFIG = """
 version: "1.0.0"
 global: {{cache: {{enabled: false}}, workspace_dir: ws}}
 deployment: {{heartbeat_seconds: 0.5, dead_after_seconds: 5}}
+observability: {{metrics: true}}
 api:
   max_body_bytes: 65536
   rate_limit: {{requests_per_second: 1000, burst: 1000}}

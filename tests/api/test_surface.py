@@ -77,6 +77,9 @@ def test_metrics_count_submissions(server: Server, operator: httpx.Client) -> No
     before = submitted()
     wait_for(operator, start(operator, "hello"), {"completed"})
     assert submitted() == before + 1
+    # the in-process worker's engine metrics are served on the same endpoint
+    text = httpx.get(f"{server.url}/metrics").text
+    assert "baton_executions_total{" in text and 'workflow="hello"' in text
 
 
 def test_openapi_document_is_published_under_v1(server: Server) -> None:

@@ -81,7 +81,10 @@ class Worker:
         self.settings = settings
         self.store = store
         self.store_url = store_url
-        self.baton = Baton(self.configuration, store, root=root)
+        # the observers `Baton.from_config` would attach: logs, and traces/metrics when enabled
+        from baton.observability.setup import setup
+
+        self.baton = Baton(self.configuration, store, root=root, observers=setup(self.configuration, root))
         self.baton.owner = settings.worker_id
         self.registry = WorkerRegistry(store.engine)
         self.submissions = SubmissionStore(store.engine)

@@ -41,7 +41,7 @@ class GitHubError(BatonError):
 class GitHubNotConfigured(GitHubError):
     """No credentials or no repository to talk to."""
 
-    exit_code = 2
+    cli_exit_code = 2
 
 
 class GitHubApiError(GitHubError):

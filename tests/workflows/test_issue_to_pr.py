@@ -231,3 +231,22 @@ def test_baton_implement_comment_runs_issue_to_pr_through_the_action(
     created = [r for r in github.writes() if r.path == f"/repos/{REPO}/pulls"]
     assert len(created) == 1 and created[0].body["head"] == branch
     assert "`make test` passed after 2 runs (1 fix round)." in created[0].body["body"]
+
+
+def test_a_repository_url_is_cloned_once_then_fetched(tmp_path: Path) -> None:
+    from baton.integrations.hooks import HookError, checkout
+
+    work, bare = init_remote(tmp_path, {"greet.py": GREET})
+    cache = tmp_path / "cache"
+    first = checkout(f"file://{bare}", cache)
+    assert first.parent == cache and git(first, "rev-parse", "HEAD") == git(work, "rev-parse", "HEAD")
+    (work / "new.txt").write_text("x\n")
+    git(work, "add", "new.txt")
+    git(work, "commit", "-q", "-m", "new")
+    git(work, "push", "-q", "origin", "main")
+    again = checkout(f"file://{bare}", cache)
+    assert again == first
+    assert git(again, "rev-parse", "origin/main") == git(work, "rev-parse", "HEAD")
+    assert checkout(str(work), cache) == work.resolve()
+    with pytest.raises(HookError, match="not a git repository"):
+        checkout(str(tmp_path / "cache" / "missing"), cache)

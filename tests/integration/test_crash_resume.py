@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ STEPS = ["s1", "s2", "s3", "s4", "s5"]
 def _project(tmp_path: Path, delay: float = 0.6) -> Path:
     record = tmp_path / "calls.jsonl"
     lines = ["      - {id: s1, agent_id: bot, prompt_template: \"do s1\"}"]
-    for prev, cur in zip(STEPS, STEPS[1:], strict=False):
+    for prev, cur in itertools.pairwise(STEPS):
         lines.append(f"      - {{id: {cur}, agent_id: bot, "
                      f"prompt_template: \"do {cur} after {{{{ outputs.{prev}.text }}}}\"}}")
     steps = "\n".join(lines)

@@ -39,9 +39,9 @@ from baton.engine.graph_checkpoint import checkpoint_url, open_checkpointer
 from baton.engine.graph_errors import GraphBuildError
 from baton.engine.graph_nodes import RUNTIME_KEY, Node, NodeRuntime, Router, StepNodes
 from baton.engine.graph_state import GraphState, initial_state, load_into
-from baton.models.graph_rules import END
 from baton.engine.state import ExecutionRun
 from baton.models import StepStatus, Workflow
+from baton.models.graph_rules import END
 
 if TYPE_CHECKING:
     from baton.engine.core import Baton

@@ -33,11 +33,11 @@ from baton.engine.executor import StepExecutor
 from baton.engine.graph_approval import waiting_output
 from baton.engine.graph_errors import ApprovalRejected, GraphBuildError, LoopLimitExceeded
 from baton.engine.graph_state import GraphState, usage_delta
-from baton.models.graph_rules import END, max_steps, shortest_cycle, topology
 from baton.engine.simple import skip_reason
 from baton.engine.state import ExecutionRun
 from baton.engine.templates import evaluate, step_context
 from baton.models import StepRun, StepStatus, Workflow, WorkflowStep
+from baton.models.graph_rules import END, max_steps, shortest_cycle, topology
 from baton.models.templating import compile_template
 
 Node = Callable[[GraphState, RunnableConfig], Awaitable[dict[str, Any]]]

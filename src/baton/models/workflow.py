@@ -216,7 +216,8 @@ class WorkflowConfig(BaseModel):
         keys: dict[str, int] = {}
         for i, step in enumerate(self.steps):
             if step.id in seen:
-                raise rule_error(("steps", i, "id"), f"duplicate step id {step.id!r} (also steps[{seen[step.id]}])")
+                raise rule_error(("steps", i, "id"),
+                                 f"duplicate step id {step.id!r} (also steps[{seen[step.id]}])")
             seen[step.id] = i
             if step.key in keys:
                 raise rule_error(

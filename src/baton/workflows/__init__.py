@@ -4,14 +4,23 @@ The YAML files and prompt templates (``*.j2``) beside this module are runnable b
 with nothing configured beyond the agents; :mod:`baton.workflows.catalog` binds their
 roles to the configured agents. The helper modules are what their shell steps run:
 :mod:`~baton.workflows.diff` (collect and split a diff), :mod:`~baton.workflows.merge`
-(merge reviews) and :mod:`~baton.workflows.gitops` (branch, commit, push).
+(merge reviews) and :mod:`~baton.workflows.gitops` (branch, commit, push). The catalog is
+imported on first use, so those steps start without loading the models.
 """
 
-from baton.workflows.catalog import (
-    BuiltinUnavailable,
-    available_builtins,
-    builtin_ids,
-    builtin_workflow,
-)
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from baton.workflows.catalog import BuiltinUnavailable, available_builtins, builtin_ids, builtin_workflow
 
 __all__ = ["BuiltinUnavailable", "available_builtins", "builtin_ids", "builtin_workflow"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from baton.workflows import catalog
+
+        return getattr(catalog, name)
+    raise AttributeError(f"module 'baton.workflows' has no attribute {name!r}")

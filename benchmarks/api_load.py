@@ -167,6 +167,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load")
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temp project")
     parser.add_argument("--with-worker", action="store_true", help="run executions in the API process too")
+    parser.add_argument("--api-processes", type=int, default=1, help="server processes (API only)")
     parser.add_argument("--generate", nargs=2, metavar=("URL", "TOKEN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:  # the load-generating second process
@@ -237,6 +238,7 @@ def main() -> None:
                 "duration_s": args.duration,
                 "database": "postgresql" if args.database_url else "sqlite",
                 "in_process_worker": args.with_worker,
+                "api_processes": args.api_processes,
                 **result,
                 "goal": "p95 <= 20 ms at 200 req/s",
                 "goal_met": bool(p95 <= 20.0 and not result["errors"]),

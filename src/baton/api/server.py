@@ -103,6 +103,7 @@ def serve(
     mode: str | None = None,
     concurrency: int | None = None,
     access_log: bool = False,
+    api_processes: int = 1,
 ) -> None:
     """Run the API (and an in-process worker) until interrupted."""
     import uvicorn
@@ -115,6 +116,27 @@ def serve(
     cfg = opened.configuration
     configure_logging(cfg.observability.log_level)
     in_process = cfg.deployment.workers if workers is None else workers
+    if api_processes > 1:
+        if in_process > 0:
+            raise ServiceError(
+                "--api-processes above 1 serves the API only: add --workers 0 and run "
+                "`baton worker` processes for the executions"
+            )
+        opened.store.close()
+        os.environ.update(
+            BATON_SERVE_CONFIG=str(config or ""), BATON_SERVE_CWD=str(cwd), BATON_SERVE_MODE=mode or ""
+        )
+        uvicorn.run(
+            "baton.api.asgi:create_from_env",
+            factory=True,
+            workers=api_processes,
+            host=host or cfg.deployment.host,
+            port=port or cfg.deployment.port,
+            access_log=access_log,
+            log_level="warning",
+            lifespan="off",
+        )
+        return
     worker = None
     if in_process > 0:
         worker = _start_worker(

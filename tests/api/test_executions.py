@@ -157,24 +157,29 @@ def test_idempotency_key_never_starts_a_second_execution(server: Server, operato
     assert other.status_code == 422
     assert other.json()["type"] == "urn:baton:problem:idempotency-key-reused"
 
-    # the same key sent by 12 clients at once: one execution
-    racing = {"workflow_id": "hello", "parameters": {"who": "race"}, "idempotency_key": "k-race"}
-    barrier = threading.Barrier(12)
+    # the same key sent by 12 clients at once, three times over: one execution per key
+    for round_ in range(3):
+        racing = {
+            "workflow_id": "hello",
+            "parameters": {"who": "race"},
+            "idempotency_key": f"k-race-{round_}",
+        }
+        barrier = threading.Barrier(12)
 
-    def post(_: int) -> httpx.Response:
-        with server.client("operator") as client:
-            barrier.wait()
-            return client.post("/api/v1/executions", json=racing)
+        def post(_: int, racing: dict = racing, barrier: threading.Barrier = barrier) -> httpx.Response:
+            with server.client("operator") as client:
+                barrier.wait()
+                return client.post("/api/v1/executions", json=racing)
 
-    with ThreadPoolExecutor(12) as pool:
-        responses = list(pool.map(post, range(12)))
-    assert {r.status_code for r in responses} == {202}
-    assert len({r.json()["execution_id"] for r in responses}) == 1
-    assert sum(not r.json()["idempotent_replay"] for r in responses) == 1
-    execution_id = responses[0].json()["execution_id"]
-    wait_for(operator, execution_id, {"completed"})
-    calls = [json.loads(line) for line in server.record.read_text().splitlines()]
-    assert len([c for c in calls if c["execution"] == execution_id and c["step"] == "greet"]) == 1
+        with ThreadPoolExecutor(12) as pool:
+            responses = list(pool.map(post, range(12)))
+        assert {r.status_code for r in responses} == {202}, [r.text for r in responses]
+        assert len({r.json()["execution_id"] for r in responses}) == 1
+        assert sum(not r.json()["idempotent_replay"] for r in responses) == 1
+        execution_id = responses[0].json()["execution_id"]
+        wait_for(operator, execution_id, {"completed"})
+        calls = [json.loads(line) for line in server.record.read_text().splitlines()]
+        assert len([c for c in calls if c["execution"] == execution_id and c["step"] == "greet"]) == 1
 
     # keys are per token: the admin's "k-1" is a different key
     with server.client("admin") as admin:

@@ -41,6 +41,7 @@ from baton.store.errors import (
     NotFound,
     StoreUnavailable,
 )
+from baton.workers.submissions import IdempotencyContended
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:baton:problem:"
@@ -88,6 +89,7 @@ ERROR_MAP: tuple[tuple[type[BaseException], int, str, str], ...] = (
     (ExecutionNotResumable, 409, "not-resumable", "Execution cannot be resumed"),
     (NotWaiting, 409, "not-waiting", "Nothing waits for approval"),
     (AlreadyExists, 409, "already-exists", "Already exists"),
+    (IdempotencyContended, 409, "idempotency-key-busy", "Idempotency key busy"),
     (AgentUnavailable, 503, "agent-unavailable", "Agent unavailable"),
     (StoreUnavailable, 503, "database-unavailable", "Database unavailable"),
     (BatonError, 400, "baton-error", "Request failed"),

@@ -5,10 +5,16 @@ The row is written *before* the execution (as a reservation): its unique
 database, so one key never starts a second execution. A reservation whose execution was
 never created (the submit failed) is removed, or, after a crash, reclaimed by the next
 request with that key.
+
+Exception tree::
+
+    BatonError
+    └── IdempotencyContended    the same key is still being submitted by another request
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,8 +23,13 @@ from typing import Any
 from sqlalchemy import Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from baton.errors import BatonError
 from baton.store.engine import WRITE_OPTION
 from baton.store.schema import executions, service_executions
+
+
+class IdempotencyContended(BatonError):
+    """Another request with the same idempotency key is still being submitted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,10 @@ class Submission:
     created_at: datetime
 
 
+# a reservation whose execution is still missing after this long is from a crashed submit
+ORPHAN_SECONDS = 60.0
+# how long a request waits for another one with the same key to finish creating the execution
+WAIT_SECONDS = 10.0
 _INSERT = insert(service_executions)  # parameters bound per call: compiled once, cached
 
 
@@ -56,11 +71,14 @@ class SubmissionStore:
     def reserve(self, sub: Submission, scope: str | None) -> Submission | None:
         """Insert ``sub``; None if it went in, else the submission that holds its key.
 
-        A held key whose execution does not exist (a submit that crashed half-way) is
-        taken over by ``sub``.
+        While the holder's execution is being created (another request with the same key,
+        a moment ahead), this waits for it. A reservation older than
+        :data:`ORPHAN_SECONDS` whose execution never appeared (its submit crashed half-way)
+        is taken over by ``sub``.
         """
         values = _values(sub, scope)
-        for _ in range(3):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
             try:
                 with self._writer.begin() as conn:
                     conn.execute(_INSERT, values)
@@ -69,14 +87,20 @@ class SubmissionStore:
                 pass
             holder = self.by_key(scope, sub.idempotency_key)
             if holder is None:
-                continue  # released meanwhile: try again
+                continue  # released meanwhile (its submit failed): try again
             if self._execution_exists(holder.execution_id):
                 return holder
-            with self._writer.begin() as conn:  # an orphaned reservation: drop it and retry
-                conn.execute(
-                    delete(service_executions).where(service_executions.c.execution_id == holder.execution_id)
-                )
-        raise RuntimeError(f"idempotency key {sub.idempotency_key!r} is contended; retry")
+            if (self._clock() - holder.created_at).total_seconds() > ORPHAN_SECONDS:
+                with self._writer.begin() as conn:
+                    conn.execute(
+                        delete(service_executions).where(
+                            service_executions.c.execution_id == holder.execution_id,
+                            service_executions.c.created_at == holder.created_at,
+                        )
+                    )
+                continue
+            time.sleep(0.02)  # the holder's submit is in progress
+        raise IdempotencyContended(f"idempotency key {sub.idempotency_key!r} is busy; retry the request")
 
     def release(self, execution_id: str) -> None:
         with self._writer.begin() as conn:

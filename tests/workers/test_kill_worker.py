@@ -73,12 +73,22 @@ def test_kill_9_of_a_worker_loses_nothing_and_reruns_no_completed_step(tmp_path:
     (tmp_path / "baton.yaml").write_text(CONFIG.format(url=pg_url, record=record, concurrency=CONCURRENCY))
     token = secrets.token_hex(16)
     env = {"T_OPS": token}
-    engine = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
-                           if pg_url.startswith("postgresql://") else pg_url)
+    engine = create_engine(
+        pg_url.replace("postgresql://", "postgresql+psycopg://", 1)
+        if pg_url.startswith("postgresql://")
+        else pg_url
+    )
     port = free_port()
     api = start_server(tmp_path, port, "--workers", "0", env=env)
-    workers = {name: Proc(["worker", "--worker-id", name, "--concurrency", str(CONCURRENCY)], tmp_path,
-                          tmp_path / f"{name}.log", env) for name in ("w1", "w2")}
+    workers = {
+        name: Proc(
+            ["worker", "--worker-id", name, "--concurrency", str(CONCURRENCY)],
+            tmp_path,
+            tmp_path / f"{name}.log",
+            env,
+        )
+        for name in ("w1", "w2")
+    }
     try:
         deadline = time.monotonic() + 60
         alive = 0
@@ -86,7 +96,9 @@ def test_kill_9_of_a_worker_loses_nothing_and_reruns_no_completed_step(tmp_path:
             for name, proc in workers.items():
                 assert proc.alive(), f"{name} exited:\n{proc.output()}"
             with engine.connect() as conn:
-                alive = conn.execute(text("SELECT count(*) FROM workers WHERE status = 'alive'")).scalar() or 0
+                alive = (
+                    conn.execute(text("SELECT count(*) FROM workers WHERE status = 'alive'")).scalar() or 0
+                )
             if alive == 2:
                 break
             time.sleep(0.2)
@@ -94,8 +106,11 @@ def test_kill_9_of_a_worker_loses_nothing_and_reruns_no_completed_step(tmp_path:
 
         headers = {"Authorization": f"Bearer {token}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
+
             def submit(n: int) -> str:
-                resp = client.post("/api/v1/executions", json={"workflow_id": "chain", "parameters": {"n": n}})
+                resp = client.post(
+                    "/api/v1/executions", json={"workflow_id": "chain", "parameters": {"n": n}}
+                )
                 assert resp.status_code == 202, resp.text
                 return str(resp.json()["execution_id"])
 
@@ -109,10 +124,18 @@ def test_kill_9_of_a_worker_loses_nothing_and_reruns_no_completed_step(tmp_path:
         in_flight = 0
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                done = conn.execute(text("SELECT count(*) FROM executions WHERE status = 'completed'")).scalar()
-                in_flight = conn.execute(text(
-                    "SELECT count(*) FROM step_runs s JOIN executions e ON e.id = s.execution_id "
-                    "WHERE e.owner = 'w1' AND e.status = 'running' AND s.status = 'running'")).scalar() or 0
+                done = conn.execute(
+                    text("SELECT count(*) FROM executions WHERE status = 'completed'")
+                ).scalar()
+                in_flight = (
+                    conn.execute(
+                        text(
+                            "SELECT count(*) FROM step_runs s JOIN executions e ON e.id = s.execution_id "
+                            "WHERE e.owner = 'w1' AND e.status = 'running' AND s.status = 'running'"
+                        )
+                    ).scalar()
+                    or 0
+                )
             if (done or 0) >= EXECUTIONS // 4 and in_flight >= 2:
                 break
             time.sleep(0.05)
@@ -124,7 +147,9 @@ def test_kill_9_of_a_worker_loses_nothing_and_reruns_no_completed_step(tmp_path:
         statuses: dict[str, int] = {}
         while time.monotonic() < deadline:
             with engine.connect() as conn:
-                statuses = dict(conn.execute(text("SELECT status, count(*) FROM executions GROUP BY status")).all())
+                statuses = dict(
+                    conn.execute(text("SELECT status, count(*) FROM executions GROUP BY status")).all()
+                )
             if statuses.get("completed", 0) == EXECUTIONS:
                 break
             assert workers["w2"].alive(), workers["w2"].output()
@@ -133,15 +158,22 @@ def test_kill_9_of_a_worker_loses_nothing_and_reruns_no_completed_step(tmp_path:
         recovered_in = time.time() - killed_at
 
         with engine.connect() as conn:
-            completed_events = conn.execute(text(
-                "SELECT execution_id, step_id, count(*) FROM execution_logs "
-                "WHERE metadata->>'event' = 'step.completed' GROUP BY execution_id, step_id")).all()
-            finals = conn.execute(text(
-                "SELECT execution_id, count(*) FROM execution_logs WHERE metadata->>'event' = 'execution.completed' "
-                "AND metadata->>'status' = 'completed' GROUP BY execution_id")).all()
+            completed_events = conn.execute(
+                text(
+                    "SELECT execution_id, step_id, count(*) FROM execution_logs "
+                    "WHERE metadata->>'event' = 'step.completed' GROUP BY execution_id, step_id"
+                )
+            ).all()
+            finals = conn.execute(
+                text(
+                    "SELECT execution_id, count(*) FROM execution_logs WHERE metadata->>'event' = 'execution.completed' "
+                    "AND metadata->>'status' = 'completed' GROUP BY execution_id"
+                )
+            ).all()
             dead = conn.execute(text("SELECT status, recovered_by FROM workers WHERE id = 'w1'")).one()
-            jobs = dict(conn.execute(text(
-                "SELECT status, count(*) FROM dbos.workflow_status GROUP BY status")).all())
+            jobs = dict(
+                conn.execute(text("SELECT status, count(*) FROM dbos.workflow_status GROUP BY status")).all()
+            )
 
         # every execution completed exactly once, every step completed exactly once
         assert sorted(e for e, n in finals if n == 1) == sorted(ids) and all(n == 1 for _, n in finals)
@@ -166,8 +198,10 @@ def test_kill_9_of_a_worker_loses_nothing_and_reruns_no_completed_step(tmp_path:
             assert first["pid"] == victim.pid and first["at"] <= killed_at, (key, rs)
             assert second["pid"] == workers["w2"].pid, (key, rs)
         assert 1 <= len(repeated) <= CONCURRENCY, "exactly the steps in flight on the killed worker ran again"
-        print(f"\n{EXECUTIONS} executions; agent calls by pid {dict(by_pid)}; {len(repeated)} interrupted "
-              f"step(s) re-run; all done {recovered_in:.1f}s after the kill")
+        print(
+            f"\n{EXECUTIONS} executions; agent calls by pid {dict(by_pid)}; {len(repeated)} interrupted "
+            f"step(s) re-run; all done {recovered_in:.1f}s after the kill"
+        )
     finally:
         for proc in workers.values():
             proc.stop()

@@ -497,3 +497,25 @@ def test_nul_characters_are_stored_as_replacement_characters(
     assert row.message == "out\ufffdput"
     assert row.metadata == {"line": "a\ufffdb", "literal": "\\u0000"}
     assert record is not None and record.context.error == "failed\ufffd"
+
+
+def test_finish_execution_writes_status_and_final_rows_together(
+    store: SqlStore, new_execution: NewExecution
+) -> None:
+    from baton.models import ExecutionLog, IllegalTransition
+
+    ctx = new_execution()
+    store.set_execution_status(ctx.id, ExecutionStatus.RUNNING)
+    final = ExecutionLog(execution_id=ctx.id, message="execution completed", trace_id=ctx.trace_id,
+                         metadata={"final": True})
+    done = store.finish_execution(ctx.id, ExecutionStatus.COMPLETED, logs=[final])
+    assert done.status is ExecutionStatus.COMPLETED and done.end_time is not None
+    assert [row.message for row in store.list_logs(ctx.id)][-1] == "execution completed"
+    with pytest.raises(IllegalTransition):
+        store.finish_execution(ctx.id, ExecutionStatus.CANCELLED,
+                               logs=[ExecutionLog(execution_id=ctx.id, message="late",
+                                                  trace_id=ctx.trace_id)])
+    # the refused transition wrote nothing
+    assert "late" not in [row.message for row in store.list_logs(ctx.id)]
+    record = store.get_execution(ctx.id)
+    assert record is not None and record.context.status is ExecutionStatus.COMPLETED

@@ -74,7 +74,10 @@ class ApiService:
         self.root = root
         self.dispatcher = dispatcher
         self.adapter_factory = adapter_factory or create_adapter
-        self.baton = Baton(configuration, store, root=root, adapter_factory=self.adapter_factory)
+        from baton.observability.setup import setup
+
+        self.baton = Baton(configuration, store, root=root, adapter_factory=self.adapter_factory,
+                           observers=setup(configuration, root))
         self.tokens = TokenStore(store.engine)
         self.auth = Authenticator(configuration.api.tokens, self.tokens)
         self.limiter = RateLimiter(configuration.api.rate_limit)

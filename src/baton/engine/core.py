@@ -32,11 +32,13 @@ from baton.engine.ratelimit import RateLimiter
 from baton.engine.recorder import Recorder
 from baton.engine.simple import run_dag
 from baton.engine.state import ExecutionRun
+from baton.errors import BatonError
 from baton.models import (
     Agent,
     BudgetConfig,
     Configuration,
     ExecutionContext,
+    ExecutionLog,
     ExecutionStatus,
     StepStatus,
     Workflow,
@@ -403,15 +405,30 @@ class Baton:
             # paused for an approval: back to PENDING through the resume edge, resumable
             er.ctx = self.store.set_execution_status(er.ctx.id, status, error=error, resume=True)
         elif current is not None and not current.context.status.is_terminal:
-            with contextlib.suppress(Exception):
-                er.ctx = self.store.set_execution_status(er.ctx.id, status, error=error)
+            final = self._completed_event(er, status, error, duration)
+
+            def commit(logs: list[ExecutionLog]) -> None:
+                try:
+                    er.ctx = self.store.finish_execution(er.ctx.id, status, error=error, logs=logs)
+                except BatonError:
+                    # another process moved it first (e.g. `baton cancel`): keep the rows
+                    self.store.append_logs(logs)
+
+            er.recorder.finish(final, commit)
+            er.recorder.close()
+            return
         elif current is not None:
             status = current.context.status
             error = current.context.error or error
-        er.recorder.emit(ev.ExecutionCompleted(
-            execution_id=er.ctx.id, status=status.value, error=error, duration_seconds=duration,
-            total_tokens=er.budget.usage.total_tokens, cost_usd=er.budget.cost_usd))
+        er.recorder.emit(self._completed_event(er, status, error, duration))
         er.recorder.close()
+
+    @staticmethod
+    def _completed_event(er: ExecutionRun, status: ExecutionStatus, error: str | None,
+                         duration: float) -> ev.ExecutionCompleted:
+        return ev.ExecutionCompleted(
+            execution_id=er.ctx.id, status=status.value, error=error, duration_seconds=duration,
+            total_tokens=er.budget.usage.total_tokens, cost_usd=er.budget.cost_usd)
 
     def _result(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
                 duration: float) -> ExecutionResult:

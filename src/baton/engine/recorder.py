@@ -81,6 +81,19 @@ class Recorder:
         logs, self._buffer = self._buffer, []
         self.store.save_step(run, logs, usage)
 
+    def finish(self, event: Event,
+               commit: Callable[[list[ExecutionLog]], None]) -> None:
+        """Publish the final event and hand its row, with every buffered row, to ``commit``
+        (which writes them together with the execution's terminal status)."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            self._flusher = None
+        event = redact(event)
+        self._publish(event)
+        self._buffer.append(to_log(event, self.trace_id))
+        logs, self._buffer = self._buffer, []
+        commit(logs)
+
     def flush(self) -> None:
         if self._buffer:
             logs, self._buffer = self._buffer, []

@@ -139,6 +139,14 @@ class Store(Protocol):
         error: str | None = None,
         resume: bool = False,
     ) -> ExecutionContext: ...
+    def finish_execution(
+        self,
+        execution_id: str,
+        status: ExecutionStatus,
+        *,
+        error: str | None = None,
+        logs: Sequence[ExecutionLog] = (),
+    ) -> ExecutionContext: ...
     def claim_execution(self, execution_id: str, owner: str) -> bool: ...
     def heartbeat(self, owner: str) -> None: ...
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
-from baton.models import ExecutionLog, StepRun
+from baton.models import ExecutionLog, ExecutionStatus, StepRun, execution_transition
 from baton.store.base import UsageRecord
 from baton.store.errors import IntegrityViolation, StoreUnavailable
 from baton.store.logcap import LOG_COLUMNS, LogState, admit
@@ -89,6 +89,11 @@ class StepLogWriter:
         )
         log_values = ", ".join(as_json if c == "metadata" else p for c in LOG_COLUMNS)
         self.sql_log = f"INSERT INTO execution_logs ({', '.join(LOG_COLUMNS)}) VALUES ({log_values})"
+        self.sql_status_read = f"SELECT status, start_time FROM executions WHERE id = {p}"
+        self.sql_status = (
+            f"UPDATE executions SET status = {p}, end_time = {p}, error = COALESCE({p}, error), "
+            f"updated_at = {p} WHERE id = {p} AND status = {p}"
+        )
         self.sql_usage = (
             f"INSERT INTO usage ({', '.join(USAGE_COLUMNS)}) "
             f"VALUES ({', '.join(p for _ in USAGE_COLUMNS)})"
@@ -106,9 +111,11 @@ class StepLogWriter:
         *,
         what: str,
         usage: UsageRecord | None = None,
+        finish: tuple[str, ExecutionStatus, str | None] | None = None,
     ) -> None:
-        """Upsert ``run`` (if given), record ``usage`` (if given) and append ``groups``
-        (logs by execution id) atomically.
+        """Upsert ``run`` (if given), record ``usage`` (if given), move an execution to a
+        terminal status (``finish`` = execution id, status, error) and append ``groups``
+        (logs by execution id), all in one transaction.
 
         Every execution in ``groups`` is locked first, in id order, and must exist.
         SQLite writes are serialized by the database anyway, so on SQLite one connection
@@ -119,11 +126,11 @@ class StepLogWriter:
             with self._dedicated_lock:
                 if self._dedicated_fairy is None:
                     self._dedicated_fairy = self.engine.raw_connection()
-                self._write_on(self._dedicated_fairy, run, groups, now, what, usage)
+                self._write_on(self._dedicated_fairy, run, groups, now, what, usage, finish)
         else:
             fairy = self.engine.raw_connection()
             try:
-                self._write_on(fairy, run, groups, now, what, usage)
+                self._write_on(fairy, run, groups, now, what, usage, finish)
             finally:
                 fairy.close()
         if self._on_commit is not None:
@@ -137,6 +144,7 @@ class StepLogWriter:
         now: datetime,
         what: str,
         usage: UsageRecord | None = None,
+        finish: tuple[str, ExecutionStatus, str | None] | None = None,
     ) -> None:
         db: Any = fairy.driver_connection
         try:
@@ -149,6 +157,8 @@ class StepLogWriter:
                     cursor.execute(self.sql_step, self._step_params(run, now))
                 if usage is not None:
                     cursor.execute(self.sql_usage, self._usage_params(usage, now))
+                if finish is not None:
+                    self._finish(cursor, finish, now)
                 rows = self._admit_all(cursor, groups, states)
                 if rows:
                     cursor.executemany(self.sql_log, rows)
@@ -168,6 +178,27 @@ class StepLogWriter:
                 self._dedicated_fairy = None
                 fairy.close()
             raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
+
+    def _finish(self, cursor: Any, finish: tuple[str, ExecutionStatus, str | None],
+                now: datetime) -> None:
+        """The state-machine checked move to a terminal status, on the locked row."""
+        execution_id, status, error = finish
+        cursor.execute(self.sql_status_read, (execution_id,))
+        row = cursor.fetchone()
+        if row is None:
+            raise IntegrityViolation(f"execution {execution_id!r} does not exist")
+        current = ExecutionStatus(row[0])
+        execution_transition(current, status)
+        started = row[1]
+        if isinstance(started, str):
+            started = datetime.fromisoformat(started).replace(tzinfo=UTC)
+        end = max(utc(now), utc(started)) if started is not None else utc(now)
+        cursor.execute(self.sql_status, (
+            status.value, self._time(end), None if error is None else clean_text(error),
+            self._time(now), execution_id, current.value,
+        ))
+        if cursor.rowcount != 1:
+            raise IntegrityViolation(f"execution {execution_id!r} changed status concurrently")
 
     def _usage_params(self, u: UsageRecord, now: datetime) -> tuple[Any, ...]:
         return (

@@ -380,6 +380,26 @@ class SqlStore:
             fresh = conn.execute(select(executions).where(executions.c.id == execution_id)).one()
         return _context(fresh)
 
+    def finish_execution(
+        self,
+        execution_id: str,
+        status: ExecutionStatus,
+        *,
+        error: str | None = None,
+        logs: Sequence[ExecutionLog] = (),
+    ) -> ExecutionContext:
+        """Move a running execution to a terminal status and append its final log rows in
+        one transaction, so a crash never leaves one without the other."""
+        if not status.is_terminal:
+            raise InvalidArgument(f"finish_execution needs a terminal status, not {status.value!r}")
+        groups = _by_execution(logs)
+        groups.setdefault(execution_id, [])
+        self._steps.write(None, groups, self._now(), what=f"execution {execution_id!r}",
+                          finish=(execution_id, status, error))
+        with self._read() as conn:
+            fresh = conn.execute(select(executions).where(executions.c.id == execution_id)).one()
+        return _context(fresh)
+
     def claim_execution(self, execution_id: str, owner: str) -> bool:
         """Make ``owner`` the execution's worker if nobody owns it or its owner has not sent
         a heartbeat for ``claim_timeout``. True if ``owner`` holds it now."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, ClassVar
 
 from baton.models import ExecutionLog, LogLevel
@@ -33,7 +32,7 @@ class Event:
 
     def data(self) -> dict[str, Any]:
         """The event's own fields (shallow: events are never mutated after creation)."""
-        return {name: getattr(self, name) for name in _field_names(type(self))}
+        return {name: getattr(self, name) for name in _field_names(self.kind, type(self))}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -244,9 +243,15 @@ def to_log(event: Event, trace_id: str) -> ExecutionLog:
     )
 
 
-@cache
-def _field_names(cls: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls) if f.name not in ("execution_id", "timestamp"))
+_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def _field_names(kind: str, cls: type[Event]) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = _FIELDS[kind] = tuple(
+            f.name for f in fields(cls) if f.name not in ("execution_id", "timestamp"))
+    return names
 
 
 def _log_id() -> str:

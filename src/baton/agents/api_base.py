@@ -21,6 +21,7 @@ import importlib.util
 import json
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -166,7 +167,7 @@ def error_message(exc: Any) -> str:
     return str(getattr(exc, "message", None) or exc)
 
 
-class ApiAgent:
+class ApiAgent(ABC):
     """Base class of the model-API adapters; subclasses implement :meth:`call`."""
 
     sdk_name: ClassVar[str]
@@ -200,6 +201,7 @@ class ApiAgent:
     def default_base_url(self) -> str | None:
         return None
 
+    @abstractmethod
     async def call(
         self,
         sdk: ModuleType,
@@ -210,7 +212,7 @@ class ApiAgent:
         max_tokens: int | None,
     ) -> None:
         """Make the request and fill ``outcome`` from the stream."""
-        raise NotImplementedError
+        ...
 
     # -- shared ---------------------------------------------------------------------------------
     @property

@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ MAX_ARGV_PROMPT = 100_000
 LIVE_CHECK_PROMPT = "Reply with the single word: ok"
 
 
-class StreamParser:
+class StreamParser(ABC):
     """Turns a CLI's JSON-lines stdout into events and remembers what the call produced.
 
     Subclasses implement :meth:`handle` for one decoded JSON object; lines that are not
@@ -97,8 +98,9 @@ class StreamParser:
         except (KeyError, TypeError, ValueError, AttributeError, IndexError):
             return []  # a known event type with an unexpected shape: skip it, keep going
 
+    @abstractmethod
     def handle(self, obj: dict[str, Any]) -> list[AgentEvent]:
-        raise NotImplementedError
+        ...
 
 
 @dataclass
@@ -136,7 +138,7 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-class CliAgent:
+class CliAgent(ABC):
     """Base class of the coding-CLI adapters; subclasses fill in the CLI-specific hooks."""
 
     cli_name: ClassVar[str]
@@ -190,17 +192,21 @@ class CliAgent:
         return {}
 
     def prepare(self, ctx: CallContext) -> None:
-        """Write private config files into ``ctx.home`` / ``ctx.call_dir``."""
+        """Write private config files into ``ctx.home`` / ``ctx.call_dir`` (optional hook)."""
+        return None
 
+    @abstractmethod
     def build_args(self, ctx: CallContext) -> list[str]:
         """The arguments after the program."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def new_parser(self, ctx: CallContext) -> StreamParser:
-        raise NotImplementedError
+        ...
 
     def collect(self, ctx: CallContext, proc: ProcessResult, parser: StreamParser) -> None:
-        """Read what the CLI left in files (usage reports) into the parser."""
+        """Read what the CLI left in files (usage reports) into the parser (optional hook)."""
+        return None
 
     def failure_of(self, proc: ProcessResult, parser: StreamParser, stderr: list[str]) -> Failure | None:
         """How the call failed, or None if it succeeded."""

@@ -73,9 +73,11 @@ _baton_pg_start() {
       useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres || return 1
     fi
     if ! runuser -u postgres -- test -x "$(dirname "$BATON_PG_DATA")"; then
-      echo "postgres.sh: user postgres cannot enter $(dirname "$BATON_PG_DATA");" \
-        "set BATON_PG_DATA to a directory it can reach" >&2
-      return 1
+      # e.g. a checkout under /root (mode 700): keep the cluster where postgres can reach it
+      local fallback
+      fallback="/tmp/baton-pgdata-$(printf '%s' "$PWD" | cksum | cut -d' ' -f1)"
+      echo "postgres.sh: user postgres cannot enter $(dirname "$BATON_PG_DATA"); using $fallback"
+      BATON_PG_DATA="$fallback"
     fi
     mkdir -p "$BATON_PG_DATA"
     chown postgres: "$BATON_PG_DATA"

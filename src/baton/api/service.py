@@ -43,7 +43,7 @@ from baton.engine.errors import ExecutionNotFound
 from baton.engine.graph_approval import record_decision
 from baton.models import Agent, Configuration, ExecutionStatus, LogLevel, StepStatus
 from baton.models.errors import IllegalTransition
-from baton.models.execution import new_id
+from baton.models.execution import new_id, step_totals
 from baton.store.errors import NotFound
 from baton.store.sql import SqlStore
 from baton.workers.dbos_runtime import Dispatcher
@@ -244,14 +244,7 @@ class ApiService:
             progress = 1.0
         else:
             progress = min(1.0, finished / total) if total else 0.0
-        usage: dict[str, int] = {}
-        cost = 0.0
-        for run in runs:
-            out = run.output or {}
-            for k, v in (out.get("usage") or {}).items():
-                usage[k] = usage.get(k, 0) + int(v or 0)
-            if not out.get("cache_hit"):
-                cost += float(out.get("cost_usd") or 0.0)
+        usage, cost = step_totals(runs)
         sub = self.submissions.get(execution_id)
         return ExecutionDetail(
             execution_id=ctx.id,

@@ -33,6 +33,7 @@ from baton.cli.live import LiveView, follow, summary
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
 from baton.engine.visualize import mermaid, to_svg
 from baton.models import ExecutionStatus, LogLevel
+from baton.models.execution import step_totals
 
 workflows_app = typer.Typer(help="List, show, validate and draw workflows.", no_args_is_help=True)
 
@@ -243,14 +244,7 @@ def _status_json(baton: Baton, execution_id: str) -> dict[str, Any]:
         raise ExecutionNotFound(execution_id)
     ctx = record.context
     steps = baton.store.list_steps(execution_id)
-    usage: dict[str, int] = {}
-    cost = 0.0
-    for run in steps:
-        out = run.output or {}
-        for k, v in (out.get("usage") or {}).items():
-            usage[k] = usage.get(k, 0) + int(v or 0)
-        if not out.get("cache_hit"):
-            cost += float(out.get("cost_usd") or 0.0)
+    usage, cost = step_totals(steps)
     return {
         "execution_id": ctx.id,
         "workflow_id": ctx.workflow_id,

@@ -74,17 +74,9 @@ class LoadedConfig:
         cached = self._workflows.get(workflow_id)
         if cached is not None:
             return cached
-        cfg = self.configuration.workflows.get(workflow_id)
-        if cfg is None:
-            # built-in workflows are the lowest layer: used only when no layer defines the id
-            from baton.workflows.catalog import builtin_workflow
-
-            builtin = builtin_workflow(workflow_id, self.configuration.agents)
-            if builtin is None:
-                raise WorkflowNotFound(workflow_id, self.workflow_ids)
-            self._workflows[workflow_id] = builtin
-            return builtin
-        workflow = Workflow.from_config(workflow_id, cfg)
+        workflow = configured_workflow(self.configuration, workflow_id)
+        if workflow is None:
+            raise WorkflowNotFound(workflow_id, self.workflow_ids)
         self._workflows[workflow_id] = workflow
         return workflow
 
@@ -94,6 +86,17 @@ class LoadedConfig:
         if cfg is None:
             raise AgentNotFound(agent_id, self.agent_ids)
         return Agent.from_config(agent_id, cfg)
+
+
+def configured_workflow(configuration: Configuration, workflow_id: str) -> Workflow | None:
+    """The workflow ``workflow_id`` from the configuration, else the built-in one with its
+    roles bound to the configured agents (built-ins are the lowest layer), else None."""
+    cfg = configuration.workflows.get(workflow_id)
+    if cfg is not None:
+        return Workflow.from_config(workflow_id, cfg)
+    from baton.workflows.catalog import builtin_workflow
+
+    return builtin_workflow(workflow_id, configuration.agents)
 
 
 def find_config(start: Path) -> Path | None:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from baton.agents.base import AgentAdapter, Usage
 from baton.agents.factory import create_adapter
 from baton.agents.health import preflight
+from baton.config.loader import configured_workflow
 from baton.engine import events as ev
 from baton.engine.cache import PromptCache
 from baton.engine.clock import Clock, SystemClock
@@ -178,17 +179,10 @@ class Baton:
         wf = self._workflows.get(workflow_id)
         if wf is not None:
             return wf
-        cfg = self.configuration.workflows.get(workflow_id)
-        if cfg is None:
-            # a built-in workflow (baton/workflows/*.yaml), its roles bound to the configured agents
-            from baton.workflows.catalog import builtin_workflow
-
-            builtin = builtin_workflow(workflow_id, self.configuration.agents)
-            if builtin is None:
-                raise WorkflowNotFound(workflow_id, self.workflow_ids())
-            self._workflows[workflow_id] = builtin
-            return builtin
-        wf = self._workflows[workflow_id] = Workflow.from_config(workflow_id, cfg)
+        wf = configured_workflow(self.configuration, workflow_id)
+        if wf is None:
+            raise WorkflowNotFound(workflow_id, self.workflow_ids())
+        self._workflows[workflow_id] = wf
         return wf
 
     def workflow_ids(self) -> list[str]:
@@ -313,7 +307,7 @@ class Baton:
         loop = asyncio.get_running_loop()
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.configuration.global_.max_concurrent_executions)
-        artifacts = self._artifacts_root() / ctx.id
+        artifacts = self.configuration.global_.artifacts_path(self.root) / ctx.id
         recorder = Recorder(self.store, ctx.trace_id, self.observers)
         er = ExecutionRun(ctx=ctx, workflow=workflow, recorder=recorder,
                           budget=Budget(self._budget_limits(workflow, ctx)),
@@ -325,10 +319,6 @@ class Baton:
         if self._watcher is None or self._watcher.done():
             self._watcher = loop.create_task(self._watch())
         return handle
-
-    def _artifacts_root(self) -> Path:
-        configured = Path(self.configuration.global_.artifacts_dir).expanduser()
-        return configured if configured.is_absolute() else self.root / configured
 
     async def _drive(self, er: ExecutionRun, resumed: bool) -> ExecutionResult:
         assert self._slots is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -75,6 +76,11 @@ class GlobalConfig(BaseModel):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     quotas: QuotaConfig = Field(default_factory=QuotaConfig)
     worktrees: bool = False
+
+    def artifacts_path(self, root: Path) -> Path:
+        """Where executions keep their artifacts: ``artifacts_dir`` resolved against ``root``."""
+        configured = Path(self.artifacts_dir).expanduser()
+        return configured if configured.is_absolute() else root / configured
 
 
 class TracingConfig(BaseModel):

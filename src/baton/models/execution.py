@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +93,19 @@ class ExecutionLog(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     trace_id: str
     seq: int = 0
+
+
+def step_totals(runs: Iterable[StepRun]) -> tuple[dict[str, int], float]:
+    """Token counts and cost summed over step runs (cache hits cost nothing)."""
+    usage: dict[str, int] = {}
+    cost = 0.0
+    for run in runs:
+        out = run.output or {}
+        for key, value in (out.get("usage") or {}).items():
+            usage[key] = usage.get(key, 0) + int(value or 0)
+        if not out.get("cache_hit"):
+            cost += float(out.get("cost_usd") or 0.0)
+    return usage, cost
 
 
 class StepRun(BaseModel):

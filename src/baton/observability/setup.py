@@ -17,12 +17,6 @@ from baton.observability.redact import register_secret
 Observer = Callable[[Event], None]
 
 
-def artifacts_root(configuration: Configuration, root: Path) -> Path:
-    """Where executions keep their artifacts (``global.artifacts_dir`` against ``root``)."""
-    configured = Path(configuration.global_.artifacts_dir).expanduser()
-    return configured if configured.is_absolute() else root / configured
-
-
 def setup(configuration: Configuration, root: Path) -> list[Observer]:
     """Observers for the configuration's ``observability`` settings."""
     from baton.observability.logging import LogObserver
@@ -36,7 +30,7 @@ def setup(configuration: Configuration, root: Path) -> list[Observer]:
         from baton.observability.tracing import TracingObserver, tracer_provider
 
         provider = tracer_provider(obs.tracing.service_name, obs.tracing.sample_ratio)
-        provider.add_span_processor(span_processor(obs.tracing, artifacts_root(configuration, root)))
+        provider.add_span_processor(span_processor(obs.tracing, configuration.global_.artifacts_path(root)))
         observers.append(TracingObserver(provider, configuration.agents))
     if obs.metrics:
         from baton.observability import metrics

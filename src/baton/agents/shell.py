@@ -2,7 +2,8 @@
 
 Every value substituted into the script was shell-quoted by the template engine (a
 ``| raw`` filter opts out). Stdout is the output text, the exit code is recorded, and a
-non-zero exit fails the step unless the step sets ``allow_failure: true``.
+non-zero exit fails the step (a step with ``allow_failure: true`` fails too, without failing
+the workflow; its exit code and output stay available to later steps).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class ShellAgent:
                 f"command still running after {request.timeout_seconds:g}s; its process group "
                 "was killed (raise timeout_seconds if it needs longer)", agent_id=self.agent.id)
         code = res.exit_code if res.exit_code is not None else -1
-        if code != 0 and not request.allow_failure:
+        if code != 0:
             tail = res.stderr.strip()[-_TAIL:] or res.stdout.strip()[-_TAIL:]
             failure = AgentFailed(f"command exited with code {code}" + (f": {tail}" if tail else ""),
                                   exit_code=code, agent_id=self.agent.id)

@@ -15,10 +15,12 @@ from baton.engine.core import ExecutionResult
 
 _STYLE = {
     "pending": "dim", "queued": "dim", "running": "bold cyan", "completed": "green",
-    "failed": "bold red", "skipped": "yellow", "cancelled": "magenta", "waiting": "bold yellow",
+    "failed": "bold red", "failed (allowed)": "yellow", "skipped": "yellow", "cancelled": "magenta",
+    "waiting": "bold yellow",
 }
 _ICON = {
-    "pending": "·", "queued": "…", "running": "▶", "completed": "✔", "failed": "✘", "skipped": "↷",
+    "pending": "·", "queued": "…", "running": "▶", "completed": "✔", "failed": "✘",
+    "failed (allowed)": "✘", "skipped": "↷",
     "cancelled": "■", "waiting": "⏸",
 }
 
@@ -77,6 +79,8 @@ class LiveView:
         elif isinstance(event, ev.StepFailed) and row:
             row.status = "cancelled" if event.error_type == "Cancelled" else "failed"
             row.note = event.error.splitlines()[0][:80] if event.error else event.error_type
+            if event.allowed:
+                row.status = "failed (allowed)"
             if row.started is not None:
                 row.elapsed = time.monotonic() - row.started
         elif isinstance(event, ev.BudgetUpdate):

@@ -32,7 +32,7 @@ from baton.cli.app import (
 from baton.cli.live import LiveView, follow, summary
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
 from baton.engine.visualize import mermaid, to_svg
-from baton.models import ExecutionStatus, LogLevel
+from baton.models import ExecutionStatus, LogLevel, StepStatus
 from baton.models.execution import step_totals
 
 workflows_app = typer.Typer(help="List, show, validate and draw workflows.", no_args_is_help=True)
@@ -261,6 +261,8 @@ def _status_json(baton: Baton, execution_id: str) -> dict[str, Any]:
         "steps": [
             {
                 "step_id": r.step_id, "status": r.status.value, "agent_id": r.agent_id,
+                "allowed_failure": bool((r.output or {}).get("allowed"))
+                and r.status is StepStatus.FAILED,
                 "attempt": r.attempt, "iteration": r.iteration, "cache_hit": r.cache_hit,
                 "started_at": r.started_at.isoformat() if r.started_at else None,
                 "ended_at": r.ended_at.isoformat() if r.ended_at else None,
@@ -303,7 +305,8 @@ def status(
             span = datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])
             dur = f"{span.total_seconds():.2f}s"
         note = "cache hit" if s["cache_hit"] else (s["error"] or "")
-        table.add_row(s["step_id"], f"[{_style(s['status'])}]{s['status']}[/]", s["agent_id"] or "",
+        shown = f"{s['status']} (allowed)" if s["allowed_failure"] else s["status"]
+        table.add_row(s["step_id"], f"[{_style(shown)}]{shown}[/]", s["agent_id"] or "",
                       str(s["attempt"]), dur, note[:80])
     console.print(table)
     console.print(f"usage: {data['usage']}  cost: ${data['cost_usd']:.4f}", highlight=False)
@@ -311,7 +314,7 @@ def status(
 
 def _style(value: str) -> str:
     return {"completed": "green", "failed": "red", "running": "cyan", "cancelled": "magenta",
-            "skipped": "yellow"}.get(value, "dim")
+            "skipped": "yellow", "failed (allowed)": "yellow"}.get(value, "dim")
 
 
 def logs(

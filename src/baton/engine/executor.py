@@ -267,7 +267,8 @@ class StepExecutor:
         er.statuses[step.id] = StepStatus.FAILED
         prev = er.runs.get(step.id)
         output = {"status": "failed", "error": str(exc), "error_type": type(exc).__name__,
-                  "exit_code": getattr(exc, "exit_code", None), "text": getattr(exc, "output", "")}
+                  "exit_code": getattr(exc, "exit_code", None), "text": getattr(exc, "output", ""),
+                  "allowed": step.allow_failure}
         er.outputs[step.key] = output
         run = StepRun(execution_id=er.ctx.id, step_id=step.id, status=StepStatus.FAILED,
                       agent_id=agent_id, attempt=attempts,

@@ -3,7 +3,8 @@
 A step without ``dependencies`` follows the step listed before it; with them it waits
 only for those. A step runs once all its dependencies are finished: if one of them did
 not complete (failed, skipped, cancelled) the step is skipped unless its ``condition``
-says otherwise; a false condition skips it too.
+says otherwise; a false condition skips it too. A dependency that failed with
+``allow_failure: true`` counts as finished: its dependents run (and ``failed('x')`` is true).
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def skip_reason(er: ExecutionRun, step: WorkflowStep, deps: list[str]) -> str | 
     Shared with the LangGraph compiler, so a step gated by dependencies behaves the same in
     both kinds of workflow.
     """
-    unmet = [d for d in deps if er.statuses.get(d) is not StepStatus.COMPLETED]
+    allowed = {s.id for s in er.workflow.steps if s.allow_failure}
+    unmet = [d for d in deps if not _satisfied(er.statuses.get(d), d in allowed)]
     if step.condition is None:
         if unmet:
             return f"dependency {unmet[0]} {er.statuses.get(unmet[0], StepStatus.PENDING).value}"
@@ -105,3 +107,8 @@ def skip_reason(er: ExecutionRun, step: WorkflowStep, deps: list[str]) -> str | 
             return f"dependency {unmet[0]} {er.statuses.get(unmet[0], StepStatus.PENDING).value}"
         raise
     return None if ok else f"condition {step.condition!r} is false"
+
+
+def _satisfied(status: StepStatus | None, allowed_to_fail: bool) -> bool:
+    """Whether a dependency in ``status`` lets its dependents run without a condition."""
+    return status is StepStatus.COMPLETED or (allowed_to_fail and status is StepStatus.FAILED)

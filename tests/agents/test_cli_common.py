@@ -25,6 +25,7 @@ SCRIPT = """#!/usr/bin/env bash
 mkdir -p "$FAKE_DUMP"
 printf '%s\\0' "$@" > "$FAKE_DUMP/argv"
 env -0 > "$FAKE_DUMP/env"
+if [ -t 0 ] || [ ! -p /dev/stdin ]; then : > "$FAKE_DUMP/stdin"; else cat > "$FAKE_DUMP/stdin"; fi
 if [ -n "$FAKE_EXIT" ]; then echo "$FAKE_STDERR" >&2; exit "$FAKE_EXIT"; fi
 for f in $FAKE_WRITE; do mkdir -p "$(dirname "$f")"; echo changed > "$f"; done
 if [ -n "$FAKE_COMMIT" ]; then
@@ -214,8 +215,18 @@ async def test_leading_dash_prompt_is_not_an_option(tmp_path: Path, git_workspac
     assert stand.argv[-1] == " --help me"
 
 
-async def test_huge_prompt_goes_through_a_file(tmp_path: Path, git_workspace: Path) -> None:
-    stand = Stand(tmp_path, "claude")
+@pytest.mark.parametrize("cli", ["claude", "codex"])
+async def test_huge_prompt_goes_through_stdin(tmp_path: Path, git_workspace: Path, cli: str) -> None:
+    stand = Stand(tmp_path, cli)
+    prompt = "review this diff\n" + "x" * (MAX_ARGV_PROMPT + 10)
+    await run(stand, git_workspace, prompt=prompt, artifacts=tmp_path / "art")
+    assert all(len(arg) < 500 for arg in stand.argv)
+    assert (stand.dump / "stdin").read_text() == prompt
+
+
+@pytest.mark.parametrize("cli", ["gemini", "copilot"])
+async def test_huge_prompt_goes_through_a_file(tmp_path: Path, git_workspace: Path, cli: str) -> None:
+    stand = Stand(tmp_path, cli)
     prompt = "review this diff\n" + "x" * (MAX_ARGV_PROMPT + 10)
     await run(stand, git_workspace, prompt=prompt, artifacts=tmp_path / "art")
     short = flag(stand.argv, "-p")

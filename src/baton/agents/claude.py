@@ -149,6 +149,7 @@ class ClaudeAgent(CliAgent):
         "CLAUDE_CONFIG_DIR",
     )
     key_env = "ANTHROPIC_API_KEY"
+    reads_prompt_from_stdin = True
 
     def static_env(self) -> dict[str, str]:
         return {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
@@ -165,9 +166,10 @@ class ClaudeAgent(CliAgent):
 
     def build_args(self, ctx: CallContext) -> list[str]:
         request = ctx.request
+        prompt = self.prompt_for(ctx)
         args = [
             "-p",
-            self.prompt_for(request, ctx.call_dir),
+            *([prompt] if prompt is not None else []),
             "--output-format",
             "stream-json",
             "--verbose",

@@ -115,6 +115,8 @@ class CallContext:
     env: dict[str, str] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # text for the CLI's stdin (a prompt too large for one argv item), else stdin is closed
+    stdin: str | None = None
 
 
 def as_str_list(value: Any) -> list[str]:
@@ -151,6 +153,8 @@ class CliAgent(ABC):
     key_env: ClassVar[str] = ""
     # Whether the CLI gets a private config home even without base_url.
     always_private_home: ClassVar[bool] = False
+    # Whether the CLI reads its prompt from stdin when no prompt argument is given.
+    reads_prompt_from_stdin: ClassVar[bool] = False
 
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
@@ -297,13 +301,20 @@ class CliAgent(ABC):
     def call_name(self, request: AgentRequest) -> str:
         return f"{request.step_id or 'step'}-{request.attempt}-{self.agent.id}"
 
-    def prompt_for(self, request: AgentRequest, call_dir: Path, extra: str = "") -> str:
-        prompt = request.prompt + extra
+    def prompt_for(self, ctx: CallContext, extra: str = "") -> str | None:
+        """The prompt argument; None when the prompt is too large for argv and goes to stdin.
+
+        A CLI that cannot read its prompt from stdin gets a large prompt in a file instead.
+        """
+        prompt = ctx.request.prompt + extra
         if prompt.startswith("-"):
             prompt = " " + prompt  # never mistaken for an option
         if len(prompt.encode("utf-8")) <= MAX_ARGV_PROMPT:
             return prompt
-        path = call_dir / "prompt.md"
+        if self.reads_prompt_from_stdin and self.agent.isolation is not Isolation.DOCKER:
+            ctx.stdin = prompt
+            return None
+        path = ctx.call_dir / "prompt.md"
         path.write_text(prompt, encoding="utf-8")
         return (
             f"Your full task is in the file {path}. Read that whole file first and "
@@ -371,6 +382,7 @@ class CliAgent(ABC):
                         timeout=request.timeout_seconds,
                         on_stdout=on_stdout,
                         on_stderr=on_stderr,
+                        stdin_text=ctx.stdin,
                     )
             except FileNotFoundError:
                 raise AgentUnavailable(

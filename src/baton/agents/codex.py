@@ -166,6 +166,7 @@ class CodexAgent(CliAgent):
     own_env = ("OPENAI_", "CODEX_", "AZURE_OPENAI_")
     credential_env = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_API_KEY", "CODEX_HOME")
     key_env = "OPENAI_API_KEY"
+    reads_prompt_from_stdin = True
 
     def provider_env(self, ctx: CallContext) -> dict[str, str]:
         env: dict[str, str] = {}
@@ -238,7 +239,8 @@ class CodexAgent(CliAgent):
         args += as_str_list(self.config.get("extra_args"))
         if request.session_id:
             args += ["resume", request.session_id]
-        return [*args, self.prompt_for(request, ctx.call_dir)]
+        prompt = self.prompt_for(ctx)
+        return [*args, prompt if prompt is not None else "-"]
 
     def new_parser(self, ctx: CallContext) -> StreamParser:
         return CodexParser()

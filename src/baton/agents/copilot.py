@@ -161,7 +161,7 @@ class CopilotAgent(CliAgent):
         ctx.extra["usage_file"] = usage_file
         args = [
             "-p",
-            self.prompt_for(request, ctx.call_dir, extra),
+            self.prompt_for(ctx, extra) or "",
             "--output-format",
             "json",
             "--no-auto-update",

@@ -232,7 +232,7 @@ class GeminiAgent(CliAgent):
         extra = schema_instruction(request.output_schema) if request.output_schema else ""
         args = [
             "-p",
-            self.prompt_for(request, ctx.call_dir, extra),
+            self.prompt_for(ctx, extra) or "",
             "-o",
             "stream-json",
             "-m",

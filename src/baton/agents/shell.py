@@ -9,6 +9,8 @@ the workflow; its exit code and output stay available to later steps).
 from __future__ import annotations
 
 import shutil
+import tempfile
+from pathlib import Path
 
 from baton.agents.base import (
     AgentEvent,
@@ -61,9 +63,13 @@ class ShellAgent:
         async def err(line: str) -> None:
             await on_event(AgentEvent("stderr", line))
 
-        res = await run_process([self.program, "-c", request.prompt], cwd=request.workspace_dir,
-                                env=self._env(request), timeout=request.timeout_seconds,
-                                on_stdout=out, on_stderr=err)
+        # The script goes through a file: one argv string may not exceed 128 KiB on Linux.
+        with tempfile.TemporaryDirectory(prefix="baton-shell-") as tmp:
+            script = Path(tmp) / "step.sh"
+            script.write_text(request.prompt, encoding="utf-8")
+            res = await run_process([self.program, str(script)], cwd=request.workspace_dir,
+                                    env=self._env(request), timeout=request.timeout_seconds,
+                                    on_stdout=out, on_stderr=err)
         if res.timed_out:
             raise AgentTimeout(
                 f"command still running after {request.timeout_seconds:g}s; its process group "

@@ -30,6 +30,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from baton.workflows.schemas import SEVERITIES, VERDICTS
@@ -288,6 +289,22 @@ def _cell(text: str) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _read_input(source: str) -> tuple[dict[str, Any], list[Any]]:
+    """The context and reviews of a JSON-lines input (``-``: stdin)."""
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    context: dict[str, Any] = {}
+    reviews: list[Any] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        if isinstance(item, dict) and isinstance(item.get("context"), dict):
+            context.update(item["context"])
+        elif isinstance(item, dict) and "review" in item:
+            reviews.append(item["review"])
+    return context, reviews
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m baton.workflows.merge",
@@ -295,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--context", default="{}", help="what the diff step found, as JSON")
     parser.add_argument("--review", action="append", default=[], help="one reviewer step's output, as JSON")
+    parser.add_argument(
+        "--input",
+        help="a file ('-': stdin) of JSON lines, each {\"context\": ...} or {\"review\": ...}",
+    )
     parser.add_argument(
         "--require-review",
         action="store_true",
@@ -304,6 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         context = json.loads(args.context) if args.context.strip() else {}
         reviews = [json.loads(r) for r in args.review if r.strip()]
+        if args.input:
+            more_context, more_reviews = _read_input(args.input)
+            context = {**context, **more_context} if isinstance(context, dict) else more_context
+            reviews.extend(more_reviews)
     except ValueError as exc:
         print(f"error: an argument is not JSON: {exc}", file=sys.stderr)
         return 2

@@ -77,6 +77,16 @@ async def _pump(stream: asyncio.StreamReader | None, sink: list[str],
             await callback(line.rstrip("\r\n"))
 
 
+async def _feed(stream: asyncio.StreamWriter | None, text: str) -> None:
+    if stream is None:
+        return
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        stream.write(text.encode("utf-8"))
+        await stream.drain()
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        stream.close()
+
+
 async def run_process(
     argv: Sequence[str],
     *,
@@ -86,14 +96,18 @@ async def run_process(
     on_stdout: LineCallback | None = None,
     on_stderr: LineCallback | None = None,
     grace_seconds: float = 2.0,
+    stdin_text: str | None = None,
 ) -> ProcessResult:
-    """Run ``argv`` and return its result; raises FileNotFoundError if the program is missing."""
+    """Run ``argv`` and return its result; raises FileNotFoundError if the program is missing.
+
+    ``stdin_text`` is written to the child's stdin (then closed); without it stdin is closed.
+    """
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
         *argv,
         cwd=os.fspath(cwd),
         env=dict(env),
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin_text is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,
@@ -105,6 +119,8 @@ async def run_process(
         asyncio.create_task(_pump(proc.stdout, out, on_stdout)),
         asyncio.create_task(_pump(proc.stderr, err, on_stderr)),
     ]
+    if stdin_text is not None:
+        pumps.append(asyncio.create_task(_feed(proc.stdin, stdin_text)))
     timed_out = False
     try:
         try:

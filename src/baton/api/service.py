@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,9 +47,9 @@ from baton.store.errors import NotFound
 from baton.store.sql import SqlStore
 from baton.workers.dbos_runtime import Dispatcher
 from baton.workers.submissions import Submission, SubmissionStore
+from baton.workspace.remote import ACCEPTED, RepoNotAllowed, parse_repo
 
 API_PREFIX = "/api/v1"
-_REMOTE_REPO = re.compile(r"^(https|ssh|git)://[^\s]+$|^[\w.-]+@[\w.-]+:[^\s]+$")
 _FINISHED_STEP = frozenset(
     {StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED, StepStatus.CANCELLED}
 )
@@ -106,6 +105,7 @@ class ApiService:
                 "the Idempotency-Key header and idempotency_key in the body differ",
             )
         digest = _request_hash(body)
+        repo = self._check_repo(body.repo) if body.repo is not None else None
         execution_id = new_id()
         sub = Submission(
             execution_id=execution_id,
@@ -115,7 +115,7 @@ class ApiService:
             queue=self.queue,
             priority=body.priority,
             timeout_seconds=body.timeout_seconds,
-            repo=body.repo,
+            repo=repo,
             ref=body.ref,
             first_started_at=None,
             created_at=datetime.now(UTC),
@@ -189,7 +189,6 @@ class ApiService:
 
     def _workspace(self, body: ExecutionCreate, execution_id: str) -> str | None:
         if body.repo is not None:
-            self._check_repo(body.repo)
             checkouts = self._path(self.configuration.api.checkouts_dir)
             target = checkouts / execution_id
             target.mkdir(parents=True, exist_ok=True)
@@ -207,18 +206,20 @@ class ApiService:
             )
         return str(path)
 
-    def _check_repo(self, repo: str) -> None:
-        if _REMOTE_REPO.match(repo):
-            return
-        local = self._path(repo.removeprefix("file://"))
-        if self._allowed(local):
-            return
+    def _check_repo(self, repo: str) -> str:
+        """``repo`` as git will get it (a URL, or an absolute local path under the allowed roots)."""
+        try:
+            source = parse_repo(repo, base=self.root)
+        except RepoNotAllowed as exc:
+            raise Problem(422, "repo-not-allowed", "Repository not allowed", str(exc)) from None
+        if source.local is None or self._allowed(source.local):
+            return source.url
         raise Problem(
             422,
             "repo-not-allowed",
             "Repository not allowed",
-            "repo must be an https://, ssh:// or git:// URL (or user@host:path), or a "
-            "local repository under api.workspace_roots",
+            f"repo {repo!r}: local repositories must be under api.workspace_roots "
+            f"({', '.join(str(r) for r in self._roots())}); or give {ACCEPTED}",
         )
 
     def _path(self, value: str) -> Path:

@@ -42,11 +42,11 @@ from baton.integrations.github_review import (
     validate_review,
 )
 from baton.models import ExecutionStatus, Workflow
+from baton.workspace.remote import RepoNotAllowed, fetch_args, parse_repo, transport_args
 
 if TYPE_CHECKING:
     from baton.engine import Baton, ExecutionResult
 
-_URL = re.compile(r"^(https?://|ssh://|git@|file://)")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 MAX_TITLE = 200
 MAX_PR_BODY = 60_000
@@ -98,21 +98,29 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def checkout(repo: str, cache_dir: Path) -> Path:
-    """The local repository for ``repo``: the path itself, or a clone of the URL (fetched if present)."""
-    if not _URL.match(repo):
-        path = Path(repo).expanduser().resolve()
+    """The local repository for ``repo``: the path itself, or a clone of the URL (fetched if present).
+
+    ``repo`` must pass :func:`~baton.workspace.remote.parse_repo`; git runs with only the
+    https, ssh and (for local repositories) file transports allowed.
+    """
+    try:
+        source = parse_repo(repo)
+    except RepoNotAllowed as exc:
+        raise HookError(f"--repo {repo}: not a git repository or an accepted URL: {exc}") from None
+    if source.local is not None and not repo.startswith("file://"):
+        path = source.local
         if not (path / ".git").exists():
             raise HookError(f"--repo {repo}: not a git repository (give a path to one, or a clone URL)")
         if "origin" in _git(path, "remote").split():
-            _git(path, "fetch", "-q", "origin")
+            _git(path, *fetch_args(path, "origin"), "fetch", "-q", "origin")
         return path
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", re.sub(r"^[a-z+]+://|\.git$", "", repo)).strip("_")[:120]
     target = cache_dir / name
     if (target / ".git").exists():
-        _git(target, "fetch", "-q", "origin")
+        _git(target, *fetch_args(target, "origin"), "fetch", "-q", "origin")
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    _git(cache_dir, "clone", "-q", repo, str(target))
+    _git(cache_dir, *transport_args(local=source.is_local), "clone", "-q", "--", source.url, str(target))
     return target
 
 

@@ -42,6 +42,7 @@ from baton.store.sql import SqlStore
 from baton.workers import dbos_runtime
 from baton.workers.registry import DRAINING, STOPPED, WorkerRegistry
 from baton.workers.submissions import Submission, SubmissionStore
+from baton.workspace.remote import RepoNotAllowed, parse_repo, transport_args
 
 log = logging.getLogger("baton.worker")
 
@@ -259,10 +260,14 @@ async def _checkout(workspace: Path, submission: Submission) -> str | None:
     """Clone the submission's repo into its (empty) workspace; an error message or None."""
     if (workspace / ".git").exists():
         return None  # cloned before a crash
-    argv = ["git", "clone", "--quiet", "--depth", "1"]
+    try:
+        source = parse_repo(str(submission.repo))
+    except RepoNotAllowed as exc:
+        return str(exc)
+    argv = ["git", *transport_args(local=source.is_local), "clone", "--quiet", "--depth", "1"]
     if submission.ref:
         argv += ["--branch", submission.ref]
-    argv += ["--", str(submission.repo), str(workspace)]
+    argv += ["--", source.url, str(workspace)]
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     proc = await asyncio.create_subprocess_exec(
         *argv,

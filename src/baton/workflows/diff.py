@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from baton.workspace.remote import fetch_args
+
 DEFAULT_MAX_GROUP_BYTES = 80_000
 DEFAULT_MAX_GROUPS = 3
 
@@ -76,7 +78,14 @@ def resolve(cwd: Path, ref: str, remote: str = "origin") -> str:
         # a CI checkout may hold only the head: fetch the branch once
         if attempt == 0 and not (
             remote in git(cwd, "remote", check=False).split()
-            and _ok(cwd, "fetch", "-q", remote, f"+refs/heads/{ref}:refs/remotes/{remote}/{ref}")
+            and _ok(
+                cwd,
+                *fetch_args(cwd, remote),
+                "fetch",
+                "-q",
+                remote,
+                f"+refs/heads/{ref}:refs/remotes/{remote}/{ref}",
+            )
         ):
             break
     raise DiffError(f"unknown ref {ref!r}: not a branch, tag or commit here (nor {remote}/{ref})")
@@ -85,12 +94,19 @@ def resolve(cwd: Path, ref: str, remote: str = "origin") -> str:
 def deepen(cwd: Path, remote: str) -> None:
     """Fetch the full history of a shallow clone, so that merge bases can be found."""
     if git(cwd, "rev-parse", "--is-shallow-repository", check=False).strip() == "true":
-        _ok(cwd, "fetch", "-q", "--unshallow", remote)
+        _ok(cwd, *fetch_args(cwd, remote), "fetch", "-q", "--unshallow", remote)
 
 
 def pr_head(cwd: Path, number: int, remote: str = "origin") -> str:
     """Fetch pull request ``number``'s head from ``remote`` and return its commit."""
-    git(cwd, "fetch", "-q", remote, f"+refs/pull/{number}/head:refs/remotes/{remote}/pr/{number}")
+    git(
+        cwd,
+        *fetch_args(cwd, remote),
+        "fetch",
+        "-q",
+        remote,
+        f"+refs/pull/{number}/head:refs/remotes/{remote}/pr/{number}",
+    )
     return git(cwd, "rev-parse", f"refs/remotes/{remote}/pr/{number}").strip()
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.workflows.diff import DiffError, default_branch, git
+from baton.workspace.remote import fetch_args
 
 _SLUG = re.compile(r"[^a-z0-9]+")
 WORKFLOW_DIR = ".github/workflows/"
@@ -90,7 +91,7 @@ def setup(
         body = issue.strip()
     has_remote = _has_remote(cwd, remote)
     if has_remote:
-        git(cwd, "fetch", "-q", remote)
+        git(cwd, *fetch_args(cwd, remote), "fetch", "-q", remote)
     base = base or (default_branch(cwd, remote) if has_remote else "")
     if has_remote and base:
         found = git(cwd, "rev-parse", "--verify", "-q", f"{remote}/{base}^{{commit}}", check=False).strip()
@@ -118,7 +119,14 @@ def setup(
 def setup_pr(
     cwd: Path, *, pr: int, head_ref: str, test_command: str, remote: str = "origin"
 ) -> dict[str, Any]:
-    git(cwd, "fetch", "-q", remote, f"+refs/pull/{pr}/head:refs/remotes/{remote}/pr/{pr}")
+    git(
+        cwd,
+        *fetch_args(cwd, remote),
+        "fetch",
+        "-q",
+        remote,
+        f"+refs/pull/{pr}/head:refs/remotes/{remote}/pr/{pr}",
+    )
     git(cwd, "reset", "-q", "--hard", f"refs/remotes/{remote}/pr/{pr}")
     return {
         "branch": head_ref,

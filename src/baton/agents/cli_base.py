@@ -42,13 +42,13 @@ from baton.agents.base import (
     InvalidOutput,
     Usage,
 )
-from baton.agents.changes import changed_files, take_snapshot
 from baton.agents.failures import Failure, from_message, redact, to_error
 from baton.agents.pricing import price
 from baton.agents.structured import extract_json
 from baton.models import Agent, Isolation
 from baton.observability.propagation import agent_traceparent
 from baton.observability.redact import redactor
+from baton.workspace import snapshot
 from baton.workspace.container import run_in_container
 from baton.workspace.environment import child_environment
 from baton.workspace.process import ProcessResult, run_process
@@ -56,8 +56,6 @@ from baton.workspace.process import ProcessResult, run_process
 _VERSION = re.compile(r"(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _STDERR_TAIL = 40
-# Runtime entries of a ``.baton`` state folder (as prefixes): never an agent's change.
-_STATE_ENTRIES = ("baton.db", "artifacts/", "worktrees/", "secrets")
 # Longer prompts go through a file: one argv string may not exceed 128 KiB on Linux.
 MAX_ARGV_PROMPT = 100_000
 LIVE_CHECK_PROMPT = "Reply with the single word: ok"
@@ -339,7 +337,8 @@ class CliAgent(ABC):
             argv = [*program, *self.build_args(ctx)]
             parser = self.new_parser(ctx)
             workspace = Path(request.workspace_dir)
-            before = await take_snapshot(workspace)
+            own = [Path(request.artifacts_dir)] if request.artifacts_dir is not None else []
+            before = await snapshot.take(workspace, exclude=own)
             transcript_path: Path | None = None
             transcript: IO[str] | None = None
             if request.artifacts_dir is not None:
@@ -414,36 +413,8 @@ class CliAgent(ABC):
                     secrets=secrets,
                     exit_code=proc.exit_code,
                 )
-            files = await changed_files(workspace, before)
-            files = self._without_artifacts(workspace, request.artifacts_dir, files)
+            files = await snapshot.changed_since(workspace, before, exclude=own)
         return self._result(request, proc, parser, files, transcript_path, started)
-
-    @staticmethod
-    def _without_artifacts(workspace: Path, artifacts: Path | None, files: list[str]) -> list[str]:
-        """Drop Baton's own files when they live in the workspace.
-
-        That is the artifacts dir (transcripts, private homes) and, when it sits in a
-        ``.baton`` state folder, that folder's runtime entries (database, artifacts,
-        worktrees, secrets) — but not user files such as ``.baton/workflows/*.yaml``.
-        """
-        if artifacts is None:
-            return files
-        ws = workspace.resolve()
-        art = Path(artifacts).resolve()
-        owned: list[str] = []
-        candidates = [
-            f"{art}/",
-            *[
-                f"{p / name}{'/' if name.endswith('/') else ''}"
-                for p in art.parents
-                if p.name == ".baton"
-                for name in _STATE_ENTRIES
-            ],
-        ]
-        for candidate in candidates:
-            if candidate.startswith(f"{ws}/"):
-                owned.append(candidate[len(str(ws)) + 1 :])
-        return [f for f in files if not any(f == o.rstrip("/") or f.startswith(o) for o in owned)]
 
     def _result(
         self,

@@ -54,6 +54,20 @@ def _load(config: Path | None, sets: list[str] | None = None) -> LoadedConfig:
     return load_configuration(resolve_config_path(config), overrides=overrides)
 
 
+STATE_ENTRY = ".baton/"
+
+
+def ignore_state_dir(directory: Path) -> Path | None:
+    """Add ``.baton/`` to ``directory/.gitignore`` unless it is there; the file written, or None."""
+    path = directory / ".gitignore"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if any(line.strip() in {".baton", ".baton/", "/.baton", "/.baton/"} for line in text.splitlines()):
+        return None
+    sep = "" if not text or text.endswith("\n") else "\n"
+    path.write_text(f"{text}{sep}# Baton's store, artifacts and worktrees\n{STATE_ENTRY}\n", encoding="utf-8")
+    return path
+
+
 def _out(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -73,12 +87,16 @@ def init_command(
     try:
         directory.mkdir(parents=True, exist_ok=True)
         target.write_text(render_config(found), encoding="utf-8")
+        ignored = ignore_state_dir(directory)
     except OSError as exc:
         raise fail(f"cannot write {target}: {exc.strerror or exc}", 1) from None
     if as_json:
-        print_json({"path": str(target), "agents": {"sh": "shell", **found}})
+        print_json({"path": str(target), "agents": {"sh": "shell", **found},
+                    "gitignore": str(ignored) if ignored else None})
         return
     _out(f"Wrote {target}")
+    if ignored:
+        _out(f"Added {STATE_ENTRY} to {ignored} (Baton's store and artifacts stay out of git)")
     for cli in AGENT_CLIS:
         where = found[cli.agent_id]
         status = f"found at {where}, enabled" if where else "not found, left commented out"

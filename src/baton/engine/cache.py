@@ -2,46 +2,28 @@
 
 Key = agent id, provider, model, interface, the rendered prompt, the agent's config
 (credentials excluded), the step's output schema and write permission, and — for agents
-that act on the workspace — the workspace's git tree state. A hit returns the stored
-result; when the original call changed files, its recorded diff is re-applied.
+that act on the workspace — the workspace's content fingerprint (see
+:mod:`baton.workspace.snapshot`; nothing is written to the user's repository). A hit returns
+the stored result; when the original call changed files, their recorded contents are written
+back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from baton.agents.base import AgentResult
 from baton.models import Agent
 from baton.store.base import CacheEntry, Store
-from baton.workspace import git
 
 _SECRET_KEYS = {"api_key", "token", "password", "secret"}
 
 
 def _public_config(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k.lower() not in _SECRET_KEYS}
-
-
-@dataclass(slots=True)
-class WorkspaceState:
-    """What the workspace looked like before a call: a git tree id, or a fingerprint."""
-
-    tree: str | None
-    fingerprint: str | None
-
-    @property
-    def token(self) -> str:
-        return self.tree or self.fingerprint or ""
-
-
-async def workspace_state(path: Path) -> WorkspaceState:
-    tree = await git.tree_state(path)
-    return WorkspaceState(tree=tree, fingerprint=None if tree else git.directory_fingerprint(path))
 
 
 def cache_key(agent: Agent, prompt: str, *, output_schema: dict[str, Any] | None,

@@ -31,7 +31,7 @@ from baton.agents.base import (
 )
 from baton.agents.redacting import redacting
 from baton.engine import events as ev
-from baton.engine.cache import PromptCache, cache_key, workspace_state
+from baton.engine.cache import PromptCache, cache_key
 from baton.engine.clock import Clock
 from baton.engine.errors import AgentNotFound, TemplateRenderError
 from baton.engine.limits import AgentLimiter
@@ -41,7 +41,7 @@ from baton.engine.state import ExecutionRun
 from baton.engine.templates import render_prompt, step_context
 from baton.models import Agent, StepRun, StepStatus, WorkflowStep
 from baton.store.base import Store, UsageRecord
-from baton.workspace import git
+from baton.workspace import snapshot
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
 # Adapters enforce the step timeout themselves (and kill their process group); the engine's
@@ -169,15 +169,18 @@ class StepExecutor:
         cache = self.s.cache if (self.s.cache and not er.no_cache and _cacheable(agent)) else None
         key = before = None
         if cache is not None:
-            state = await workspace_state(er.workspace) if adapter.acts_on_workspace else None
-            before = state.tree if state else None
+            if adapter.acts_on_workspace:
+                before = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])
             key = cache_key(agent, prompt, output_schema=step.output_schema,
                             writes_workspace=step.writes_workspace,
-                            workspace_token=state.token if state else None)
+                            workspace_token=before.fingerprint if before else None)
             entry = cache.get(key, self.s.clock.now())
+            if entry is not None and entry.diff:
+                try:
+                    snapshot.restore(er.workspace, entry.diff)
+                except (snapshot.ReplayError, OSError):
+                    entry = None  # ask the agent instead
             if entry is not None:
-                if entry.diff:
-                    await git.apply_patch(er.workspace, entry.diff)
                 er.recorder.emit(ev.CacheHit(execution_id=er.ctx.id, step=step.id,
                                              agent_id=agent.id, key=key,
                                              replayed_diff=bool(entry.diff)))
@@ -209,8 +212,10 @@ class StepExecutor:
         if cache is not None and key is not None:
             diff = None
             if step.writes_workspace and before is not None:
-                after = await git.tree_state(er.workspace)
-                diff = await git.diff_trees(er.workspace, before, after) if after else None
+                after = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])
+                diff = snapshot.replay(before, after)
+                if diff is None and snapshot.changed(before, after):
+                    return result, False  # too large to replay: ask the agent next time
             cache.put(key, agent.id, result, diff, self.s.clock.now())
         return result, False
 

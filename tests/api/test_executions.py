@@ -228,3 +228,16 @@ def test_timeout_seconds_fails_an_execution_that_runs_too_long(operator: httpx.C
     data = wait_for(operator, execution_id, {"failed", "completed", "cancelled"}, timeout=30)
     assert data["status"] == "failed"
     assert "timed out after 10s" in data["error"]
+
+
+def test_an_execution_is_found_by_a_unique_prefix_of_its_id(operator: httpx.Client) -> None:
+    first, second = start(operator, "hello"), start(operator, "hello")
+    wait_for(operator, second, {"completed", "failed"})
+    got = operator.get(f"/api/v1/executions/{second[:-4]}")
+    assert got.status_code == 200 and got.json()["execution_id"] == second
+    logs = operator.get(f"/api/v1/executions/{second[:-4]}/logs")
+    assert logs.status_code == 200 and logs.json()["items"]
+    common = next(i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b)
+    ambiguous = operator.get(f"/api/v1/executions/{second[:common]}")
+    assert ambiguous.status_code == 409, ambiguous.text
+    assert ambiguous.json()["type"].endswith("ambiguous-execution-id")

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from baton.agents.base import AgentUnavailable
 from baton.config.errors import ConfigError
 from baton.engine.errors import (
+    AmbiguousExecutionId,
     ExecutionNotFound,
     ExecutionNotResumable,
     TemplateRenderError,
@@ -79,6 +80,7 @@ class Problem(Exception):
 ERROR_MAP: tuple[tuple[type[BaseException], int, str, str], ...] = (
     (WorkflowNotFound, 404, "workflow-not-found", "Workflow not found"),
     (ExecutionNotFound, 404, "execution-not-found", "Execution not found"),
+    (AmbiguousExecutionId, 409, "ambiguous-execution-id", "Execution id prefix is ambiguous"),
     (NotFound, 404, "not-found", "Not found"),
     (ParameterError, 422, "invalid-parameters", "Invalid workflow parameters"),
     (ConfigError, 422, "invalid-configuration", "Invalid configuration"),

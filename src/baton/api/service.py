@@ -38,6 +38,7 @@ from baton.api.schemas import (
 )
 from baton.api.tokens import TokenStore
 from baton.engine import Baton
+from baton.engine.core import resolve_execution_id
 from baton.engine.errors import ExecutionNotFound
 from baton.engine.graph_approval import record_decision
 from baton.models import Agent, Configuration, ExecutionStatus, LogLevel, StepStatus
@@ -233,6 +234,8 @@ class ApiService:
         return any(path == root or path.is_relative_to(root) for root in self._roots())
 
     def detail(self, execution_id: str) -> ExecutionDetail:
+        """One execution, named by its id or a unique prefix of it."""
+        execution_id = resolve_execution_id(self.store, execution_id)
         record = self.store.get_execution(execution_id)
         if record is None:
             raise ExecutionNotFound(execution_id)
@@ -316,8 +319,7 @@ class ApiService:
     def logs(
         self, execution_id: str, *, level: LogLevel | None, step: str | None, limit: int, cursor: int | None
     ) -> Page[LogEntry]:
-        if self.store.get_execution(execution_id) is None:
-            raise ExecutionNotFound(execution_id)
+        execution_id = resolve_execution_id(self.store, execution_id)
         rows = self.store.list_logs(
             execution_id, step_id=step, min_level=level, after_seq=cursor, limit=limit + 1
         )
@@ -328,6 +330,7 @@ class ApiService:
         )
 
     def cancel(self, principal: Principal, execution_id: str) -> ExecutionState:
+        execution_id = resolve_execution_id(self.store, execution_id)
         ctx = self.baton.cancel(execution_id, reason=f"cancelled by {principal.name} through the API")
         return ExecutionState(execution_id=ctx.id, status=ctx.status.value, detail=ctx.error)
 

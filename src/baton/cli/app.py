@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from baton.errors import BatonError
 
@@ -67,3 +68,20 @@ def resolve_config_path(config: Path | None) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def keep_whole(table: Table, *names: str) -> Table:
+    """Never cut the named columns (ids); the others give way first, ending in an ellipsis."""
+    from rich.text import Text
+
+    for column in table.columns:
+        if str(column.header) in names:
+            cells = [c.plain if isinstance(c, Text) else Text.from_markup(str(c)).plain
+                     for c in column._cells]
+            column.no_wrap = True
+            column.overflow = "fold"
+            column.min_width = max([len(str(column.header)), *(len(c) for c in cells)])
+        else:
+            column.no_wrap = True
+            column.overflow = "ellipsis"
+    return table

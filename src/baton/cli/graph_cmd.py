@@ -14,12 +14,14 @@ from pathlib import Path
 import typer
 
 from baton.cli.app import ConfigOption, JsonOption, err_console, handle_errors
+from baton.cli.ids import ExecutionArg, LastOption, resolve_id
 from baton.cli.run_cmd import _finish, _open
 from baton.engine.graph_approval import record_decision
 
 
 def approve(
-    execution_id: str = typer.Argument(..., help="Execution id."),
+    ref: str | None = ExecutionArg,
+    last: bool = LastOption,
     step: str | None = typer.Option(
         None, "--step", "-s", help="The waiting step (needed when several wait)."
     ),
@@ -33,6 +35,7 @@ def approve(
     """Approve (or --reject) a step waiting for approval, and continue the execution."""
     baton = _open(config)
     try:
+        execution_id = resolve_id(baton, ref, last)
         run = record_decision(
             baton.store,
             execution_id,

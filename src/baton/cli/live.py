@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from baton.cli.app import keep_whole
 from baton.engine import events as ev
 from baton.engine.core import ExecutionResult
 
@@ -106,7 +107,7 @@ class LiveView:
                 row.note,
             )
         table.caption = f"total: {self.total_tokens} tokens, ${self.total_cost:.4f}"
-        return table
+        return keep_whole(table, "step")
 
 
 async def follow(events: AsyncIterator[ev.Event], view: LiveView, console: Console,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from baton.cli.app import (
@@ -26,9 +27,11 @@ from baton.cli.app import (
     err_console,
     fail,
     handle_errors,
+    keep_whole,
     print_json,
     resolve_config_path,
 )
+from baton.cli.ids import ExecutionArg, LastOption, next_command, resolve_id
 from baton.cli.live import LiveView, follow, summary
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
 from baton.engine.visualize import mermaid, to_svg
@@ -101,10 +104,16 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
             console.print(published["text"], highlight=False, markup=False, soft_wrap=True)
         else:
             _print_final_outputs(handle, result)
-        if result.error:
-            err_console.print(f"[bold red]error:[/] {result.error}", highlight=False)
+        waiting = [k for k, v in result.steps.items() if v is StepStatus.WAITING]
+        if result.error and waiting and result.status is ExecutionStatus.PENDING:
+            err_console.print(f"[bold yellow]paused:[/] {escape(result.error)}", highlight=False)
+        elif result.error:
+            err_console.print(f"[bold red]error:[/] {escape(result.error)}", highlight=False)
         console.print(f"artifacts: {result.artifacts_dir}", highlight=False)
         console.print(f"logs:      baton logs {result.execution_id}", highlight=False)
+        hint = next_command(result.execution_id, result.status, waiting)
+        if hint:
+            console.print(hint, highlight=False, markup=False, soft_wrap=True)
     return result
 
 
@@ -226,14 +235,20 @@ def execute(
 
 
 def resume(
-    execution_id: str = typer.Argument(..., help="Execution id."),
+    ref: str | None = ExecutionArg,
+    last: bool = LastOption,
     as_json: bool = JsonOption,
     no_cache: bool = typer.Option(False, "--no-cache"),
     config: Path | None = ConfigOption,
 ) -> None:
     """Continue an interrupted execution; completed steps are not run again."""
     baton = _open(config)
-    _finish(baton, lambda: baton.resume(execution_id, no_cache=no_cache), as_json)
+    try:
+        eid = resolve_id(baton, ref, last)
+    except BaseException:
+        baton.close()
+        raise
+    _finish(baton, lambda: baton.resume(eid, no_cache=no_cache), as_json)
 
 
 def _status_json(baton: Baton, execution_id: str) -> dict[str, Any]:
@@ -274,19 +289,15 @@ def _status_json(baton: Baton, execution_id: str) -> dict[str, Any]:
 
 
 def status(
-    execution_id: str | None = typer.Argument(None, help="Execution id (default: the latest)."),
+    ref: str | None = ExecutionArg,
+    last: bool = LastOption,
     as_json: bool = JsonOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Show an execution's status and its steps."""
     baton = _open(config)
     try:
-        if execution_id is None:
-            latest = baton.store.list_executions(limit=1)
-            if not latest:
-                raise fail("no executions yet; start one with `baton run WORKFLOW`")
-            execution_id = latest[0].id
-        data = _status_json(baton, execution_id)
+        data = _status_json(baton, resolve_id(baton, ref, last))
     finally:
         baton.close()
     if as_json:
@@ -296,7 +307,7 @@ def status(
                   f"[{_style(data['status'])}]{data['status']}[/]", highlight=False)
     if data["error"]:
         console.print(f"error: {data['error']}", highlight=False)
-    table = Table("step", "status", "agent", "attempt", "duration", "note")
+    table = Table("step", "status", "agent", "attempt", "duration", "tokens", "cost", "note")
     for s in data["steps"]:
         dur = ""
         if s["started_at"] and s["ended_at"]:
@@ -304,12 +315,25 @@ def status(
 
             span = datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])
             dur = f"{span.total_seconds():.2f}s"
+        out = s["output"] or {}
+        tokens = sum(int(v or 0) for v in (out.get("usage") or {}).values())
+        cost = float(out.get("cost_usd") or 0.0)
         note = "cache hit" if s["cache_hit"] else (s["error"] or "")
         shown = f"{s['status']} (allowed)" if s["allowed_failure"] else s["status"]
         table.add_row(s["step_id"], f"[{_style(shown)}]{shown}[/]", s["agent_id"] or "",
-                      str(s["attempt"]), dur, note[:80])
-    console.print(table)
-    console.print(f"usage: {data['usage']}  cost: ${data['cost_usd']:.4f}", highlight=False)
+                      str(s["attempt"]), dur, str(tokens) if tokens else "",
+                      f"${cost:.4f}" if cost else "", escape(note.splitlines()[0] if note else ""))
+    console.print(keep_whole(table, "step"))
+    console.print(usage_line(data["usage"], data["cost_usd"]), highlight=False)
+
+
+def usage_line(usage: dict[str, int], cost_usd: float) -> str:
+    """Token counts and cost as one readable line."""
+    parts = [f"{usage.get('input_tokens', 0)} in", f"{usage.get('output_tokens', 0)} out"]
+    cached = usage.get("cache_read_tokens", 0)
+    if cached:
+        parts.append(f"{cached} cached")
+    return f"tokens: {', '.join(parts)}   cost: ${cost_usd:.4f}"
 
 
 def _style(value: str) -> str:
@@ -318,7 +342,8 @@ def _style(value: str) -> str:
 
 
 def logs(
-    execution_id: str = typer.Argument(..., help="Execution id."),
+    ref: str | None = ExecutionArg,
+    last: bool = LastOption,
     follow_: bool = typer.Option(False, "--follow", "-f", help="Keep printing new rows."),
     step: str | None = typer.Option(None, "--step", help="Only this step."),
     level: LogLevel | None = typer.Option(None, "--level", help="Minimum level."),
@@ -328,10 +353,7 @@ def logs(
     """Print an execution's log."""
     baton = _open(config)
     try:
-        if baton.store.get_execution(execution_id) is None:
-            from baton.engine.errors import ExecutionNotFound
-
-            raise ExecutionNotFound(execution_id)
+        execution_id = resolve_id(baton, ref, last)
         after: int | None = None
         collected: list[dict[str, Any]] = []
         while True:
@@ -382,24 +404,27 @@ def history(
         table.add_row(r.id, r.workflow_id, f"[{_style(r.status.value)}]{r.status.value}[/]",
                       f"{r.start_time:%Y-%m-%d %H:%M:%S}",
                       f"{r.end_time:%H:%M:%S}" if r.end_time else "", (r.error or "")[:60])
-    console.print(table)
+    console.print(keep_whole(table, "execution"))
 
 
 def cancel(
-    execution_id: str = typer.Argument(...),
+    ref: str | None = ExecutionArg,
+    last: bool = LastOption,
     as_json: bool = JsonOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Cancel an execution (a running one stops within a second, its agents killed)."""
     baton = _open(config)
     try:
-        ctx = baton.cancel(execution_id)
+        ctx = baton.cancel(resolve_id(baton, ref, last))
     finally:
         baton.close()
     if as_json:
         print_json({"execution_id": ctx.id, "status": ctx.status.value})
     else:
         console.print(f"{ctx.id}: {ctx.status.value}", highlight=False)
+        console.print(next_command(ctx.id, ExecutionStatus.CANCELLED), highlight=False, markup=False,
+                      soft_wrap=True)
 
 
 @workflows_app.command("list")
@@ -441,7 +466,7 @@ def workflows_show(name: str, as_json: bool = JsonOption, config: Path | None = 
     for s in wf.steps:
         table.add_row(s.id, s.agent_id, ", ".join(deps[s.id]), s.key, s.condition or "",
                       f"{s.timeout_seconds}s")
-    console.print(table)
+    console.print(keep_whole(table, "step"))
 
 
 @workflows_app.command("validate")

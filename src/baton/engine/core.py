@@ -21,6 +21,8 @@ from baton.engine import events as ev
 from baton.engine.cache import PromptCache
 from baton.engine.clock import Clock, SystemClock
 from baton.engine.errors import (
+    AlreadyFinished,
+    AmbiguousExecutionId,
     ExecutionNotFound,
     ExecutionNotResumable,
     WorkflowNotFound,
@@ -68,6 +70,25 @@ class ExecutionResult:
     artifacts_dir: Path
     workspace_dir: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_execution_id(store: Store, ref: str | None) -> str:
+    """The full id of the execution ``ref`` names (an id, a unique prefix, or None for the
+    latest); raises ExecutionNotFound or AmbiguousExecutionId."""
+    if ref is None:
+        latest = store.list_executions(limit=1)
+        if not latest:
+            raise ExecutionNotFound("", "no executions yet; start one with `baton run WORKFLOW`")
+        return latest[0].id
+    ref = ref.strip()
+    if ref and store.get_execution(ref) is not None:
+        return ref
+    matches = store.match_execution_ids(ref, limit=3) if ref else []
+    if not matches:
+        raise ExecutionNotFound(ref)
+    if len(matches) > 1:
+        raise AmbiguousExecutionId(ref, matches)
+    return matches[0]
 
 
 class ExecutionHandle:
@@ -185,6 +206,11 @@ class Baton:
         self._workflows[workflow_id] = wf
         return wf
 
+    def execution_id(self, ref: str | None) -> str:
+        """The full id of the execution ``ref`` names: an id, a unique prefix of one (like
+        git), or None for the latest execution."""
+        return resolve_execution_id(self.store, ref)
+
     def workflow_ids(self) -> list[str]:
         from baton.workflows.catalog import available_builtins
 
@@ -275,6 +301,8 @@ class Baton:
         record = self.store.get_execution(execution_id)
         if record is None:
             raise ExecutionNotFound(execution_id)
+        if record.context.status.is_terminal:
+            raise AlreadyFinished(execution_id, record.context.status.value)
         return self.store.set_execution_status(execution_id, ExecutionStatus.CANCELLED, error=reason)
 
     def close(self) -> None:

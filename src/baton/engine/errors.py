@@ -7,7 +7,10 @@ Exception tree::
         ├── WorkflowNotFound        no workflow with that id in the configuration   (exit 2)
         ├── AgentNotFound           a step names an agent the configuration lacks  (exit 2)
         ├── ExecutionNotFound       no execution with that id in the store          (exit 2)
+        ├── AmbiguousExecutionId    an id prefix that matches several executions     (exit 2)
         ├── ExecutionNotResumable   the execution already completed                 (exit 2)
+    ModelError.IllegalTransition
+        └── AlreadyFinished         cancelling an execution that already ended      (exit 2)
         ├── WorkspaceError          workspace_dir missing, not absolute, not writable (exit 2)
         └── TemplateRenderError     a prompt or condition failed to render (step fails, not retried)
 """
@@ -15,6 +18,7 @@ Exception tree::
 from __future__ import annotations
 
 from baton.errors import BatonError
+from baton.models.errors import IllegalTransition
 
 
 class EngineError(BatonError):
@@ -43,9 +47,36 @@ class ExecutionNotFound(EngineError):
 
     cli_exit_code = 2
 
-    def __init__(self, execution_id: str) -> None:
+    def __init__(self, execution_id: str, message: str | None = None) -> None:
         self.execution_id = execution_id
-        super().__init__(f"no execution {execution_id!r} (see `baton history`)")
+        super().__init__(message or f"no execution {execution_id!r} (see `baton history`)")
+
+
+class AmbiguousExecutionId(EngineError):
+    """An execution id prefix matches more than one execution."""
+
+    cli_exit_code = 2
+
+    def __init__(self, prefix: str, matches: list[str]) -> None:
+        self.prefix = prefix
+        self.matches = matches
+        super().__init__(
+            f"execution id {prefix!r} is ambiguous: it matches {', '.join(matches[:2])}"
+            f"{' and more' if len(matches) > 2 else ''}; type more characters"
+        )
+
+
+class AlreadyFinished(IllegalTransition):
+    """Cancelling an execution that already ended (completed, failed or cancelled)."""
+
+    cli_exit_code = 2
+
+    def __init__(self, execution_id: str, status: str) -> None:
+        super().__init__("execution", status, "cancelled", [])
+        self.args = (f"execution {execution_id} already {status}; nothing to cancel",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class ExecutionNotResumable(EngineError):

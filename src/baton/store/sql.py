@@ -304,6 +304,17 @@ class SqlStore:
             row = conn.execute(select(executions).where(executions.c.id == execution_id)).first()
         return None if row is None else _record(row)
 
+    def match_execution_ids(self, prefix: str, limit: int = 2) -> list[str]:
+        """Ids of stored executions that start with ``prefix`` (at most ``limit``)."""
+        query = (
+            select(executions.c.id)
+            .where(executions.c.id.startswith(prefix, autoescape=True))
+            .order_by(executions.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [str(row[0]) for row in conn.execute(query)]
+
     def list_executions(
         self,
         *,

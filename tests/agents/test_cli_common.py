@@ -86,6 +86,10 @@ async def test_claude_permission_mode(tmp_path: Path, git_workspace: Path, write
     await run(stand, git_workspace, writes_workspace=writes)
     argv = stand.argv
     assert flag(argv, "--permission-mode") == ("acceptEdits" if writes else "plan")
+    # read-only calls get no tool that reaches the network
+    assert ("--disallowedTools" in argv and flag(argv, "--disallowedTools") == "WebFetch,WebSearch") is (
+        not writes
+    )
     assert flag(argv, "--output-format") == "stream-json" and "--verbose" in argv
     assert flag(argv, "--model") == "claude-sonnet-4-5"
     assert flag(argv, "-p") == "say hello"
@@ -110,9 +114,14 @@ async def test_copilot_permissions(tmp_path: Path, git_workspace: Path, writes: 
     stand = Stand(tmp_path, "copilot")
     await run(stand, git_workspace, writes_workspace=writes)
     argv = stand.argv
-    assert ("--allow-all-tools" in argv) is writes
+    assert "--allow-all-tools" not in argv and "--allow-all" not in argv and "--yolo" not in argv
+    assert ("--allow-tool=write" in argv and "--allow-tool=shell" in argv) is writes
     assert ("--deny-tool=write" in argv) is not writes
     assert ("--deny-tool=shell" in argv) is not writes
+    # denials win over allows: no URLs, no push, no gh, no built-in GitHub MCP server
+    for denied in ("--deny-tool=url", "--deny-tool=shell(git push)", "--deny-tool=shell(gh)"):
+        assert denied in argv
+    assert "--disable-builtin-mcps" in argv
     assert "--usage-output-file" in argv and flag(argv, "--output-format") == "json"
     assert "--no-auto-update" in argv
 
@@ -120,9 +129,12 @@ async def test_copilot_permissions(tmp_path: Path, git_workspace: Path, writes: 
 @pytest.mark.parametrize("writes", [False, True])
 async def test_gemini_approval_mode(tmp_path: Path, git_workspace: Path, writes: bool) -> None:
     stand = Stand(tmp_path, "gemini")
-    await run(stand, git_workspace, writes_workspace=writes)
+    await run(stand, git_workspace, writes_workspace=writes, artifacts=tmp_path / "artifacts")
     argv = stand.argv
     assert flag(argv, "--approval-mode") == ("yolo" if writes else "default")
+    defaults = json.loads(Path(stand.env["GEMINI_CLI_SYSTEM_DEFAULTS_PATH"]).read_text())
+    excluded = defaults.get("tools", {}).get("exclude", [])
+    assert (excluded == ["web_fetch", "google_web_search"]) is not writes
     assert flag(argv, "-m") == "gemini-2.5-flash"  # always: no routing call
     assert flag(argv, "-o") == "stream-json" and "--skip-trust" in argv
     assert stand.env["GEMINI_CLI_NO_RELAUNCH"] == "true"
@@ -144,7 +156,7 @@ async def test_claude_config_keys(tmp_path: Path, git_workspace: Path) -> None:
     argv = stand.argv
     assert flag(argv, "--max-turns") == "3"
     assert flag(argv, "--allowedTools") == "Read,Bash(git diff:*)"
-    assert flag(argv, "--disallowedTools") == "WebFetch"
+    assert flag(argv, "--disallowedTools") == "WebFetch,WebSearch"  # read-only: WebSearch added
     assert flag(argv, "--mcp-config") == str(mcp)
     assert flag(argv, "--resume") == "sess-123"
     assert flag(argv, "--json-schema") == '{"type": "object"}'
@@ -205,7 +217,7 @@ async def test_gemini_config_keys(tmp_path: Path, git_workspace: Path) -> None:
     assert data["privacy"] == {"usageStatisticsEnabled": False, "x": 1}
     assert data["general"]["maxAttempts"] == 1
     assert data["model"]["maxSessionTurns"] == 4
-    assert data["tools"]["exclude"] == ["run_shell_command"]
+    assert data["tools"]["exclude"] == ["run_shell_command", "web_fetch", "google_web_search"]
     assert flag(stand.argv, "--resume") == "0f0f0f0f-0000-4000-8000-000000000000"
 
 
@@ -314,6 +326,26 @@ async def test_one_agents_secrets_never_reach_another(
         assert "UNRELATED_SECRET" not in env
         assert "sk-ant-parent-secret" not in str(b)
         assert env["PATH"] and env["HOME"]
+
+
+@pytest.mark.parametrize("cli", ["claude", "codex", "copilot", "gemini"])
+@pytest.mark.parametrize("base_url", [False, True])
+async def test_the_github_token_never_reaches_an_agent(
+    tmp_path: Path, git_workspace: Path, monkeypatch: pytest.MonkeyPatch, cli: str, base_url: bool
+) -> None:
+    """GITHUB_TOKEN / GH_TOKEN in Baton's environment reach no CLI, logged in or not."""
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_workflow_token_value")
+    monkeypatch.setenv("GH_TOKEN", "gho_user_token_value")
+    monkeypatch.setenv("COPILOT_GITHUB_TOKEN", "ghu_copilot_only_token")
+    stand = Stand(tmp_path, cli)
+    agent = stand.agent(server_url="http://127.0.0.1:9" if base_url else None)
+    await run(stand, git_workspace, agent, writes_workspace=True)
+    env = stand.env
+    assert "GITHUB_TOKEN" not in env and "GH_TOKEN" not in env
+    dumped = stand.dump.joinpath("env").read_bytes().decode() + "\0".join(stand.argv)
+    assert "ghs_workflow_token_value" not in dumped and "gho_user_token_value" not in dumped
+    # copilot logged in (no base_url) keeps its own Copilot-scoped credential
+    assert ("COPILOT_GITHUB_TOKEN" in env) is (cli == "copilot" and not base_url)
 
 
 async def test_base_url_drops_the_users_own_credentials(

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from baton.agents.factory import create_adapter
 from tests.agents import scenarios
 from tests.agents.scenarios import CliSpec
-from tests.agents.support import API_KEY, Events, require_cli
+from tests.agents.support import API_KEY, Events, make_agent, make_request, require_cli
 from tests.fixtures.fake_model_server import FakeModelServer, Text, ToolCall
 
 pytestmark = pytest.mark.cli_agents
@@ -102,3 +103,31 @@ async def test_one_step_workflow_through_baton_run(
     fake_model_server: FakeModelServer, git_workspace: Path
 ) -> None:
     await scenarios.baton_run(SPEC, fake_model_server, git_workspace)
+
+
+async def test_a_writing_step_gets_no_github_token_no_urls_and_no_push(
+    fake_model_server: FakeModelServer, git_workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real copilot, told to dump its environment, fetch a URL and push: only the dump runs."""
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_workflow_token_value")
+    monkeypatch.setenv("GH_TOKEN", "gho_user_token_value")
+    fake_model_server.script(
+        "chat",
+        ToolCall("apply_patch", PATCH),
+        ToolCall("bash", {"command": "env > env.txt", "description": "environment"}),
+        ToolCall("bash", {"command": f"curl -s {fake_model_server.url}/x > url.txt", "description": "fetch"}),
+        ToolCall(
+            "bash", {"command": "git push origin HEAD:refs/heads/x > push.txt 2>&1", "description": "push"}
+        ),
+        Text("done"),
+    )
+    adapter = create_adapter(make_agent("copilot", fake_model_server))
+    result = await adapter.run(
+        make_request(git_workspace, "go", writes_workspace=True, timeout=120), Events()
+    )
+    assert sorted(result.files_changed) == ["env.txt", "hello.txt"]
+    env = (git_workspace / "env.txt").read_text()
+    assert "ghs_workflow_token_value" not in env and "gho_user_token_value" not in env
+    denials = [str(r.body["messages"][-1]["content"]) for r in fake_model_server.requests_for("chat")[3:]]
+    assert "denied due to the following rules: `url`" in denials[0]
+    assert "denied due to the following rules: `shell(git push)`" in denials[1]

@@ -1,7 +1,8 @@
 """Claude Code (``claude``) as a Baton agent.
 
 Runs ``claude -p PROMPT --output-format stream-json --verbose`` with
-``--permission-mode plan`` (read-only) or ``acceptEdits`` (the step writes the workspace).
+``--permission-mode plan`` (read-only, with ``WebFetch`` and ``WebSearch`` disallowed) or
+``acceptEdits`` (the step writes the workspace).
 With ``config.base_url`` it talks to that endpoint (``ANTHROPIC_BASE_URL`` /
 ``ANTHROPIC_API_KEY``) and keeps its state in a private ``CLAUDE_CONFIG_DIR``; otherwise it
 uses the user's own login. Claude reports ``total_cost_usd`` itself. An API failure is a
@@ -20,6 +21,8 @@ from baton.agents.failures import from_message
 
 FILE_TOOLS = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
 SHELL_TOOLS = {"Bash"}
+# Disallowed in read-only calls: nothing a read-only agent reads can leave through them.
+NETWORK_TOOLS = ("WebFetch", "WebSearch")
 
 
 class ClaudeParser(StreamParser):
@@ -184,6 +187,8 @@ class ClaudeAgent(CliAgent):
         if allowed:
             args += ["--allowedTools", ",".join(allowed)]
         denied = as_str_list(self.config.get("disallowed_tools"))
+        if not request.writes_workspace:
+            denied += [tool for tool in NETWORK_TOOLS if tool not in denied]
         if denied:
             args += ["--disallowedTools", ",".join(denied)]
         if self.config.get("mcp_config"):

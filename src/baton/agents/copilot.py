@@ -1,12 +1,15 @@
 """GitHub Copilot CLI (``copilot``) as a Baton agent.
 
 Runs ``copilot -p PROMPT --output-format json --no-auto-update --no-ask-user
---usage-output-file FILE``. Writes are allowed only with ``--allow-all-tools`` (the step
-writes the workspace); read-only calls deny the ``write`` and ``shell`` permission kinds.
+--usage-output-file FILE``. A writing step allows the ``write`` and ``shell`` permission
+kinds (never ``--allow-all-tools``); read-only calls deny them. Every call denies ``url``
+(web fetches, shell commands naming a URL), ``shell(git push)`` and ``shell(gh)``, and runs
+without copilot's built-in GitHub MCP servers unless ``config.builtin_mcps`` is true.
 With ``config.base_url`` (OpenAI-style, ``.../v1``; a bare host gets ``/v1``) copilot runs in
 BYOK offline mode (``COPILOT_PROVIDER_BASE_URL``, ``COPILOT_PROVIDER_API_KEY``,
 ``COPILOT_MODEL``, ``COPILOT_OFFLINE=true``) with a private ``COPILOT_HOME``; otherwise it
-uses the user's GitHub login (``config.api_key`` becomes ``COPILOT_GITHUB_TOKEN``).
+uses the user's Copilot login (``config.api_key`` becomes ``COPILOT_GITHUB_TOKEN``). The
+process never gets ``GITHUB_TOKEN`` or ``GH_TOKEN`` from Baton's environment.
 
 Token counts come only from the usage file (``modelMetrics``); cost is priced per model
 from ``baton/data/prices.json``. ``max_turns`` has no copilot equivalent and is ignored.
@@ -26,6 +29,11 @@ from baton.agents.structured import schema_instruction
 from baton.workspace.process import ProcessResult
 
 SHELL_TOOLS = {"bash", "shell", "powershell"}
+# A writing step may edit files and run commands, nothing more: no ``--allow-all-tools``.
+WRITING_TOOLS = ["--allow-tool=write", "--allow-tool=shell"]
+# Denials win over every allow: no URL access (web fetch, or a shell command naming a URL),
+# no pushing and no GitHub CLI — Baton alone pushes and talks to GitHub.
+DENIED_TOOLS = ["--deny-tool=url", "--deny-tool=shell(git push)", "--deny-tool=shell(gh)"]
 
 
 class CopilotParser(StreamParser):
@@ -112,11 +120,10 @@ class CopilotAgent(CliAgent):
 
     cli_name = "copilot"
     npm_package = "@github/copilot"
-    own_env = ("COPILOT_", "GH_TOKEN", "GITHUB_TOKEN", "GH_HOST")
+    # Never GITHUB_TOKEN / GH_TOKEN: copilot's credential is its own (COPILOT_GITHUB_TOKEN).
+    own_env = ("COPILOT_",)
     credential_env = (
         "COPILOT_GITHUB_TOKEN",
-        "GH_TOKEN",
-        "GITHUB_TOKEN",
         "COPILOT_HOME",
         "COPILOT_PROVIDER_BASE_URL",
         "COPILOT_PROVIDER_API_KEY",
@@ -174,11 +181,14 @@ class CopilotAgent(CliAgent):
         ]
         allowed = as_str_list(self.config.get("allowed_tools"))
         if request.writes_workspace:
-            args.append("--allow-all-tools")
+            args += WRITING_TOOLS
         else:
             args.append("--deny-tool=write")
             if not any(tool.startswith("shell") for tool in allowed):
                 args.append("--deny-tool=shell")
+        args += DENIED_TOOLS
+        if not self.config.get("builtin_mcps"):
+            args.append("--disable-builtin-mcps")
         args += [f"--allow-tool={tool}" for tool in allowed]
         args += [f"--deny-tool={tool}" for tool in as_str_list(self.config.get("disallowed_tools"))]
         if self.config.get("mcp_config"):

@@ -3,7 +3,7 @@
 Runs ``gemini -p PROMPT -o stream-json -m MODEL --skip-trust --approval-mode
 default|yolo`` — ``-m`` always, because without it every prompt first makes a routing call.
 Read-only calls use the ``default`` approval mode (headless gemini then offers no writing or
-shell tools); writing calls use ``yolo``.
+shell tools) and exclude ``web_fetch`` and ``google_web_search``; writing calls use ``yolo``.
 
 With ``config.base_url`` or ``config.api_key`` gemini gets a private ``GEMINI_CLI_HOME``
 whose ``.gemini/settings.json`` selects API-key auth (``GOOGLE_GEMINI_BASE_URL``,
@@ -163,6 +163,10 @@ def _embedded_status(message: str) -> int | None:
     return int(code) if isinstance(code, int) else None
 
 
+# Excluded from read-only calls: nothing a read-only agent reads can leave through them.
+NETWORK_TOOLS = ("web_fetch", "google_web_search")
+
+
 class GeminiAgent(CliAgent):
     """Google's Gemini CLI."""
 
@@ -186,13 +190,15 @@ class GeminiAgent(CliAgent):
     def static_env(self) -> dict[str, str]:
         return {"GEMINI_CLI_NO_RELAUNCH": "true"}
 
-    def settings(self, with_auth: bool) -> dict[str, Any]:
+    def settings(self, with_auth: bool, read_only: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {"privacy": {"usageStatisticsEnabled": False}}
         if with_auth:
             data["security"] = {"auth": {"selectedType": "gemini-api-key"}}
         if self.config.get("max_turns"):
             data["model"] = {"maxSessionTurns": int(self.config["max_turns"])}
         denied = as_str_list(self.config.get("disallowed_tools"))
+        if read_only:
+            denied += [tool for tool in NETWORK_TOOLS if tool not in denied]
         if denied:
             data["tools"] = {"exclude": denied}
         if self.config.get("mcp_config"):
@@ -204,11 +210,13 @@ class GeminiAgent(CliAgent):
         return data
 
     def prepare(self, ctx: CallContext) -> None:
+        read_only = not ctx.request.writes_workspace
         if ctx.home is not None:
-            write_private(ctx.home / ".gemini" / "settings.json", json_dumps(self.settings(with_auth=True)))
+            settings = self.settings(with_auth=True, read_only=read_only)
+            write_private(ctx.home / ".gemini" / "settings.json", json_dumps(settings))
         else:
             path = ctx.call_dir / "system-defaults.json"
-            write_private(path, json_dumps(self.settings(with_auth=False)))
+            write_private(path, json_dumps(self.settings(with_auth=False, read_only=read_only)))
             ctx.extra["defaults"] = path
         (ctx.call_dir / "tmp").mkdir(exist_ok=True)
 

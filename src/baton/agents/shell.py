@@ -1,6 +1,7 @@
 """The ``shell`` agent: the step's rendered prompt is a script run with bash (or sh).
 
-Every value substituted into the script was shell-quoted by the template engine (a
+Every value substituted into the script arrives as a ``BATON_VALUE_n`` variable in
+``request.environment`` that the script references (see :mod:`baton.engine.shellscript`; a
 ``| raw`` filter opts out). Stdout is the output text, the exit code is recorded, and a
 non-zero exit fails the step (a step with ``allow_failure: true`` fails too, without failing
 the workflow; its exit code and output stay available to later steps).

@@ -62,7 +62,7 @@ global:
   #   max_cost_usd: 5.0            # stop an execution that would spend more
 
 agents:
-  # Runs a step's rendered prompt as a bash script; substituted values are shell-quoted.
+  # Runs a step's rendered prompt as a bash script; substituted values never become code.
   sh:
     provider: shell
     model: bash

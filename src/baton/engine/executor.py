@@ -38,7 +38,7 @@ from baton.engine.limits import AgentLimiter
 from baton.engine.quotas import DailyQuotas
 from baton.engine.ratelimit import RateLimiter
 from baton.engine.state import ExecutionRun
-from baton.engine.templates import render_prompt, step_context
+from baton.engine.templates import render_prompt, render_script, step_context
 from baton.models import Agent, StepRun, StepStatus, WorkflowStep
 from baton.store.base import Store, UsageRecord
 from baton.workspace import snapshot
@@ -157,7 +157,11 @@ class StepExecutor:
                        adapter: AgentAdapter, attempt: int, iteration: int
                        ) -> tuple[AgentResult, bool]:
         ctx = step_context(step, er.base_context(), er.statuses)
-        prompt = render_prompt(step, ctx, shell=agent.provider == "shell")
+        values: dict[str, str] = {}
+        if agent.provider == "shell":
+            prompt, values = render_script(step, ctx)
+        else:
+            prompt = render_prompt(step, ctx)
         run = StepRun(execution_id=er.ctx.id, step_id=step.id, status=StepStatus.RUNNING,
                       agent_id=agent.id, attempt=attempt, iteration=iteration,
                       started_at=self.s.clock.now())
@@ -171,7 +175,8 @@ class StepExecutor:
         if cache is not None:
             if adapter.acts_on_workspace:
                 before = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])
-            key = cache_key(agent, prompt, output_schema=step.output_schema,
+            material = prompt + ("\0" + json.dumps(values, sort_keys=True) if values else "")
+            key = cache_key(agent, material, output_schema=step.output_schema,
                             writes_workspace=step.writes_workspace,
                             workspace_token=before.fingerprint if before else None)
             entry = cache.get(key, self.s.clock.now())
@@ -195,7 +200,7 @@ class StepExecutor:
             prompt=prompt, workspace_dir=er.workspace, timeout_seconds=step.timeout_seconds,
             execution_id=er.ctx.id, step_id=step.id, attempt=attempt,
             output_schema=step.output_schema, writes_workspace=step.writes_workspace,
-            environment=dict(er.ctx.environment), artifacts_dir=er.artifacts_dir,
+            environment={**er.ctx.environment, **values}, artifacts_dir=er.artifacts_dir,
             template_context=ctx, prompt_template=step.prompt_template,
             allow_failure=step.allow_failure, trace_id=er.ctx.trace_id,
         )

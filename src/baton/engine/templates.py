@@ -4,7 +4,8 @@ The context a template sees: ``params``, ``outputs`` (step outputs by output_key
 ``workspace`` (the workspace path), ``execution`` (id, workflow_id, trace_id), the step's
 ``input_mappings`` (name → dotted path into that context), and in conditions the
 helpers ``failed('x')``, ``succeeded('x')``, ``skipped('x')``, ``status('x')`` and
-``always()``. Shell steps render with every substituted value shell-quoted.
+``always()``. Shell steps render through :func:`render_script`: every substituted value is
+exported as a variable the script references (see :mod:`baton.engine.shellscript`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any
 from jinja2 import TemplateError
 
 from baton.engine.errors import TemplateRenderError
+from baton.engine.shellscript import UnsafeSubstitution, substitute
 from baton.models import StepStatus, WorkflowStep
-from baton.models.templating import compile_expression, compile_template
+from baton.models.templating import collect_shell_values, compile_expression, compile_template
 
 _MISSING = object()
 
@@ -61,8 +63,22 @@ def step_context(
     return ctx
 
 
-def render_prompt(step: WorkflowStep, context: Mapping[str, Any], *, shell: bool) -> str:
-    """Render the step's prompt template; shell steps get every value shell-quoted."""
+def render_prompt(step: WorkflowStep, context: Mapping[str, Any]) -> str:
+    """Render the step's prompt template (for an agent, not a shell)."""
+    return _render(step, context, shell=False)
+
+
+def render_script(step: WorkflowStep, context: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """A shell step's script and the variables holding its substituted values."""
+    with collect_shell_values() as values:
+        text = _render(step, context, shell=True)
+    try:
+        return substitute(text, values)
+    except UnsafeSubstitution as exc:
+        raise TemplateRenderError(f"step {step.id}: prompt_template: {exc}") from None
+
+
+def _render(step: WorkflowStep, context: Mapping[str, Any], *, shell: bool) -> str:
     try:
         return str(compile_template(step.prompt_template, shell).render(context))
     except TemplateError as exc:

@@ -8,7 +8,9 @@ compiles and a condition parses with exactly the rules the engine will use.
 from __future__ import annotations
 
 import json
-import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
@@ -37,10 +39,32 @@ def _to_text(value: Any) -> str:
     return str(value)
 
 
+# A shell template renders each substituted value as a sentinel naming its index in the
+# list collected here; baton.engine.shellscript then places each value for its quoting context.
+SENTINEL_START = "\x00BATON-VALUE:"
+SENTINEL_END = "\x00"
+_shell_values: ContextVar[list[str] | None] = ContextVar("baton_shell_values", default=None)
+
+
+@contextmanager
+def collect_shell_values() -> Iterator[list[str]]:
+    """Collect the values a shell template substitutes while it renders (see SENTINEL_START)."""
+    values: list[str] = []
+    token = _shell_values.set(values)
+    try:
+        yield values
+    finally:
+        _shell_values.reset(token)
+
+
 def _shell_finalize(value: Any) -> str:
     if isinstance(value, Raw):
-        return str(value)
-    return shlex.quote(_to_text(value))
+        return str(value).replace("\x00", "\ufffd")
+    values = _shell_values.get()
+    if values is None:
+        raise RuntimeError("shell templates render through baton.engine.templates.render_script")
+    values.append(_to_text(value))
+    return f"{SENTINEL_START}{len(values) - 1}{SENTINEL_END}"
 
 
 def _plain_finalize(value: Any) -> str:
@@ -68,7 +92,8 @@ def _make_env(shell: bool) -> ImmutableSandboxedEnvironment:
     )
     env.filters["raw"] = _raw
     env.filters["tojson"] = _tojson
-    env.filters["shquote"] = lambda v: Raw(shlex.quote(_to_text(v)))
+    # Kept for old templates: every value is now placed safely for its quoting context.
+    env.filters["shquote"] = lambda v: v
     for name in CONDITION_HELPERS:
         env.globals[name] = _unavailable
     return env
@@ -76,7 +101,7 @@ def _make_env(shell: bool) -> ImmutableSandboxedEnvironment:
 
 @lru_cache(maxsize=2)
 def environment(shell: bool = False) -> ImmutableSandboxedEnvironment:
-    """The sandboxed environment; ``shell=True`` shell-quotes every substituted value."""
+    """The sandboxed environment; ``shell=True`` marks every substituted value (see SENTINEL_START)."""
     return _make_env(shell)
 
 

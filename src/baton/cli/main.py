@@ -21,6 +21,7 @@ app = typer.Typer(
 _COMMAND_MODULES = (
     "baton.cli.config_cmd",
     "baton.cli.run_cmd",
+    "baton.cli.inspect_cmd",
     "baton.cli.agents_cmd",
     "baton.cli.secrets_cmd",
     "baton.cli.graph_cmd",

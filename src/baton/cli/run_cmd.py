@@ -32,7 +32,7 @@ from baton.cli.app import (
     resolve_config_path,
 )
 from baton.cli.ids import ExecutionArg, LastOption, next_command, resolve_id
-from baton.cli.live import LiveView, follow, summary
+from baton.cli.live import LiveView, changes_text, follow, summary
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
 from baton.engine.visualize import mermaid, to_svg
 from baton.models import ExecutionStatus, LogLevel, StepStatus
@@ -109,12 +109,33 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
             err_console.print(f"[bold yellow]paused:[/] {escape(result.error)}", highlight=False)
         elif result.error:
             err_console.print(f"[bold red]error:[/] {escape(result.error)}", highlight=False)
+        changed = changes_text(view)
+        if changed:
+            console.print(changed, highlight=False, markup=False)
+            console.print(f"diff:      baton diff {result.execution_id}", highlight=False)
+        await _print_workspace(baton, result)
         console.print(f"artifacts: {result.artifacts_dir}", highlight=False)
         console.print(f"logs:      baton logs {result.execution_id}", highlight=False)
         hint = next_command(result.execution_id, result.status, waiting)
         if hint:
             console.print(hint, highlight=False, markup=False, soft_wrap=True)
     return result
+
+
+async def _print_workspace(baton: Baton, result: ExecutionResult) -> None:
+    """The run's worktree (when it is not the project itself), its branch and commit."""
+    from baton.workspace.git import head_info
+
+    if not result.workspace_dir:
+        return
+    where = Path(result.workspace_dir)
+    info = await head_info(where)
+    if where.resolve() == baton.root and info is None:
+        return
+    line = f"workspace: {where}"
+    if info is not None:
+        line += f"  (branch {info[0]}, commit {info[1][:12]})"
+    console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _print_final_outputs(handle: ExecutionHandle, result: ExecutionResult, limit: int = 4000) -> None:
@@ -323,7 +344,7 @@ def status(
         table.add_row(s["step_id"], f"[{_style(shown)}]{shown}[/]", s["agent_id"] or "",
                       str(s["attempt"]), dur, str(tokens) if tokens else "",
                       f"${cost:.4f}" if cost else "", escape(note.splitlines()[0] if note else ""))
-    console.print(keep_whole(table, "step"))
+    console.print(keep_whole(table, "step", "status"))
     console.print(usage_line(data["usage"], data["cost_usd"]), highlight=False)
 
 

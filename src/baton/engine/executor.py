@@ -35,13 +35,14 @@ from baton.engine.cache import PromptCache, cache_key
 from baton.engine.clock import Clock
 from baton.engine.errors import AgentNotFound, TemplateRenderError
 from baton.engine.limits import AgentLimiter
+from baton.engine.prompts import keep_prompt
 from baton.engine.quotas import DailyQuotas
 from baton.engine.ratelimit import RateLimiter
 from baton.engine.state import ExecutionRun
 from baton.engine.templates import render_prompt, render_script, step_context
 from baton.models import Agent, StepRun, StepStatus, WorkflowStep
 from baton.store.base import Store, UsageRecord
-from baton.workspace import snapshot
+from baton.workspace import changes, snapshot
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
 # Adapters enforce the step timeout themselves (and kill their process group); the engine's
@@ -170,11 +171,12 @@ class StepExecutor:
         er.recorder.transition(run, ev.StepStarted(execution_id=er.ctx.id, step=step.id,
                                                    agent_id=agent.id, attempt=attempt,
                                                    iteration=iteration))
+        keep_prompt(er.artifacts_dir, step.id, prompt)
         cache = self.s.cache if (self.s.cache and not er.no_cache and _cacheable(agent)) else None
-        key = before = None
+        key = None
+        before = (await snapshot.take(er.workspace, exclude=[er.artifacts_dir])
+                  if adapter.acts_on_workspace else None)
         if cache is not None:
-            if adapter.acts_on_workspace:
-                before = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])
             material = prompt + ("\0" + json.dumps(values, sort_keys=True) if values else "")
             key = cache_key(agent, material, output_schema=step.output_schema,
                             writes_workspace=step.writes_workspace,
@@ -212,12 +214,17 @@ class StepExecutor:
             except TimeoutError:
                 raise AgentTimeout(f"no answer within {step.timeout_seconds}s; the agent was stopped",
                                    agent_id=agent.id) from None
+        after = None
+        if before is not None:
+            after = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])
+            files = await asyncio.to_thread(changes.keep, er.artifacts_dir, step.id, before, after)
+            if files and not result.files_changed:
+                result.files_changed = files
         if step.output_schema is not None:
             result.json = self._validated(step, result)
         if cache is not None and key is not None:
             diff = None
-            if step.writes_workspace and before is not None:
-                after = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])
+            if step.writes_workspace and before is not None and after is not None:
                 diff = snapshot.replay(before, after)
                 if diff is None and snapshot.changed(before, after):
                     return result, False  # too large to replay: ask the agent next time

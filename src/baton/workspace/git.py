@@ -37,6 +37,17 @@ async def is_git_repo(path: Path) -> bool:
     return code == 0 and out.strip() == b"true"
 
 
+async def head_info(path: Path) -> tuple[str, str] | None:
+    """(branch, commit) of the work tree at ``path``; None outside git or without a commit."""
+    code, out, _ = await _git(path, "rev-parse", "HEAD")
+    if code != 0:
+        return None
+    commit = out.decode("utf-8", "replace").strip()
+    code, out, _ = await _git(path, "rev-parse", "--abbrev-ref", "HEAD")
+    branch = out.decode("utf-8", "replace").strip() if code == 0 else "HEAD"
+    return ("(detached)" if branch == "HEAD" else branch), commit
+
+
 async def create_worktree(repo: Path, branch: str, target: Path, base: str = "HEAD") -> Path:
     """Create ``target`` as a worktree of ``repo`` on a new branch ``branch``."""
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -79,7 +79,8 @@ def keep_whole(table: Table, *names: str, width: int | None = None) -> Table:
     natural: list[int] = []
     for column in table.columns:
         cells = [c.plain if isinstance(c, Text) else Text.from_markup(str(c)).plain for c in column._cells]
-        longest = max([cell_len(str(column.header)), *(cell_len(line) for c in cells for line in c.splitlines() or [""])])
+        lines = [line for c in cells for line in c.splitlines()]
+        longest = max([cell_len(str(column.header)), *(cell_len(line) for line in lines)])
         natural.append(longest)
         column.no_wrap = True
         column.overflow = "ellipsis"

@@ -2,6 +2,8 @@
 probes at the root: ``/healthz`` (the process answers), ``/readyz`` (database, queue and
 agents usable) and ``/metrics`` (Prometheus).
 
+The dashboard (:mod:`baton.ui`) is served at ``/``.
+
 The probes take no token (orchestrators call them); ``/metrics`` needs a viewer token
 when ``api.public_metrics`` is false.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from baton import __version__
@@ -78,8 +80,22 @@ def create_app(service: ApiService) -> FastAPI:
         async def metrics_private(_: Annotated[Principal, Depends(require("viewer"))]) -> Response:
             return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
 
-    @app.get("/", include_in_schema=False)
-    async def root(request: Request) -> dict[str, str]:
-        return {"name": "baton", "version": __version__, "api": f"{API_PREFIX}/openapi.json"}
-
+    _dashboard(app, service)
     return app
+
+
+def _dashboard(app: FastAPI, service: ApiService) -> None:
+    """The dashboard at ``/``, behind the API's tokens and roles (sign-in sets a session cookie)."""
+    from baton.ui.actions import ServiceActions
+    from baton.ui.app import install
+    from baton.ui.routes import Dashboard
+    from baton.ui.security import ServiceGate
+
+    dashboard = Dashboard(
+        store=service.store,
+        baton=service.baton,
+        root=service.root,
+        actions=ServiceActions(service),
+        gate=ServiceGate(service.auth),
+    )
+    install(app, dashboard)

@@ -334,6 +334,19 @@ class ApiService:
         ctx = self.baton.cancel(execution_id, reason=f"cancelled by {principal.name} through the API")
         return ExecutionState(execution_id=ctx.id, status=ctx.status.value, detail=ctx.error)
 
+    def resume(self, principal: Principal, execution_id: str) -> ExecutionState:
+        """Queue an interrupted (pending or failed) execution to continue on a worker."""
+        record = self.store.get_execution(execution_id)
+        if record is None:
+            raise ExecutionNotFound(execution_id)
+        sub = self.submissions.get(execution_id)
+        self._enqueue(execution_id, sub.priority if sub else 5, job_id=f"{execution_id}.resume.{new_id()}")
+        return ExecutionState(
+            execution_id=execution_id,
+            status="pending",
+            detail=f"resume requested by {principal.name}; execution queued to continue",
+        )
+
     def approve(
         self, principal: Principal, execution_id: str, *, step: str | None, approved: bool, reason: str | None
     ) -> ExecutionState:

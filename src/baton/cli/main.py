@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "baton.cli.usage_cmd",
     "baton.cli.mcp_cmd",
     "baton.cli.github_cmd",
+    "baton.cli.ui_cmd",
 )
 
 

@@ -29,6 +29,7 @@ class DrawNode:
     title: str
     subtitle: str = ""
     terminal: bool = False
+    css_class: str = ""  # extra classes of the node's <g> (the dashboard colours by status)
     x: float = 0.0
     y: float = 0.0
     w: float = 0.0
@@ -113,8 +114,9 @@ def _node_svg(node: DrawNode) -> str:
             f'fill="#ece9ff" stroke="#6b5fd6"/><text x="{cx:.1f}" y="{node.y + node.h / 2 + 4:.1f}" '
             f'text-anchor="middle" fill="#333">{escape(node.title)}</text></g>'
         )
+    classes = f"node {node.css_class}".strip()
     parts = [
-        f'<g class="node" data-id="{escape(node.id)}"><rect x="{node.x:.1f}" y="{node.y:.1f}" '
+        f'<g class="{escape(classes)}" data-id="{escape(node.id)}"><rect x="{node.x:.1f}" y="{node.y:.1f}" '
         f'width="{node.w:.1f}" height="{node.h:.1f}" rx="6" fill="#f2f0ff" stroke="#6b5fd6"/>'
     ]
     if node.subtitle:

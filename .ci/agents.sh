@@ -1,5 +1,7 @@
 # shellcheck shell=bash
-# Install the pinned coding-agent CLIs (claude, codex, copilot, gemini) into .tools/npm.
+# Install the pinned coding-agent CLIs (claude, codex, copilot, gemini) and the ACP adapters
+# of claude and codex (claude-agent-acp, codex-acp; gemini and copilot speak ACP themselves
+# with --acp) into .tools/npm.
 #
 # Sourced by .ci/run (and by developers: `source .ci/agents.sh`). Idempotent: when every
 # pinned version is already installed nothing is downloaded. Exports PATH with the CLIs'
@@ -14,6 +16,8 @@ BATON_AGENT_PINS=(
   "@openai/codex@0.169.0"
   "@github/copilot@1.0.102"
   "@google/gemini-cli@0.61.0"
+  "@agentclientprotocol/claude-agent-acp@0.101.0"
+  "@zed-industries/codex-acp@0.16.0"
 )
 BATON_NPM_PREFIX="$PWD/.tools/npm"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from baton.errors import BatonError
-from baton.models import Agent
+from baton.models import Agent, Permissions
 
 RetryClass = Literal["timeout", "rate_limited", "agent_error", "invalid_output"]
 
@@ -125,7 +125,7 @@ class Usage:
 
 
 EventKind = Literal["text", "tool_use", "tool_result", "file_change", "command", "error",
-                    "stderr", "status"]
+                    "stderr", "status", "permission", "plan", "usage"]
 
 
 @dataclass(slots=True)
@@ -159,6 +159,8 @@ class AgentRequest:
     prompt_template: str | None = None
     allow_failure: bool = False
     trace_id: str | None = None
+    # The step's permissions block (ACP agents lay it over the agent's own).
+    permissions: Permissions | None = None
 
 
 @dataclass(slots=True)

@@ -25,6 +25,12 @@ ADAPTERS: dict[tuple[str, AgentInterface], str] = {
     ("github", AgentInterface.API): "baton.agents.openai_api:OpenAIApiAgent",
     ("openai-compatible", AgentInterface.API): "baton.agents.openai_api:OpenAIApiAgent",
     ("openai-compatible", AgentInterface.CLI): "baton.agents.codex:CodexAgent",
+    ("anthropic", AgentInterface.ACP): "baton.agents.acp:AcpAgent",
+    ("openai", AgentInterface.ACP): "baton.agents.acp:AcpAgent",
+    ("github", AgentInterface.ACP): "baton.agents.acp:AcpAgent",
+    ("google", AgentInterface.ACP): "baton.agents.acp:AcpAgent",
+    ("acp", AgentInterface.ACP): "baton.agents.acp:AcpAgent",
+    ("replay", AgentInterface.CLI): "baton.agents.replay:ReplayAgent",
 }
 
 AdapterFactory = Callable[[Agent], AgentAdapter]

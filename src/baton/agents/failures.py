@@ -22,6 +22,7 @@ _STATUS_PATTERNS = (
         r"|Bad Gateway|Service Unavailable|Gateway Timeout|Not Found|Bad Request)"
     ),
     re.compile(r"API Error:\s*(?:Request rejected\s*\()?([45]\d\d)\b"),
+    re.compile(r"Last error:\s*([45]\d\d)\b"),
 )
 _AUTH_WORDS = re.compile(
     r"unauthori[sz]ed|invalid api key|authentication|forbidden|"

@@ -240,7 +240,8 @@ def add_command(
     ),
     model: str = typer.Option(..., "--model", "-m", help="The model, e.g. claude-sonnet-4-5."),
     interface: AgentInterface = typer.Option(
-        AgentInterface.CLI, "--interface", help="cli (the vendor's CLI) or api (its model API)."
+        AgentInterface.CLI, "--interface",
+        help="cli (the vendor's CLI), api (its model API) or acp (over the Agent Client Protocol).",
     ),
     capability: list[str] | None = typer.Option(
         None, "--capability", help="A capability, e.g. code_review (repeatable; default: general)."

@@ -110,6 +110,7 @@ def _agent_block(cli: AgentCli, path: str | None) -> str:
         f"  provider: {cli.provider}",
         f"  model: {cli.model}",
         "  interface: cli                # uses the CLI's own login; no key needed here",
+        "  # interface: acp              # the same agent over ACP, Baton deciding its permissions",
         f"  capabilities: [{caps}]",
     ]
     if path is not None:

@@ -86,6 +86,34 @@ class AgentOutput(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class PermissionDecision(Event):
+    """An ACP agent asked to act and Baton's policy answered (``agent.permission``).
+
+    ``decision`` is ``allow`` or ``reject``; ``tool_kind`` the ACP kind (read, edit, delete,
+    move, search, execute, think, fetch, other); ``paths`` the files named by the request;
+    ``command`` the command line of an ``execute`` request; ``option_id`` the option chosen
+    (None: answered ``cancelled``); ``reason`` why.
+    """
+
+    kind: ClassVar[str] = "agent.permission"
+    step: str
+    agent_id: str
+    tool_call_id: str = ""
+    tool_kind: str = "other"
+    title: str = ""
+    decision: str = "reject"
+    reason: str = ""
+    option_id: str | None = None
+    paths: list[str] = field(default_factory=list)
+    command: str | None = None
+
+    def message(self) -> str:
+        target = self.command or ", ".join(self.paths) or self.title
+        verb = "allowed" if self.decision == "allow" else "rejected"
+        return f"{self.agent_id} {self.tool_kind} {verb}: {target} ({self.reason})"
+
+
+@dataclass(slots=True, kw_only=True)
 class StepRetrying(Event):
     kind: ClassVar[str] = "step.retrying"
     level: ClassVar[LogLevel] = LogLevel.WARNING
@@ -226,6 +254,8 @@ def to_log(event: Event, trace_id: str) -> ExecutionLog:
     level = event.level
     if isinstance(event, ExecutionCompleted) and event.status != "completed":
         level = LogLevel.ERROR if event.status == "failed" else LogLevel.WARNING
+    if isinstance(event, PermissionDecision) and event.decision != "allow":
+        level = LogLevel.WARNING
     meta = event.data()
     meta["event"] = event.kind
     if isinstance(event, ExecutionCompleted):

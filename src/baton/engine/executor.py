@@ -194,6 +194,15 @@ class StepExecutor:
                 return AgentResult.from_output(entry.output), True
 
         async def on_event(event: AgentEvent) -> None:
+            if event.kind == "permission":
+                d = event.data
+                er.recorder.emit(ev.PermissionDecision(
+                    execution_id=er.ctx.id, step=step.id, agent_id=agent.id,
+                    tool_call_id=str(d.get("tool_call_id") or ""), tool_kind=str(d.get("tool_kind")),
+                    title=str(d.get("title") or ""), decision=str(d.get("decision")),
+                    reason=str(d.get("reason") or ""), option_id=d.get("option_id"),
+                    paths=list(d.get("paths") or []), command=d.get("command")))
+                return
             er.recorder.emit(ev.AgentOutput(execution_id=er.ctx.id, step=step.id,
                                             agent_id=agent.id, event_kind=event.kind,
                                             text=event.text, payload=event.data))
@@ -205,6 +214,7 @@ class StepExecutor:
             environment={**er.ctx.environment, **values}, artifacts_dir=er.artifacts_dir,
             template_context=ctx, prompt_template=step.prompt_template,
             allow_failure=step.allow_failure, trace_id=er.ctx.trace_id,
+            permissions=step.permissions,
         )
         async with self.s.limiter.slot(agent.id, agent.max_concurrency):
             await self.s.rate_limiter.acquire(agent, er, step.id)

@@ -21,6 +21,7 @@ from baton.models.enums import (
 )
 from baton.models.errors import IllegalTransition, ModelError, ParameterError
 from baton.models.execution import ExecutionContext, ExecutionLog, StepRun, new_id, new_trace_id
+from baton.models.permissions import Permissions
 from baton.models.state import agent_transition, execution_transition, resume_transition
 from baton.models.workflow import (
     Approval,
@@ -56,6 +57,7 @@ __all__ = [
     "ObservabilityConfig",
     "ParameterError",
     "ParameterSpec",
+    "Permissions",
     "RetryPolicy",
     "Route",
     "StepRun",

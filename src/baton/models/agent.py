@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from baton.models.enums import AgentInterface, AgentStatus, Isolation
+from baton.models.permissions import Permissions
 
 ID_PATTERN = r"^[a-z][a-z0-9_-]*$"
 
@@ -24,6 +25,8 @@ PROVIDER_MODELS: dict[str, re.Pattern[str]] = {
     "shell": re.compile(r"^(bash|sh)$"),
     "openai-compatible": re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"),
     "scripted": re.compile(r"^[a-z0-9][a-z0-9._-]*$"),
+    "acp": re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"),
+    "replay": re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"),
 }
 SUPPORTED_PROVIDERS = tuple(PROVIDER_MODELS)
 
@@ -35,10 +38,14 @@ MODEL_EXAMPLES: dict[str, str] = {
     "shell": "bash or sh",
     "openai-compatible": "any model name your server serves",
     "scripted": "any name, e.g. echo",
+    "acp": "the model name the agent is told to use, e.g. qwen3-coder",
+    "replay": "any name, e.g. recorded",
 }
+# providers that have an ACP preset (interface: acp starts their ACP adapter)
+ACP_PRESETS = ("anthropic", "openai", "github", "google")
 
 # providers whose API interface needs a credential in `config`
-_API_CREDENTIAL_OPTIONAL = {"openai-compatible", "shell", "scripted"}
+_API_CREDENTIAL_OPTIONAL = {"openai-compatible", "shell", "scripted", "acp", "replay"}
 
 
 def _rule_error(path: tuple[str, ...], message: str) -> PydanticCustomError:
@@ -53,9 +60,10 @@ def _now() -> datetime:
 class AgentConfig(BaseModel):
     """An agent as written under ``agents:`` in ``baton.yaml`` (its key is the id).
 
-    Beyond the seed's fields: ``interface`` (cli or api), ``isolation`` (subprocess or
-    docker, for CLI agents), ``max_concurrency`` (calls in flight at once, 1..1000) and
-    ``requests_per_minute`` (calls started per minute; more wait in a queue).
+    Beyond the seed's fields: ``interface`` (cli, api or acp), ``isolation`` (subprocess or
+    docker, for CLI agents), ``max_concurrency`` (calls in flight at once, 1..1000),
+    ``requests_per_minute`` (calls started per minute; more wait in a queue) and
+    ``permissions`` (what an ACP agent may do; a step's block wins per field).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -70,6 +78,7 @@ class AgentConfig(BaseModel):
     max_concurrency: int = Field(default=4, ge=1, le=1000)
     # Calls started per minute at most (a token bucket; further calls queue), None = no limit.
     requests_per_minute: float | None = Field(default=None, gt=0, le=100_000)
+    permissions: Permissions | None = None
 
     @field_validator("provider")
     @classmethod
@@ -99,9 +108,26 @@ class AgentConfig(BaseModel):
                 f"model {self.model!r} is not valid for provider {self.provider!r} "
                 f"(expected e.g. {MODEL_EXAMPLES[self.provider]})",
             )
-        if self.provider in ("shell", "scripted") and self.interface is not AgentInterface.CLI:
+        if self.provider in ("shell", "scripted", "replay") and self.interface is not AgentInterface.CLI:
             raise _rule_error(
                 ("interface",), f"provider {self.provider!r} only supports interface 'cli'"
+            )
+        if self.provider == "acp":
+            if self.interface is not AgentInterface.ACP:
+                raise _rule_error(("interface",), "provider 'acp' needs interface: acp")
+            command = self.config.get("command")
+            if not command or not (isinstance(command, str) or (
+                    isinstance(command, list) and all(isinstance(c, str) for c in command))):
+                raise _rule_error(
+                    ("config", "command"),
+                    "provider 'acp' needs config.command: the ACP agent's program and arguments, "
+                    "e.g. [qwen, --acp]",
+                )
+        elif self.interface is AgentInterface.ACP and self.provider not in ACP_PRESETS:
+            raise _rule_error(
+                ("interface",),
+                f"provider {self.provider!r} has no ACP preset (use one of {', '.join(ACP_PRESETS)}, "
+                "or provider: acp with config.command)",
             )
         missing = self.missing_credentials()
         if missing:
@@ -117,7 +143,8 @@ class AgentConfig(BaseModel):
         """
         needs_key = (
             self.interface is AgentInterface.API and self.provider not in _API_CREDENTIAL_OPTIONAL
-        ) or (self.interface is AgentInterface.CLI and bool(self.config.get("base_url"))
+        ) or (self.interface in (AgentInterface.CLI, AgentInterface.ACP)
+              and bool(self.config.get("base_url"))
               and self.provider not in _API_CREDENTIAL_OPTIONAL)
         key = self.config.get("api_key")
         if needs_key and (not isinstance(key, str) or not key.strip()):

@@ -81,10 +81,12 @@ _LEVEL_RANK = {
 
 
 class AgentInterface(StrEnum):
-    """How Baton reaches an agent: its command-line program or its model API."""
+    """How Baton reaches an agent: its command-line program, its model API or the Agent Client
+    Protocol (the agent's ACP server on stdio, Baton as the client and permission broker)."""
 
     CLI = "cli"
     API = "api"
+    ACP = "acp"
 
 
 class Isolation(StrEnum):

@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from baton.models.agent import ID_PATTERN
 from baton.models.enums import WorkflowType
 from baton.models.errors import ParameterError
+from baton.models.permissions import Permissions
 from baton.models.templating import expression_error, template_error
 
 RetryClass = Literal["timeout", "rate_limited", "agent_error", "invalid_output"]
@@ -106,6 +107,8 @@ class WorkflowStep(BaseModel):
     output_schema: dict[str, Any] | None = None
     allow_failure: bool = False
     writes_workspace: bool = False
+    # What an ACP agent may do in this step (over the agent's own block; see models.permissions).
+    permissions: Permissions | None = None
     next: str | list[Route] | None = None
     max_iterations: int = Field(default=5, ge=1, le=1000)
     approval: Approval | None = None

@@ -28,6 +28,7 @@ _FLAVORS: dict[str, Flavor] = {
     "baton.agents.codex": "codex",
     "baton.agents.copilot": "copilot",
     "baton.agents.gemini": "gemini",
+    "baton.agents.acp": "claude",  # AcpAgent turns these entries into ACP McpServer objects
 }
 CONFIG_DIR = Path(".baton") / "mcp"
 

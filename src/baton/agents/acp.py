@@ -68,12 +68,12 @@ from baton.agents.base import (
     InvalidOutput,
     Usage,
 )
-from baton.agents.changes import changed_files, take_snapshot
 from baton.agents.cli_base import LIVE_CHECK_PROMPT, CallContext, CliAgent, as_str_list
 from baton.agents.failures import from_message, redact, to_error
 from baton.agents.pricing import price
 from baton.agents.structured import extract_json, schema_instruction
 from baton.models import Agent, Permissions
+from baton.workspace import snapshot
 from baton.workspace.process import signal_group
 
 _STDERR_TAIL = 40
@@ -143,7 +143,8 @@ class AcpAgent:
         argv = self.argv()
         started = time.monotonic()
         workspace = Path(request.workspace_dir)
-        before = await take_snapshot(workspace)
+        own = [Path(request.artifacts_dir)] if request.artifacts_dir is not None else []
+        before = await snapshot.take(workspace, exclude=own)
         with self._dirs(request) as (home, call_dir):
             ctx = CallContext(request=request, program=argv, home=home, call_dir=call_dir, prompt="",
                               secrets=self.secrets())
@@ -159,8 +160,7 @@ class AcpAgent:
             finally:
                 if sink is not None:
                     sink.close()
-        files = await changed_files(workspace, before)
-        files = CliAgent._without_artifacts(workspace, request.artifacts_dir, files)
+        files = await snapshot.changed_since(workspace, before, exclude=own)
         return self._result(request, result, files, transcript_path, started)
 
     def _transcript(self, request: AgentRequest) -> tuple[Path | None, IO[str] | None]:

@@ -168,7 +168,11 @@ def test_builtins_are_listed_and_resolved_by_the_loader(
     monkeypatch.chdir(tmp_path)
     listed = CliRunner().invoke(app, ["workflows", "list", "--json"])
     assert listed.exit_code == 0, listed.output
-    assert [w["id"] for w in yaml.safe_load(listed.output)] == ["code-review"]
+    rows = yaml.safe_load(listed.output)
+    # every built-in is listed (issue 13); only those the agents here can run are runnable
+    assert [w["id"] for w in rows] == ["code-review", "issue-to-pr", "pr-fix"]
+    assert [w["id"] for w in rows if w["runnable"]] == ["code-review"]
+    assert all(w["builtin"] for w in rows)
     baton = Baton(loaded.configuration, open_store(None, base_dir=tmp_path), root=tmp_path)
     try:
         with pytest.raises(WorkflowNotFound, match=r"available: code-review\)"):

@@ -75,7 +75,7 @@ workflows:
   hello:
     description: Greets, then lists files and prints the date in parallel, then sums up.
     parameters:
-      name: {type: string, default: world}
+      name: {type: string, default: world, description: Who to greet}
     steps:
       - id: greet
         agent_id: sh

@@ -14,7 +14,7 @@ app = typer.Typer(
     help="Orchestrate AI coding agents as durable multi-agent workflows.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
 
 # Each module registers its commands on `app` when imported; one module per command group.
@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "baton.cli.config_cmd",
     "baton.cli.run_cmd",
     "baton.cli.inspect_cmd",
+    "baton.cli.workflows_cmd",
     "baton.cli.agents_cmd",
     "baton.cli.secrets_cmd",
     "baton.cli.graph_cmd",
@@ -31,6 +32,7 @@ _COMMAND_MODULES = (
     "baton.cli.mcp_cmd",
     "baton.cli.github_cmd",
     "baton.cli.ui_cmd",
+    "baton.cli.doctor_cmd",
 )
 
 

@@ -34,11 +34,8 @@ from baton.cli.app import (
 from baton.cli.ids import ExecutionArg, LastOption, next_command, resolve_id
 from baton.cli.live import LiveView, changes_text, follow, summary
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
-from baton.engine.visualize import mermaid, to_svg
 from baton.models import ExecutionStatus, LogLevel, StepStatus
 from baton.models.execution import step_totals
-
-workflows_app = typer.Typer(help="List, show, validate and draw workflows.", no_args_is_help=True)
 
 # A langgraph run that stops at an approval leaves its execution PENDING (resumable with
 # `baton approve`): exit 3, so scripts and CI never mistake the pause for success.
@@ -208,15 +205,22 @@ def _extra_params(args: list[str]) -> dict[str, Any]:
 
 def run(
     cli: typer.Context,
-    workflow: str = typer.Argument(..., help="Workflow id."),
+    workflow: str | None = typer.Argument(None, help="Workflow id (`baton workflows list`).",
+                                          show_default=False),
     param: list[str] = typer.Option([], "--param", "-p", help="Parameter as key=value (repeatable)."),
     workspace: Path | None = typer.Option(None, "--workspace", "-w", help="Workspace directory."),
     as_json: bool = JsonOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from the prompt cache."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Start in the background and return."),
     config: Path | None = ConfigOption,
+    help_: bool = typer.Option(False, "--help", "-h",
+                               help="Show this help (after WORKFLOW: its parameters too)."),
 ) -> None:
     """Run a workflow and watch it live (parameters: -p key=value, or --key value after the id)."""
+    if help_:
+        _run_help(cli, workflow, config)
+    if workflow is None:
+        raise fail("which workflow? `baton run WORKFLOW` (see `baton workflows list`)")
     params = {**_extra_params(list(cli.args)), **_parse_params(param)}
     baton = _open(config)
     if detach:
@@ -243,6 +247,26 @@ def run(
                           f"`baton logs {ctx.id} --follow`", highlight=False)
         raise typer.Exit(EXIT_OK)
     _finish(baton, lambda: _prepared_run(baton, workflow, params, workspace, no_cache), as_json)
+
+
+def _run_help(cli: typer.Context, workflow: str | None, config: Path | None) -> None:
+    """``baton run [WORKFLOW] --help``: the command's help, then the workflow's parameters."""
+    console.print(cli.get_help(), highlight=False, markup=False)
+    if workflow is not None:
+        from baton.cli.workflows_cmd import parameters_table, workflow_parameters
+
+        baton = _open(config)
+        try:
+            params = workflow_parameters(baton, workflow)
+        finally:
+            baton.close()
+        if params:
+            console.print(f"\nParameters of {workflow} (give them as --name value or -p name=value):",
+                          highlight=False, markup=False)
+            console.print(parameters_table(params))
+        else:
+            console.print(f"\n{workflow} takes no parameters.", highlight=False, markup=False)
+    raise typer.Exit(EXIT_OK)
 
 
 def execute(
@@ -448,94 +472,13 @@ def cancel(
                       soft_wrap=True)
 
 
-@workflows_app.command("list")
-@handle_errors
-def workflows_list(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
-    """List the workflows of the configuration."""
-    baton = _open(config)
-    try:
-        items = [baton.workflow(w) for w in baton.workflow_ids()]
-    finally:
-        baton.close()
-    if as_json:
-        print_json([{"id": w.id, "type": w.type.value, "steps": len(w.steps),
-                     "description": w.description} for w in items])
-        return
-    table = Table("workflow", "type", "steps", "description")
-    for w in items:
-        table.add_row(w.id, w.type.value, str(len(w.steps)), w.description)
-    console.print(table)
-
-
-@workflows_app.command("show")
-@handle_errors
-def workflows_show(name: str, as_json: bool = JsonOption, config: Path | None = ConfigOption) -> None:
-    """Show one workflow's definition."""
-    baton = _open(config)
-    try:
-        wf = baton.workflow(name)
-    finally:
-        baton.close()
-    if as_json:
-        print_json(wf.model_dump(mode="json", exclude={"created_at", "updated_at"}))
-        return
-    console.print(f"[bold]{wf.id}[/] ({wf.type.value}) {wf.description}", highlight=False)
-    table = Table("step", "agent", "depends on", "output_key", "condition", "timeout")
-    from baton.models import resolved_dependencies
-
-    deps = resolved_dependencies(wf.steps)
-    for s in wf.steps:
-        table.add_row(s.id, s.agent_id, ", ".join(deps[s.id]), s.key, s.condition or "",
-                      f"{s.timeout_seconds}s")
-    console.print(keep_whole(table, "step"))
-
-
-@workflows_app.command("validate")
-@handle_errors
-def workflows_validate(name: str | None = typer.Argument(None), as_json: bool = JsonOption,
-                       config: Path | None = ConfigOption) -> None:
-    """Validate workflows (all, or NAME) including their agents."""
-    baton = _open(config)
-    try:
-        ids = [name] if name else baton.workflow_ids()
-        for wid in ids:
-            baton.workflow(wid)
-    finally:
-        baton.close()
-    if as_json:
-        print_json({"valid": ids})
-    else:
-        console.print(f"ok: {len(ids)} workflow(s) valid", highlight=False)
-
-
-@workflows_app.command("graph")
-@handle_errors
-def workflows_graph(
-    name: str,
-    svg: Path | None = typer.Option(None, "--svg", help="Also write the graph as an SVG picture.",
-                                    dir_okay=False),
-    config: Path | None = ConfigOption,
-) -> None:
-    """Print a workflow as a Mermaid flowchart (LangGraph's own for langgraph workflows)."""
-    baton = _open(config)
-    try:
-        wf = baton.workflow(name)
-    finally:
-        baton.close()
-    sys.stdout.write(mermaid(wf, root=baton.root))
-    if svg is not None:
-        svg.write_text(to_svg(wf, root=baton.root), encoding="utf-8")
-        err_console.print(f"wrote {svg}", highlight=False)
-
-
 def register(app: typer.Typer) -> None:
-    app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
-        handle_errors(run))
+    extra = {"allow_extra_args": True, "ignore_unknown_options": True}
+    app.command("run", add_help_option=False, context_settings=extra)(handle_errors(run))
     app.command("_execute", hidden=True)(handle_errors(execute))
     app.command("resume")(handle_errors(resume))
     app.command("status")(handle_errors(status))
     app.command("logs")(handle_errors(logs))
     app.command("history")(handle_errors(history))
     app.command("cancel")(handle_errors(cancel))
-    app.add_typer(workflows_app, name="workflows")
 

@@ -321,6 +321,21 @@ def builtin_workflow(
     return Workflow.from_config(workflow_id, WorkflowConfig.model_validate(data))
 
 
+def builtin_needs(workflow_id: str, agents: Mapping[str, AgentConfig]) -> list[str]:
+    """What the configured agents lack to run a built-in, one phrase per short role
+    (empty when it can run)."""
+    builtin = load_builtin(workflow_id)
+    if builtin is None:
+        return []
+    needs = []
+    for name, role in builtin.roles.items():
+        found = len(role.candidates(agents))
+        if found < role.min:
+            needs.append(f"{role.min - found} more agent{'s' if role.min - found != 1 else ''} "
+                         f"({role.needs()}) for {name}")
+    return needs
+
+
 def available_builtins(
     agents: Mapping[str, AgentConfig], exclude: set[str] | frozenset[str] = frozenset()
 ) -> list[str]:
@@ -345,6 +360,7 @@ __all__ = [
     "RoleSpec",
     "available_builtins",
     "builtin_ids",
+    "builtin_needs",
     "builtin_workflow",
     "expand",
     "load_builtin",

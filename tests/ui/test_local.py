@@ -302,3 +302,47 @@ def test_no_dashboard_cost_when_closed(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_after_a_crash_and_resume_finished_steps_show_completed(local: Local, browser) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "baton", "run", "live", "--json"], cwd=local.root,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    from baton.store import open_store
+
+    store = open_store(None, base_dir=local.root)
+    try:
+        deadline = time.monotonic() + 60
+        execution_id = None
+        while time.monotonic() < deadline:
+            runs = store.list_executions(limit=1)
+            if runs:
+                execution_id = runs[0].id
+                steps = {r.step_id: r.status.value for r in store.list_steps(execution_id)}
+                if steps.get("plan") == "completed" and steps.get("code") == "running":
+                    break
+            time.sleep(0.05)
+        assert execution_id is not None
+    finally:
+        store.close()
+    os.killpg(proc.pid, signal.SIGKILL)  # crash in the middle of "code"
+    proc.wait(10)
+    page = local.signed_in(browser)
+    page.goto(f"{local.base}/runs/{execution_id}")
+    classes = dict(page.eval_on_selector_all(
+        "svg .node:not(.terminal)", "ns => ns.map(n => [n.dataset.id, n.getAttribute('class')])"))
+    assert classes["plan"] == "node st-completed"
+    assert classes["check"] == "node st-pending"
+    # resume from the shell; the open page follows it to the end
+    done = subprocess.run([sys.executable, "-m", "baton", "resume", execution_id, "--json"], cwd=local.root,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    page.reload()
+    expect(page.locator("#run-status")).to_have_text("completed", timeout=30_000)
+    final = page.eval_on_selector_all("svg .node:not(.terminal)", "ns => ns.map(n => n.getAttribute('class'))")
+    assert final == ["node st-completed"] * 3

@@ -304,8 +304,10 @@ async def run_page(
     request: Request, execution_id: str, board: Board, principal: Viewer, step: Text = None
 ) -> HTMLResponse:
     context = await _run_context(board, execution_id)
-    rows = await asyncio.to_thread(board.store.list_logs, execution_id)
-    rows = rows[-_LOG_ROWS:]
+    newest = context["run"].last_seq  # seq numbers are consecutive per execution
+    rows = await asyncio.to_thread(
+        board.store.list_logs, execution_id, after_seq=max(0, newest - _LOG_ROWS) or None
+    )
     detail = None
     if step:
         record = await _record(board, execution_id)

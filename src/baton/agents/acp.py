@@ -86,7 +86,7 @@ class Session:
     """A live agent process and its connection."""
 
     conn: ClientSideConnection
-    proc: asyncio.subprocess.Process
+    proc: Any  # asyncio.subprocess.Process (live) or replay's stand-in
     transport: Any
     stderr: deque[str]
 
@@ -126,6 +126,11 @@ class AcpAgent:
                 f"agent {self.agent.id!r}: the ACP agent program {argv[0] if argv else '(none)'!r} "
                 f"was not found on PATH; install it with: {hint}", agent_id=self.agent.id)
         return [found, *argv[1:]]
+
+    def missing_file_empty(self) -> bool:
+        """Whether a read of a missing file answers "" (see Preset.missing_file_empty)."""
+        preset = self.preset.preset
+        return bool(preset and preset.missing_file_empty)
 
     def permissions(self, request: AgentRequest) -> Permissions | None:
         step = request.permissions
@@ -274,12 +279,13 @@ class AcpAgent:
         terminals = Terminals(workspace, env, deadline)
         policy = PermissionPolicy(workspace, writes_workspace=request.writes_workspace,
                                   permissions=self.permissions(request))
-        preset = self.preset.preset
         client = BatonClient(workspace, policy, on_event, terminals,
-                             missing_file_empty=bool(preset and preset.missing_file_empty))
+                             missing_file_empty=self.missing_file_empty())
         try:
             async with self._spawn(argv, env, workspace, client, sink, scrubber, on_event) as session:
                 client.note = session.transport.note
+                client.note({"baton": "session", "agent": self.agent.id, "provider": self.agent.provider,
+                             "missing_file_empty": client.missing_file_empty})
                 return await self._converse(request, session, client, deadline)
         finally:
             await terminals.close()
@@ -377,10 +383,13 @@ class AcpAgent:
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
-        signal_group(session.proc.pid, signal.SIGKILL)
+        self._kill(session)
         raise AgentTimeout(
             f"agent {self.agent.id!r} ({self.preset.name}) did not finish within "
             f"{request.timeout_seconds:g}s; its process group was killed", agent_id=self.agent.id)
+
+    def _kill(self, session: Session) -> None:
+        signal_group(session.proc.pid, signal.SIGKILL)
 
     def _stderr_text(self, session: Session) -> str:
         return " | ".join(line.strip() for line in list(session.stderr)[-8:] if line.strip())

@@ -110,6 +110,16 @@ def load_recording(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def recording_session(path: Path) -> dict[str, Any]:
+    """The ``{"baton": "session", ...}`` line of a recording (the client settings it ran with)."""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if '"baton": "session"' in raw:
+            record = json.loads(raw)
+            if isinstance(record, dict):
+                return record
+    return {}
+
+
 def _normal(message: Message) -> Message:
     return {k: v for k, v in message.items() if k != "jsonrpc"}
 

@@ -42,7 +42,19 @@ def test_the_run_step_sets_the_variables_the_entry_point_reads() -> None:
     # API keys only reach the run when the trust step allows it (forks get none)
     for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"):
         assert run["env"][key].startswith("${{ steps.trust.outputs.secrets == 'true' &&")
-    assert "GITHUB_TOKEN" in run["env"]
+    # the token goes to Baton under its own name; no step exports GITHUB_TOKEN to what it starts
+    assert run["env"]["BATON_GITHUB_TOKEN"] == "${{ inputs.github-token }}"
+    for step in _action()["runs"]["steps"]:
+        assert "GITHUB_TOKEN" not in (step.get("env") or {}), step.get("name")
+        assert "GH_TOKEN" not in (step.get("env") or {}), step.get("name")
+
+
+def test_documented_checkouts_do_not_persist_the_token() -> None:
+    workflow = yaml.safe_load((ROOT / "docs" / "baton-review.yml").read_text())
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if str(step.get("uses", "")).startswith("actions/checkout"):
+                assert step["with"]["persist-credentials"] is False
 
 
 def test_documented_workflows_use_only_declared_inputs() -> None:

@@ -41,8 +41,9 @@ from baton.errors import BatonError
 from baton.integrations.github import GitHubClient, GitHubError, GitHubSettings
 from baton.integrations.github_review import post_review
 from baton.integrations.hooks import prepare, publish
+from baton.models.configuration import TRUSTED_ASSOCIATIONS as DEFAULT_TRUSTED
 
-TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
+TRUSTED_ASSOCIATIONS = frozenset(DEFAULT_TRUSTED)
 PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 COMMANDS = {"review": "code-review", "fix": "pr-fix", "implement": "issue-to-pr"}
 FAIL_ON = ("never", "error", "request_changes", "comment")

@@ -6,13 +6,18 @@ A workflow opts in through its ``config``:
   ``PARAM``: a local path, or a URL cloned (or fetched, when already cloned) under
   ``.baton/repos/`` of the project.
 - ``publish: review | pull_request | pr_fix`` — after the run, :func:`publish` prints the
-  merged review, or opens the pull request, or replies to the review comments a fix
-  addressed. Baton does these writes itself with its own GitHub credentials, after
-  validating what the agents produced; the agents never see the token.
+  merged review, or pushes the commit the workflow made ready and opens the pull request,
+  or pushes and replies to the review comments a fix addressed. Baton does these writes
+  itself (:func:`~baton.integrations.git_credentials.push_branch` for the push) with its own
+  GitHub credentials, after validating what the agents produced; the agents never see the
+  token.
 
 :func:`prepare` also fills in what only Baton may fetch: the text of an issue given by
 number, the unresolved review comments and failing checks of a pull request, and for
-``--incremental`` reviews the commit Baton reviewed last.
+``--incremental`` reviews the commit Baton reviewed last. Text fetched for a *writing*
+workflow is tagged with its author and ``author_association`` and kept only when
+``github`` in the configuration trusts it (OWNER, MEMBER, COLLABORATOR or a listed login);
+what was left out is listed in the run's notes (the Action's job summary).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from baton.errors import BatonError
+from baton.integrations.git_credentials import DEFAULT_SERVER_URL, PushError, push_branch
 from baton.integrations.github import (
     GitHubClient,
     GitHubNotConfigured,
@@ -42,6 +48,7 @@ from baton.integrations.github_review import (
     validate_review,
 )
 from baton.models import ExecutionStatus, Workflow
+from baton.models.configuration import GitHubConfig
 from baton.workspace.remote import RepoNotAllowed, fetch_args, parse_repo, transport_args
 
 if TYPE_CHECKING:
@@ -164,16 +171,33 @@ async def prepare(
     publish_kind = workflow.config.get("publish")
     if client is None and publish_kind in ("pull_request", "pr_fix", "review"):
         client = github_client(env, repository_for(out.params, out.workspace_dir or Path.cwd(), env))
+    trust = baton.configuration.github
     if publish_kind == "pull_request":
-        await _issue_text(out, client)
+        await _issue_text(out, client, trust)
     elif publish_kind == "pr_fix":
-        await _pr_context(out, client)
+        await _pr_context(out, client, trust)
     elif publish_kind == "review" and _truthy(out.params.get("incremental")):
         await _since_last_review(baton, workflow, out, client)
     return out
 
 
-async def _issue_text(out: Prepared, client: GitHubClient | None) -> None:
+def _author(item: Mapping[str, Any]) -> tuple[str, str]:
+    """(login, author_association) of a GitHub issue, pull request or comment."""
+    login = str((item.get("user") or {}).get("login") or "unknown")
+    return login, str(item.get("author_association") or "NONE").upper()
+
+
+def _left_out(out: Prepared, items: list[str], trust: GitHubConfig) -> None:
+    if items:
+        allowed = ", ".join(trust.trusted_associations) + (
+            f", or {', '.join(trust.trusted_authors)}" if trust.trusted_authors else ""
+        )
+        out.notes.append(
+            f"left out as untrusted (only text from {allowed} steers this workflow): " + "; ".join(items)
+        )
+
+
+async def _issue_text(out: Prepared, client: GitHubClient | None, trust: GitHubConfig) -> None:
     issue = str(out.params.get("issue") or "").strip().lstrip("#")
     if not issue.isdigit() or out.params.get("issue_title"):
         return
@@ -183,11 +207,19 @@ async def _issue_text(out: Prepared, client: GitHubClient | None) -> None:
             "or pass the issue's text instead"
         )
     data = await client.issue(int(issue))
+    login, association = _author(data)
+    if not trust.trusts(login, association):
+        raise HookError(
+            f"issue #{issue} was opened by {login} ({association}); issue-to-pr acts only on text "
+            f"from {', '.join(trust.trusted_associations)} or github.trusted_authors. To implement "
+            "it anyway, pass the task in your own words: --issue \"...\""
+        )
+    out.notes.append(f"issue #{issue} by {login} ({association})")
     out.params["issue_title"] = str(data.get("title") or f"#{issue}")[:MAX_TITLE]
     out.params["issue_body"] = str(data.get("body") or "")[:20_000]
 
 
-async def _pr_context(out: Prepared, client: GitHubClient | None) -> None:
+async def _pr_context(out: Prepared, client: GitHubClient | None, trust: GitHubConfig) -> None:
     number = str(out.params.get("pr") or "").strip().lstrip("#")
     if not number.isdigit():
         raise HookError("pr-fix needs --pr NUMBER")
@@ -202,27 +234,45 @@ async def _pr_context(out: Prepared, client: GitHubClient | None) -> None:
         )
     comments = await client.review_comments(int(number))
     answered = {c.get("in_reply_to_id") for c in comments if ADDRESSED_MARKER in str(c.get("body") or "")}
-    open_comments = [
-        {
-            "id": c["id"],
-            "path": c.get("path"),
-            "line": c.get("line"),
-            "user": (c.get("user") or {}).get("login"),
-            "body": sanitize(str(c.get("body") or ""), 3000),
-        }
-        for c in comments
-        if not c.get("in_reply_to_id")
-        and c["id"] not in answered
-        and not str((c.get("user") or {}).get("login") or "").endswith("[bot]")
-    ]
-    failing = []
-    for run in await client.check_runs(str(head.get("sha") or "")):
-        if run.get("conclusion") not in ("failure", "timed_out", "cancelled"):
+    left_out: list[str] = []
+    open_comments = []
+    for c in comments:
+        login, association = _author(c)
+        if c.get("in_reply_to_id") or c["id"] in answered or login.endswith("[bot]"):
             continue
+        if not trust.trusts(login, association):
+            left_out.append(f"review comment {c['id']} by {login} ({association})")
+            continue
+        open_comments.append(
+            {
+                "id": c["id"],
+                "path": c.get("path"),
+                "line": c.get("line"),
+                "author": login,
+                "association": association,
+                "body": sanitize(str(c.get("body") or ""), 3000),
+            }
+        )
+    failing = []
+    runs = [
+        r
+        for r in await client.check_runs(str(head.get("sha") or ""))
+        if r.get("conclusion") in ("failure", "timed_out", "cancelled")
+    ]
+    # a check's log is what the pull request's code printed: as trusted as the PR's author
+    pr_login, pr_association = _author(pull)
+    if runs and not trust.trusts(pr_login, pr_association):
+        left_out += [f"log of check {r.get('name')} (code by {pr_login}, {pr_association})" for r in runs]
+        runs = []
+    for run in runs:
         log = await client.job_log(int(run["id"])) or ""
         output = run.get("output") or {}
         text = log or "\n".join(str(output.get(k) or "") for k in ("title", "summary", "text"))
-        failing.append(f"## {run.get('name')}: {run.get('conclusion')}\n{text[-8000:]}")
+        failing.append(
+            f"## {run.get('name')}: {run.get('conclusion')} (pull request by {pr_login}, {pr_association})"
+            f"\n{text[-8000:]}"
+        )
+    _left_out(out, left_out, trust)
     out.params.update(
         head_ref=str(head.get("ref") or ""), comments=json.dumps(open_comments), checks="\n\n".join(failing)
     )
@@ -287,11 +337,35 @@ async def publish(
     workspace = Path(result.workspace_dir) if result.workspace_dir else None
     if client is None and post:
         client = github_client(env, repository_for(params, workspace, env))
+    if kind not in ("pull_request", "pr_fix"):
+        return Published()
+    if not post:
+        out = Published(notes=["read-only run: nothing pushed or posted"])
+        out.text = f"Baton did not push (read-only run); the change is in {result.workspace_dir}"
+        return out
+    await asyncio.to_thread(push_result, result, client, env)
     if kind == "pull_request":
-        return await open_pull_request(baton, result, params, client if post else None)
-    if kind == "pr_fix":
-        return await reply_to_comments(result, params, client if post else None)
-    return Published()
+        return await open_pull_request(baton, result, params, client)
+    return await reply_to_comments(result, params, client)
+
+
+def push_result(result: ExecutionResult, client: GitHubClient | None, env: Mapping[str, str]) -> None:
+    """Push the commit the workflow's ``push`` step made ready (Baton's own git, token for that push only)."""
+    ready = (result.outputs.get("push") or result.outputs.get("push_approved") or {}).get("json") or {}
+    branch, sha, remote = (str(ready.get(k) or "") for k in ("branch", "sha", "remote"))
+    if not _BRANCH.match(branch) or ".." in branch or not re.fullmatch(r"[0-9a-f]{40,64}", sha):
+        raise HookError(f"cannot push: branch {branch!r} / commit {sha!r} from the run are not valid")
+    try:
+        push_branch(
+            Path(result.workspace_dir),
+            remote=remote or "origin",
+            sha=sha,
+            branch=branch,
+            token=client.settings.token if client is not None else None,
+            server_url=env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL,
+        )
+    except PushError as exc:
+        raise HookError(str(exc)) from None
 
 
 def _params(baton: Baton, result: ExecutionResult) -> dict[str, Any]:

@@ -189,6 +189,26 @@ class ApiConfig(BaseModel):
     public_metrics: bool = True
 
 
+Association = Literal["OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR"]
+TRUSTED_ASSOCIATIONS: tuple[Association, ...] = ("OWNER", "MEMBER", "COLLABORATOR")
+
+
+class GitHubConfig(BaseModel):
+    """Whose text on GitHub may steer a writing workflow (``pr-fix``, ``issue-to-pr``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # GitHub author associations whose text is acted on
+    trusted_associations: list[Association] = Field(default_factory=lambda: list(TRUSTED_ASSOCIATIONS))
+    # logins trusted whatever their association (bots, outside maintainers)
+    trusted_authors: list[str] = Field(default_factory=list)
+
+    def trusts(self, login: str | None, association: str | None) -> bool:
+        return (association or "").upper() in self.trusted_associations or (
+            bool(login) and str(login).lower() in {a.lower() for a in self.trusted_authors}
+        )
+
+
 class Configuration(BaseModel):
     """The platform configuration: version, global settings, agents and workflows."""
 
@@ -201,6 +221,7 @@ class Configuration(BaseModel):
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     deployment: DeploymentConfig = Field(default_factory=DeploymentConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    github: GitHubConfig = Field(default_factory=GitHubConfig)
     mcp_servers: dict[str, McpServerConfig] = Field(default_factory=dict)
     mcp_serve: McpServeConfig = Field(default_factory=McpServeConfig)
 

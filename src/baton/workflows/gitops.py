@@ -9,8 +9,11 @@ Run by the workflows' shell steps inside the execution's worktree as
 - ``setup-pr``: fetch pull request N's head and put the worktree on it.
 - ``commit``: commit every change except Baton's own ``.baton/`` files, with a message that
   names the issue; fails when the agents changed nothing.
-- ``push``: push the branch, refusing changes under ``.github/workflows/`` (a token that can
-  push workflows can do anything; such changes need a human) unless allowed.
+- ``ready``: check what is to be pushed, refusing changes under ``.github/workflows/`` (a
+  token that can push workflows can do anything; such changes need a human) unless allowed,
+  and print the commit, branch and remote. The workflows end with it; **Baton** then pushes
+  (:func:`baton.integrations.hooks.publish`), so no step ever holds the push credential.
+- ``push``: ``ready``, then push with the user's own git credentials (by hand).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from baton.integrations.git_credentials import PushError, push_branch
 from baton.workflows.diff import DiffError, default_branch, git
 from baton.workspace.remote import fetch_args
 
@@ -159,9 +163,10 @@ def changed_since(cwd: Path, base: str) -> list[str]:
     return [p for p in git(cwd, "diff", "--name-only", f"{base}...HEAD", check=False).split() if p]
 
 
-def push(
+def ready(
     cwd: Path, *, branch: str, remote: str = "origin", base: str = "", allow_workflow_changes: bool = False
 ) -> dict[str, Any]:
+    """What Baton will push (the commit, the branch, the remote), after the checks a push needs."""
     if not _has_remote(cwd, remote):
         raise DiffError(f"no remote {remote!r} to push to")
     if base and not allow_workflow_changes:
@@ -175,13 +180,24 @@ def push(
                 f"refusing to push changes to GitHub workflow files ({', '.join(touched)}); "
                 "a human must make those (or set allow_workflow_changes)"
             )
-    git(cwd, "push", "-q", remote, f"HEAD:refs/heads/{branch}")
     return {
         "remote": remote,
         "branch": branch,
         "sha": git(cwd, "rev-parse", "HEAD").strip(),
         "remote_url": git(cwd, "remote", "get-url", remote, check=False).strip(),
     }
+
+
+def push(
+    cwd: Path, *, branch: str, remote: str = "origin", base: str = "", allow_workflow_changes: bool = False
+) -> dict[str, Any]:
+    """:func:`ready`, then push with the user's own git credentials (by hand, outside workflows)."""
+    data = ready(cwd, branch=branch, remote=remote, base=base, allow_workflow_changes=allow_workflow_changes)
+    try:
+        push_branch(cwd, remote=remote, sha=data["sha"], branch=branch)
+    except PushError as exc:
+        raise DiffError(str(exc)) from None
+    return data
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -201,11 +217,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--remote", default="origin")
     p = sub.add_parser("commit")
     p.add_argument("--message", required=True)
-    p = sub.add_parser("push")
-    p.add_argument("--branch", required=True)
-    p.add_argument("--remote", default="origin")
-    p.add_argument("--base", default="")
-    p.add_argument("--allow-workflow-changes", default="false")
+    for name in ("ready", "push"):
+        p = sub.add_parser(name)
+        p.add_argument("--branch", required=True)
+        p.add_argument("--remote", default="origin")
+        p.add_argument("--base", default="")
+        p.add_argument("--allow-workflow-changes", default="false")
     return parser
 
 
@@ -230,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "commit":
             data = commit(cwd, message=args.message)
         else:
-            data = push(
+            data = (ready if args.command == "ready" else push)(
                 cwd,
                 branch=args.branch,
                 remote=args.remote or "origin",

@@ -1,9 +1,10 @@
 """GitHub REST client for Baton's writes: reviews, sticky comments, check runs, pull requests.
 
 Built on ``githubkit`` (``pip install 'baton[github]'``), imported lazily. Authentication
-is a token (``GITHUB_TOKEN`` / ``GH_TOKEN``) or a GitHub App (``BATON_GITHUB_APP_ID``,
-``BATON_GITHUB_APP_PRIVATE_KEY`` and optionally ``BATON_GITHUB_APP_INSTALLATION_ID``);
-the API base URL is ``GITHUB_API_URL`` (GitHub Enterprise Server: ``https://HOST/api/v3``).
+is a token (``BATON_GITHUB_TOKEN``, ``GITHUB_TOKEN`` or ``GH_TOKEN``) or a GitHub App
+(``BATON_GITHUB_APP_ID``, ``BATON_GITHUB_APP_PRIVATE_KEY`` and optionally
+``BATON_GITHUB_APP_INSTALLATION_ID``); the API base URL is ``GITHUB_API_URL`` (GitHub
+Enterprise Server: ``https://HOST/api/v3``).
 
 Only Baton holds the token: agents run with an allow-listed environment that never
 contains it, and everything they produce is validated before Baton writes it
@@ -30,6 +31,8 @@ from baton.errors import BatonError
 DEFAULT_API_URL = "https://api.github.com"
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _REMOTE = re.compile(r"(?:[:/])([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
+# where the token may be found, first match wins (the Action passes BATON_GITHUB_TOKEN)
+TOKEN_VARIABLES = ("BATON_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN")
 PER_PAGE = 100
 MAX_PAGES = 30
 
@@ -75,7 +78,7 @@ class GitHubSettings:
         return cls(
             repository=repo,
             api_url=(env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/"),
-            token=env.get("GITHUB_TOKEN") or env.get("GH_TOKEN") or None,
+            token=next((env[name] for name in TOKEN_VARIABLES if env.get(name)), None),
             app_id=env.get("BATON_GITHUB_APP_ID") or None,
             app_private_key=env.get("BATON_GITHUB_APP_PRIVATE_KEY") or None,
             app_installation_id=int(installation) if installation and installation.isdigit() else None,
@@ -328,6 +331,7 @@ class GitHubClient:
 
 __all__ = [
     "DEFAULT_API_URL",
+    "TOKEN_VARIABLES",
     "GitHubApiError",
     "GitHubClient",
     "GitHubError",

@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from baton.errors import BatonError
-from baton.integrations.github import GitHubClient, GitHubError, GitHubSettings
+from baton.integrations.git_credentials import scrub_persisted_credentials
+from baton.integrations.github import TOKEN_VARIABLES, GitHubClient, GitHubError, GitHubSettings
 from baton.integrations.github_review import post_review
 from baton.integrations.hooks import prepare, publish
 from baton.models.configuration import TRUSTED_ASSOCIATIONS as DEFAULT_TRUSTED
@@ -199,6 +200,26 @@ def scrub_secrets(env: MutableMapping[str, str]) -> list[str]:
     return removed
 
 
+def hold_credentials(env: MutableMapping[str, str], workspace: Path) -> list[str]:
+    """Make Baton the only holder of the GitHub token, before any configuration or agent.
+
+    The token variables leave Baton's environment (nothing started later can inherit them,
+    and ``${GITHUB_TOKEN}`` in a configuration resolves to nothing), and credentials
+    ``actions/checkout`` persisted in the checkout's ``.git/config`` are removed.
+    """
+    notes: list[str] = []
+    held = [name for name in TOKEN_VARIABLES if env.pop(name, None) is not None]
+    if held:
+        notes.append(f"GitHub token held by Baton only ({', '.join(held)} removed from the environment)")
+    removed = scrub_persisted_credentials(workspace)
+    if removed:
+        notes.append(
+            f"removed credentials persisted in the checkout's .git/config ({', '.join(removed)}); "
+            "use persist-credentials: false"
+        )
+    return notes
+
+
 def generated_config(agents: str, workspace: Path, env: Mapping[str, str]) -> str:
     """A ``baton.yaml`` for the ``agents`` input (``claude,codex``): a shell agent plus those CLIs."""
     lines = [
@@ -314,6 +335,7 @@ async def run_action(
     settings = GitHubSettings.from_env(env)
     client = GitHubClient(settings) if settings.has_credentials else None
     workspace = Path(env.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
+    notes += hold_credentials(env, workspace)
     with tempfile.TemporaryDirectory(prefix="baton-action-") as tmp:
         config = await _config_path(options, plan, env, workspace, client, Path(tmp))
         return await _run(options, plan, env, workspace, config, None if read_only else client, notes, log)
@@ -399,6 +421,7 @@ __all__ = [
     "ActionPlan",
     "exit_code",
     "generated_config",
+    "hold_credentials",
     "plan_for_event",
     "run_action",
     "scrub_secrets",

@@ -329,9 +329,10 @@ async def baton_run(spec: CliSpec, server: FakeModelServer, project: Path) -> di
 
 
 async def resume(spec: CliSpec, server: FakeModelServer, ws: Path, tmp_path: Path) -> None:
-    """A second call with the first call's session id continues that conversation."""
+    """A second call with the first call's session id continues that conversation (the
+    agent keeps its home between calls: keep_home)."""
     server.script(spec.api, Text("first"), Text("second"))
-    adapter = create_adapter(make_agent(spec.cli, server))
+    adapter = create_adapter(make_agent(spec.cli, server, keep_home=True))
     artifacts = tmp_path / "artifacts"
     first = await adapter.run(make_request(ws, "remember 7", artifacts=artifacts), Events())
     second = await adapter.run(

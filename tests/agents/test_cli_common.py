@@ -196,6 +196,7 @@ async def test_gemini_config_keys(tmp_path: Path, git_workspace: Path) -> None:
     stand = Stand(tmp_path, "gemini")
     agent = stand.agent(
         server_url="http://127.0.0.1:9/v1beta",
+        keep_home=True,
         max_turns=4,
         disallowed_tools=["run_shell_command"],
         settings={"general": {"maxAttempts": 1}, "privacy": {"x": 1}},
@@ -252,12 +253,13 @@ async def test_huge_prompt_goes_through_a_file(tmp_path: Path, git_workspace: Pa
 
 async def test_codex_base_url_writes_private_codex_home(tmp_path: Path, git_workspace: Path) -> None:
     stand = Stand(tmp_path, "codex")
-    agent = stand.agent(server_url="http://127.0.0.1:9")
+    agent = stand.agent(server_url="http://127.0.0.1:9", keep_home=True)
     art = tmp_path / "art"
     await run(stand, git_workspace, agent, artifacts=art)
     env = stand.env
     home = Path(env["CODEX_HOME"])
     assert home == art / "homes" / "codex"
+    assert home.stat().st_mode & 0o077 == 0
     config = tomllib.loads((home / "config.toml").read_text())
     assert config["model_provider"] == "baton"
     provider = config["model_providers"]["baton"]
@@ -273,6 +275,17 @@ async def test_codex_base_url_writes_private_codex_home(tmp_path: Path, git_work
     assert env["BATON_CODEX_API_KEY"] == API_KEY
     assert API_KEY not in (home / "config.toml").read_text()
     assert (home / "config.toml").stat().st_mode & 0o077 == 0
+
+
+async def test_a_private_home_is_deleted_after_the_call_unless_kept(tmp_path: Path, git_workspace: Path) -> None:
+    stand = Stand(tmp_path, "codex")
+    art = tmp_path / "art"
+    await run(stand, git_workspace, stand.agent(server_url="http://127.0.0.1:9"), artifacts=art)
+    assert not Path(stand.env["CODEX_HOME"]).exists()
+    assert (art / "homes").stat().st_mode & 0o777 == 0o700
+    assert art.stat().st_mode & 0o777 == 0o700
+    for path in art.rglob("*"):
+        assert path.stat().st_mode & 0o077 == 0, path
 
 
 async def test_claude_base_url_env(tmp_path: Path, git_workspace: Path) -> None:

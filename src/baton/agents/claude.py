@@ -152,6 +152,7 @@ class ClaudeAgent(CliAgent):
         "CLAUDE_CONFIG_DIR",
     )
     key_env = "ANTHROPIC_API_KEY"
+    home_residue = ("shell-snapshots", ".credentials.json", "debug", "statsig")
     reads_prompt_from_stdin = True
 
     def static_env(self) -> dict[str, str]:

@@ -11,7 +11,15 @@ Config keys honoured by every CLI adapter (``agents.<id>.config``):
 ``base_url``, ``api_key``, ``max_turns``, ``allowed_tools``, ``disallowed_tools``,
 ``extra_args`` (list), ``mcp_config`` (path), ``env`` (dict), ``env_allow`` (list of
 names passed through from Baton's environment), ``command`` (program name, path or argv
-list), ``prices`` (price-table overrides). The model is the agent's ``model`` field.
+list), ``prices`` (price-table overrides), ``keep_home`` (bool). The model is the agent's
+``model`` field.
+
+A call's private config home (``<artifacts>/homes/<step>-<attempt>-<agent>``) and call folder
+are created 0700. When the call ends the home is deleted. With ``keep_home: true`` the home is
+``<artifacts>/homes/<agent>``, shared by the agent's calls in one execution (so a later call can
+resume a session); after each call the CLI's shell snapshots, logs and credential files
+(:attr:`CliAgent.home_residue`) are removed and every registered secret in what is left (session
+files, state databases) is overwritten in place. The call folder is scrubbed the same way.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from baton.agents.structured import extract_json
 from baton.models import Agent, Isolation
 from baton.observability.propagation import agent_traceparent
 from baton.observability.redact import redactor
+from baton.private import lock_down, private_dir, private_file, scrub_tree
 from baton.workspace import snapshot
 from baton.workspace.container import run_in_container
 from baton.workspace.environment import child_environment
@@ -151,6 +160,10 @@ class CliAgent(ABC):
     key_env: ClassVar[str] = ""
     # Whether the CLI gets a private config home even without base_url.
     always_private_home: ClassVar[bool] = False
+    # What the CLI leaves in its home that holds its environment or credentials (shell
+    # snapshots, logs, auth files; glob patterns relative to the home): removed even when
+    # the home is kept.
+    home_residue: ClassVar[tuple[str, ...]] = ()
     # Whether the CLI reads its prompt from stdin when no prompt argument is given.
     reads_prompt_from_stdin: ClassVar[bool] = False
 
@@ -276,25 +289,41 @@ class CliAgent(ABC):
         return child_environment(allow=self._allowed_names(), extra=extra)
 
     @contextlib.contextmanager
-    def _dirs(self, request: AgentRequest) -> Iterator[tuple[Path | None, Path]]:
-        """(private config home or None, per-call folder) for one call."""
+    def _dirs(self, request: AgentRequest, secrets: list[str]) -> Iterator[tuple[Path | None, Path]]:
+        """(private config home or None, per-call folder) for one call; retired afterwards."""
         wants_home = self.wants_private_home()
         if request.artifacts_dir is not None:
-            base = Path(request.artifacts_dir)
-            call_dir = base / "calls" / self.call_name(request)
-            call_dir.mkdir(parents=True, exist_ok=True)
-            home = base / "homes" / self.agent.id if wants_home else None
-            if home is not None:
-                home.mkdir(parents=True, exist_ok=True)
-            yield home, call_dir
+            base = private_dir(Path(request.artifacts_dir))
+            call_dir = private_dir(private_dir(base / "calls") / self.call_name(request))
+            keep = self.config.get("keep_home") is True
+            name = self.agent.id if keep else self.call_name(request)
+            home = private_dir(private_dir(base / "homes") / name) if wants_home else None
+            try:
+                yield home, call_dir
+            finally:
+                self._retire(home, call_dir, secrets)
             return
         with tempfile.TemporaryDirectory(prefix=f"baton-{self.cli_name}-") as tmp:
-            call_dir = Path(tmp) / "call"
-            call_dir.mkdir()
-            home = Path(tmp) / "home" if wants_home else None
-            if home is not None:
-                home.mkdir()
+            call_dir = private_dir(Path(tmp) / "call")
+            home = private_dir(Path(tmp) / "home") if wants_home else None
             yield home, call_dir
+
+    def _retire(self, home: Path | None, call_dir: Path, secrets: list[str]) -> None:
+        """Delete the call's home (or strip and scrub it with keep_home) and scrub the call folder."""
+        if home is not None:
+            if self.config.get("keep_home") is True:
+                for pattern in self.home_residue:
+                    for path in home.glob(pattern):
+                        if path.is_dir() and not path.is_symlink():
+                            shutil.rmtree(path, ignore_errors=True)
+                        else:
+                            path.unlink(missing_ok=True)
+                scrub_tree(home, secrets)
+                lock_down(home)
+            else:
+                shutil.rmtree(home, ignore_errors=True)
+        scrub_tree(call_dir, secrets)
+        lock_down(call_dir)
 
     def call_name(self, request: AgentRequest) -> str:
         return f"{request.step_id or 'step'}-{request.attempt}-{self.agent.id}"
@@ -323,14 +352,15 @@ class CliAgent(ABC):
         """Run the CLI once for ``request``; raise an AgentError on failure."""
         program = self.program()
         started = time.monotonic()
-        with self._dirs(request) as (home, call_dir):
+        call_secrets = self.secrets()
+        with self._dirs(request, call_secrets) as (home, call_dir):
             ctx = CallContext(
                 request=request,
                 program=program,
                 home=home,
                 call_dir=call_dir,
                 prompt="",
-                secrets=self.secrets(),
+                secrets=call_secrets,
             )
             self.prepare(ctx)
             ctx.env = self.build_env(ctx)
@@ -343,7 +373,7 @@ class CliAgent(ABC):
             transcript: IO[str] | None = None
             if request.artifacts_dir is not None:
                 transcript_path = Path(request.artifacts_dir) / f"{self.call_name(request)}.jsonl"
-                transcript = transcript_path.open("w", encoding="utf-8")
+                transcript = private_file(transcript_path).open("w", encoding="utf-8")
             stderr: deque[str] = deque(maxlen=_STDERR_TAIL)
             secrets = ctx.secrets
 

@@ -166,6 +166,7 @@ class CodexAgent(CliAgent):
     own_env = ("OPENAI_", "CODEX_", "AZURE_OPENAI_")
     credential_env = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_API_KEY", "CODEX_HOME")
     key_env = "OPENAI_API_KEY"
+    home_residue = ("shell_snapshots", "auth.json", "log", "logs_*.sqlite*")
     reads_prompt_from_stdin = True
 
     def provider_env(self, ctx: CallContext) -> dict[str, str]:

@@ -132,6 +132,7 @@ class CopilotAgent(CliAgent):
     )
 
     key_env = "COPILOT_GITHUB_TOKEN"
+    home_residue = ("logs",)
 
     def credential_hint(self) -> str:
         if self.base_url:

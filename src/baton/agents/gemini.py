@@ -183,6 +183,7 @@ class GeminiAgent(CliAgent):
         "GEMINI_CLI_HOME",
     )
     key_env = "GEMINI_API_KEY"
+    home_residue = (".gemini/oauth_creds.json", ".gemini/google_accounts.json")
 
     def wants_private_home(self) -> bool:
         return bool(self.base_url or self.api_key)

@@ -33,6 +33,7 @@ from baton.config import (
     mask_secrets,
     parse_assignments,
 )
+from baton.config.masking import mask_yaml_text
 from baton.store.base import Store
 
 config_app = typer.Typer(
@@ -361,7 +362,7 @@ def diff_command(
             raise fail(f"version {v1!r} was never applied (applied: {', '.join(known)})")
         if v2 is None:
             new_label = f"{_shown(loaded.path) if loaded.path else CONFIG_FILENAME} (current)"
-            new_text = loaded.text or ""
+            new_text = mask_yaml_text(loaded.text or "")  # as `config apply` would store it
         else:
             new = store.get_config_version(v2)
             if new is None:

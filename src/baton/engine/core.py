@@ -48,6 +48,7 @@ from baton.models import (
     WorkflowType,
 )
 from baton.observability.redact import protect_agents
+from baton.private import private_dir
 from baton.store.base import Store
 from baton.workspace import git
 
@@ -360,7 +361,8 @@ class Baton:
             async with self._slots:
                 self.store.claim_execution(er.ctx.id, self.owner)
                 er.ctx = self.store.set_execution_status(er.ctx.id, ExecutionStatus.RUNNING)
-                er.artifacts_dir.mkdir(parents=True, exist_ok=True)
+                private_dir(er.artifacts_dir.parent)
+                private_dir(er.artifacts_dir)
                 await self._prepare_workspace(er)
                 rec.emit(ev.ExecutionStarted(execution_id=er.ctx.id, workflow_id=er.workflow.id,
                                              parameters=er.ctx.parameters, resumed=resumed,

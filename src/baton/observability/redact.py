@@ -24,9 +24,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from baton.store.redact import redact_secrets
+from baton.config.masking import is_reference, is_secret_key
 
 MASK = "***"
+_URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@]*:([^@]+)@", re.I)
 MIN_LENGTH = 4
 
 T = TypeVar("T")
@@ -149,22 +150,25 @@ def redact(obj: T) -> T:
 
 
 def credential_values(config: Mapping[str, Any]) -> list[str]:
-    """The string values of ``config`` held under credential-named keys (``api_key``, ``*_TOKEN``...)."""
+    """The string values of ``config`` held under credential-named keys (``api_key``, ``*_TOKEN``...)
+    and the passwords inside ``scheme://user:password@host`` URLs."""
     found: list[str] = []
-    _collect(config, redact_secrets(dict(config)), found)
+    _collect(config, False, found)
     return found
 
 
-def _collect(original: Any, masked: Any, found: list[str]) -> None:
-    if isinstance(original, str):
-        if masked != original:
-            found.append(original)
-    elif isinstance(original, dict) and isinstance(masked, dict):
-        for key, value in original.items():
-            _collect(value, masked.get(key), found)
-    elif isinstance(original, list) and isinstance(masked, list):
-        for value, other in zip(original, masked, strict=False):
-            _collect(value, other, found)
+def _collect(value: Any, secret: bool, found: list[str]) -> None:
+    if isinstance(value, str):
+        if secret and not is_reference(value):
+            found.append(value)
+        elif match := _URL_PASSWORD.match(value):
+            found.append(match.group(1))
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _collect(item, secret or (isinstance(key, str) and is_secret_key(key)), found)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect(item, secret, found)
 
 
 def protect_agents(configs: Iterable[Mapping[str, Any]]) -> None:

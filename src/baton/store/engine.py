@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from baton.private import private_dir, private_file
 from baton.store.errors import StoreUnavailable
 from baton.store.types import dumps, loads
 
@@ -62,7 +63,10 @@ def make_engine(url: str) -> Engine:
                 "an in-memory SQLite database cannot be shared between connections; "
                 "use a file path such as sqlite:///.baton/baton.db"
             )
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(database).expanduser()
+        if path.parent.name == ".baton" or not path.parent.exists():
+            private_dir(path.parent)
+        private_file(path)  # SQLite gives its -wal and -shm files the database file's mode
         engine = create_engine(
             parsed,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},

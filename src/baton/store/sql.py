@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from baton.config.masking import mask_secrets, mask_yaml_text
 from baton.models import (
     Agent,
     AgentConfig,
@@ -67,7 +68,6 @@ from baton.store.errors import (
     NotFound,
 )
 from baton.store.hotpath import StepLogWriter
-from baton.store.redact import redact_secrets
 from baton.store.schema import (
     agents,
     cache_entries,
@@ -150,7 +150,7 @@ class SqlStore:
         """Insert or update an agent's definition; an existing agent keeps its status and
         health (those change only through :meth:`set_agent_status`)."""
         now = self._now()
-        definition = redact_secrets(agent.model_dump(mode="json", include=set(_AGENT_FIELDS)))
+        definition = mask_secrets(agent.model_dump(mode="json", include=set(_AGENT_FIELDS)))
         stmt = self._upsert(agents).values(
             id=agent.id,
             status=agent.status.value,
@@ -212,7 +212,9 @@ class SqlStore:
         """Record ``content`` as configuration ``version``. Re-applying identical content is
         a no-op audited as "reapply"; different content under an applied version raises
         :class:`ConfigVersionImmutable`. Every call writes an audit row whose diff is
-        against the version applied most recently before it."""
+        against the version applied most recently before it. Literal credentials in
+        ``content`` are stored masked (``${VAR}`` references are kept as written)."""
+        content = clean_text(mask_yaml_text(content))
         digest = export.content_hash(content)
         now = self._now()
         with self._write() as conn:
@@ -244,7 +246,7 @@ class SqlStore:
                     actor=actor,
                     at=now,
                     action=action,
-                    diff=_unified_diff(previous, version, content),
+                    diff=clean_text(_unified_diff(previous, version, content)),
                 )
             )
         return applied

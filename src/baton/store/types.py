@@ -18,6 +18,8 @@ from sqlalchemy import JSON, DateTime, Dialect, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from baton.observability.redact import redactor
+
 
 def utc(value: datetime) -> datetime:
     """``value`` as an aware UTC datetime (a naive value is taken to be UTC already)."""
@@ -84,21 +86,24 @@ _ENCODER = json.JSONEncoder(default=_default, ensure_ascii=False, separators=(",
 def dumps(value: Any) -> str:
     """Compact JSON for storage; datetimes, enums, sets and pydantic models are converted.
 
-    NUL characters become U+FFFD (see :func:`clean_text`).
+    NUL characters become U+FFFD and registered secrets are masked (see :func:`clean_text`).
     """
     text = _ENCODER.encode(value)
     if "\\u0000" in text:
         text = _ENCODER.encode(_without_nul(value))
-    return text
+    return redactor().redact_text(text)
 
 
 def clean_text(value: str) -> str:
-    """``value`` with NUL characters replaced by U+FFFD.
+    """``value`` as it may be stored: every registered secret masked, NUL as U+FFFD.
 
-    PostgreSQL cannot store NUL in text or JSONB, and command output sometimes contains it;
-    both backends store the same replacement so they return the same data.
+    This and :func:`dumps` are the one path every text takes into the store (events, tool
+    calls and results, outputs, errors, configuration versions), so nothing the redactor
+    knows of rests in the database. PostgreSQL cannot store NUL in text or JSONB, and command
+    output sometimes contains it; both backends store the same replacement.
     """
-    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    value = value.replace("\x00", "\ufffd") if "\x00" in value else value
+    return redactor().redact_text(value)
 
 
 def _without_nul(value: Any) -> Any:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,14 @@ from acp.schema import (
     WriteTextFileResponse,
 )
 
-from baton.agents.acp_policy import PermissionDecision, PermissionPolicy, workspace_path
+from baton.agents.acp_policy import PermissionDecision, PermissionPolicy, choose_option, workspace_path
 from baton.agents.acp_terminals import Terminals
 from baton.agents.base import AgentEvent, EventCallback, Usage
+
+# Who decides requests the policy wants a human for (``permissions: ask``): set by ``baton acp``
+# for the executions it starts, so steps forward them to the editor. Unset: they are rejected.
+AskHuman = Callable[[dict[str, Any], PermissionDecision], Awaitable[bool]]
+HUMAN: ContextVar[AskHuman | None] = ContextVar("baton_acp_human", default=None)
 
 
 def as_json(model: Any) -> dict[str, Any]:
@@ -51,6 +57,9 @@ def as_json(model: Any) -> dict[str, Any]:
         return model
     data: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     return data
+
+
+_YES_NO = [{"optionId": "allow", "kind": "allow_once"}, {"optionId": "reject", "kind": "reject_once"}]
 
 
 @dataclass
@@ -105,7 +114,6 @@ class BatonClient:
         terminals: Terminals,
         *,
         note: Callable[[dict[str, Any]], None] = lambda _record: None,
-        forward: Callable[[dict[str, Any], list[dict[str, Any]]], Any] | None = None,
         missing_file_empty: bool = False,
     ) -> None:
         self.missing_file_empty = missing_file_empty
@@ -114,7 +122,7 @@ class BatonClient:
         self.on_event = on_event
         self.terminals = terminals
         self.note = note
-        self.forward = forward
+        self.approved: set[str] = set()  # paths a human allowed in this session
         self.state = SessionState()
         self.listening = True  # False while session/load replays old history
 
@@ -193,17 +201,36 @@ class BatonClient:
         opts = [as_json(o) for o in options]
         if call.get("toolCallId") in self.state.tool_kinds and not call.get("kind"):
             call["kind"] = self.state.tool_kinds[str(call["toolCallId"])]
-        decision = self.policy.decide(call, opts)
-        if self.forward is not None and decision.allowed:
-            decision = await self.forward(call, opts) or decision
-        self.state.decisions.append(decision)
-        self.note({"baton": "permission", **decision.as_dict()})
-        text = f"{decision.tool_kind} {'allowed' if decision.allowed else 'rejected'}: {decision.reason}"
-        await self.on_event(AgentEvent("permission", text, decision.as_dict()))
+        decision = await self._decide(call, opts)
+        await self._record(decision)
         if decision.option_id is None:
             return RequestPermissionResponse.model_validate({"outcome": {"outcome": "cancelled"}})
         return RequestPermissionResponse.model_validate(
             {"outcome": {"outcome": "selected", "optionId": decision.option_id}})
+
+    async def _decide(self, call: dict[str, Any], opts: list[dict[str, Any]]) -> PermissionDecision:
+        """The policy's answer, with ``ask`` answers settled by the human (or rejected)."""
+        decision = self.policy.decide(call, opts)
+        if not decision.ask:
+            return decision
+        if decision.paths and all(p in self.approved for p in decision.paths):
+            decision.allowed, decision.reason = True, "already allowed by the editor's user"
+        elif (human := HUMAN.get()) is None:
+            decision.reason += "; no editor attached to ask, so rejected"
+        else:
+            decision.allowed = await human(call, decision)
+            decision.reason = f"{'allowed' if decision.allowed else 'rejected'} by the editor's user"
+            if decision.allowed:
+                self.approved.update(decision.paths)
+        decision.option_id = choose_option(opts, decision.allowed)
+        return decision
+
+    async def _record(self, decision: PermissionDecision) -> None:
+        self.state.decisions.append(decision)
+        self.note({"baton": "permission", **decision.as_dict()})
+        verdict = "allowed" if decision.allowed else "rejected"
+        await self.on_event(AgentEvent("permission", f"{decision.tool_kind} {verdict}: {decision.reason}",
+                                       decision.as_dict()))
 
     # -- fs/* -----------------------------------------------------------------------------------
     def _confined(self, path: str) -> Path:
@@ -233,16 +260,11 @@ class BatonClient:
                               **kwargs: Any) -> WriteTextFileResponse | None:
         target = self._confined(path)
         rel = target.relative_to(self.workspace.resolve()).as_posix()
-        decision = self.policy.decide(
+        decision = await self._decide(
             {"toolCallId": "fs/write_text_file", "kind": "edit", "title": f"write {rel}",
-             "locations": [{"path": str(target)}]},
-            [{"optionId": "allow", "kind": "allow_once"}, {"optionId": "reject", "kind": "reject_once"}],
-        )
+             "locations": [{"path": str(target)}]}, _YES_NO)
         if not decision.allowed:
-            self.state.decisions.append(decision)
-            self.note({"baton": "permission", **decision.as_dict()})
-            await self.on_event(AgentEvent("permission", f"write rejected: {decision.reason}",
-                                           decision.as_dict()))
+            await self._record(decision)
             raise RequestError.invalid_params({"path": path, "reason": decision.reason})
         before = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -259,16 +281,11 @@ class BatonClient:
                               output_byte_limit: int | None = None, **kwargs: Any) -> CreateTerminalResponse:
         argv = [command, *(args or [])] if args else ["/bin/sh", "-c", command]
         text = shlex.join(argv) if args else command
-        decision = self.policy.decide(
+        decision = await self._decide(
             {"toolCallId": "terminal/create", "kind": "execute", "title": text,
-             "rawInput": {"command": text}},
-            [{"optionId": "allow", "kind": "allow_once"}, {"optionId": "reject", "kind": "reject_once"}],
-        )
+             "rawInput": {"command": text}}, _YES_NO)
         if not decision.allowed:
-            self.state.decisions.append(decision)
-            self.note({"baton": "permission", **decision.as_dict()})
-            await self.on_event(AgentEvent("permission", f"command rejected: {decision.reason}",
-                                           decision.as_dict()))
+            await self._record(decision)
             raise RequestError.invalid_params({"command": text, "reason": decision.reason})
         folder = self._confined(cwd) if cwd else self.workspace
         extra = {v.name: v.value for v in env or []}

@@ -48,6 +48,7 @@ class PermissionDecision:
     option_id: str | None
     paths: list[str] = field(default_factory=list)
     command: str | None = None
+    ask: bool = False  # the policy wants a human to decide (forwarded to the editor, if any)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -144,12 +145,21 @@ class PermissionPolicy:
             return default
         return bool(value == "allow")
 
+    def _asks(self, kind: str) -> bool:
+        group = ("read" if kind in READ_KINDS or kind == "think" else "edit" if kind in EDIT_KINDS
+                 else kind if kind in ("execute", "fetch") else "other")
+        return bool(getattr(self.rules, group) == "ask")
+
     def decide(self, tool_call: dict[str, Any], options: list[dict[str, Any]]) -> PermissionDecision:
         """Baton's answer to one request (``tool_call`` and ``options`` as JSON objects)."""
         kind = _kind(tool_call)
         paths = _paths(tool_call)
         command = _command(tool_call) if kind == "execute" else None
-        allowed, reason = self._judge(kind, paths, command)
+        ask = self._asks(kind)
+        if ask:
+            allowed, reason = self._judge_ask(kind, paths)
+        else:
+            allowed, reason = self._judge(kind, paths, command)
         return PermissionDecision(
             tool_call_id=str(tool_call.get("toolCallId") or ""),
             tool_kind=kind,
@@ -159,7 +169,18 @@ class PermissionPolicy:
             option_id=choose_option(options, allowed),
             paths=paths,
             command=command,
+            ask=ask and not reason.startswith(("outside", "protected")),
         )
+
+    def _judge_ask(self, kind: str, paths: list[str]) -> tuple[bool, str]:
+        """An ``ask`` rule: rejected unless a human allows it; protected paths stay refused."""
+        for raw in paths:
+            ok, rel = inside(self.workspace, raw)
+            if not ok:
+                return False, f"outside the workspace: {rel}"
+            if kind in EDIT_KINDS and (why := protected_reason(rel, self.rules.protected)):
+                return False, f"protected: {why}"
+        return False, f"{kind} needs a human's approval (permissions: ask)"
 
     def _judge(self, kind: str, paths: list[str], command: str | None) -> tuple[bool, str]:
         if kind in READ_KINDS or kind == "think":

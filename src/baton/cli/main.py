@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "baton.cli.service_cmd",
     "baton.cli.usage_cmd",
     "baton.cli.mcp_cmd",
+    "baton.cli.acp_cmd",
     "baton.cli.github_cmd",
     "baton.cli.ui_cmd",
     "baton.cli.doctor_cmd",

@@ -2,7 +2,7 @@
 
 ```yaml
 permissions:              # on a step, or on an agent (the step's block wins per field)
-  edit: allow             # allow | deny (default: allow when writes_workspace, else deny)
+  edit: allow             # allow | deny | ask (default: allow when writes_workspace, else deny)
   execute: ["pytest*", "npm test*"]   # allow | deny | a list of command globs
   fetch: allow            # default deny
   protected: ["secrets/**"]          # more paths no edit may touch (globs, workspace-relative)
@@ -10,8 +10,9 @@ permissions:              # on a step, or on an agent (the step's block wins per
 
 Fields are the ACP tool kinds grouped as Baton decides them: ``read`` (read, search, think),
 ``edit`` (edit, delete, move), ``execute``, ``fetch``, ``other`` (switch_mode and anything
-unknown). Paths outside the workspace, under ``.git/``, ``.github/workflows/`` and
-``.baton/`` are always refused for edits, whatever the block says.
+unknown). ``ask`` forwards the request to a human: the editor driving ``baton acp``;
+without one it is rejected. Paths outside the workspace, under ``.git/``,
+``.github/workflows/`` and ``.baton/`` are always refused for edits, whatever the block says.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Rule = Literal["allow", "deny"]
+Rule = Literal["allow", "deny", "ask"]
 
 
 class Permissions(BaseModel):

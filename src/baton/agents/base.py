@@ -12,7 +12,9 @@ Exception tree::
         └── BudgetExceeded            execution cost/token budget used up     (not retried)
 
 Adapters translate vendor failures into this tree at their boundary; nothing above the
-agents layer sees a vendor exception.
+agents layer sees a vendor exception. A call that failed after the provider billed it
+(invalid answer, error result, timeout after streamed usage) carries what it cost in
+``usage`` / ``cost_usd``, so the engine counts it like a successful call.
 """
 
 from __future__ import annotations
@@ -36,7 +38,15 @@ class AgentError(BatonError):
 
     def __init__(self, message: str, *, agent_id: str | None = None) -> None:
         self.agent_id = agent_id
+        self.usage = Usage()
+        self.cost_usd: float | None = None
         super().__init__(message)
+
+    def billed(self, usage: Usage, cost_usd: float | None) -> AgentError:
+        """Record what the failed call cost (returns self, for ``raise exc.billed(...)``)."""
+        self.usage = usage
+        self.cost_usd = cost_usd
+        return self
 
 
 class AgentUnavailable(AgentError):
@@ -126,6 +136,7 @@ class Usage:
 
 EventKind = Literal["text", "tool_use", "tool_result", "file_change", "command", "error",
                     "stderr", "status", "permission", "plan", "usage"]
+# A "usage" event's data may hold the call's usage so far: {"usage": Usage.as_dict(), "cost_usd": float}.
 
 
 @dataclass(slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from baton.agents.base import AgentEvent
+from baton.agents.base import AgentEvent, Usage
 from baton.agents.cli_base import CallContext, CliAgent, StreamParser, as_str_list
 from baton.agents.failures import from_message
 
@@ -60,6 +60,14 @@ class ClaudeParser(StreamParser):
     def _assistant(self, obj: dict[str, Any]) -> list[AgentEvent]:
         message = obj.get("message") or {}
         events: list[AgentEvent] = []
+        usage = message.get("usage")
+        if isinstance(usage, dict) and message.get("id"):
+            self.streamed[str(message["id"])] = Usage(
+                input_tokens=int(usage.get("input_tokens") or 0),
+                output_tokens=int(usage.get("output_tokens") or 0),
+                cache_read_tokens=int(usage.get("cache_read_input_tokens") or 0),
+                cache_write_tokens=int(usage.get("cache_creation_input_tokens") or 0),
+            )
         api_error = obj.get("is_api_error_message") or obj.get("error")
         for block in message.get("content") or []:
             btype = block.get("type")

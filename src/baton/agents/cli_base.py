@@ -88,6 +88,18 @@ class StreamParser(ABC):
         self.structured: Any = None
         self.has_structured = False
         self.metadata: dict[str, Any] = {}
+        # usage reported by the messages streamed so far, by message id (before the final report)
+        self.streamed: dict[str, Usage] = {}
+
+    def streamed_usage(self) -> Usage:
+        total = Usage()
+        for usage in self.streamed.values():
+            total = total + usage
+        return total
+
+    def billed_usage(self) -> Usage:
+        """What the call used: its final report, else what its messages streamed."""
+        return self.usage if self.completed or not self.streamed else self.streamed_usage()
 
     def feed(self, line: str) -> list[AgentEvent]:
         """Events for one stdout line (empty for blank, non-JSON or unknown lines)."""
@@ -382,8 +394,13 @@ class CliAgent(ABC):
                 if transcript is not None:
                     transcript.write(clean + "\n")
                     transcript.flush()
+                seen = len(parser.streamed), parser.streamed_usage()
                 for event in parser.feed(clean):
                     await on_event(event)
+                if (len(parser.streamed), parser.streamed_usage()) != seen:
+                    usage = parser.streamed_usage()
+                    await on_event(AgentEvent("usage", "", {
+                        "usage": usage.as_dict(), "cost_usd": self._cost(parser, usage)}))
 
             async def on_stderr(line: str) -> None:
                 clean = redact(line, secrets) if secrets else line
@@ -427,24 +444,35 @@ class CliAgent(ABC):
                 if transcript is not None:
                     transcript.close()
             if proc.timed_out:
-                raise AgentTimeout(
+                raise self._billed(parser, AgentTimeout(
                     f"agent {self.agent.id!r} ({self.cli_name}) did not finish within "
                     f"{request.timeout_seconds:g}s; its process group was killed",
                     agent_id=self.agent.id,
-                )
+                ))
             self.collect(ctx, proc, parser)
             failure = self.failure_of(proc, parser, list(stderr))
             if failure is not None:
-                raise to_error(
+                raise self._billed(parser, to_error(
                     failure,
                     agent_id=self.agent.id,
                     cli=self.cli_name,
                     credential_hint=self.credential_hint(),
                     secrets=secrets,
                     exit_code=proc.exit_code,
-                )
+                ))
             files = await snapshot.changed_since(workspace, before, exclude=own)
         return self._result(request, proc, parser, files, transcript_path, started)
+
+    def _cost(self, parser: StreamParser, usage: Usage) -> float | None:
+        return price(parser.model or self.agent.model, usage, self.config.get("prices"))
+
+    def _billed(self, parser: StreamParser, exc: AgentError) -> AgentError:
+        """``exc`` with what the failed call cost (the CLI's report, else priced usage)."""
+        usage = parser.billed_usage()
+        cost = parser.cost_usd if parser.completed and parser.cost_usd is not None else None
+        if cost is None and usage.total_tokens:
+            cost = self._cost(parser, usage)
+        return exc.billed(usage, cost)
 
     def _result(
         self,
@@ -467,11 +495,11 @@ class CliAgent(ABC):
                 ok, answer = extract_json(parser.text)
                 if not ok:
                     snippet = " ".join(parser.text.split())[:200]
-                    raise InvalidOutput(
+                    raise self._billed(parser, InvalidOutput(
                         f"agent {self.agent.id!r} ({self.cli_name}) was asked for JSON matching "
                         f"the step's output_schema but answered: {snippet!r}",
                         agent_id=self.agent.id,
-                    )
+                    ))
         return AgentResult(
             text=parser.text,
             json=answer,

@@ -7,7 +7,8 @@ entry repeats). An entry is a dict:
   "write": {"path": "content"}}`` — answer (after ``delay`` seconds), writing files into
   the workspace first; ``{"echo": true}`` answers with the prompt itself;
 - ``{"fail": "agent_error" | "rate_limited" | "timeout" | "unavailable" | "invalid_output"
-  | "auth" | "crash", "message": "...", "retry_after": 2}`` — raise that error;
+  | "auth" | "crash", "message": "...", "retry_after": 2}`` — raise that error (with
+  ``usage`` / ``cost_usd``: a failed call that was billed);
 - ``{"hang": true}`` — never answer (the step timeout ends it).
 
 The script comes from the agent's ``config.script`` (a list, or a dict step id → list,
@@ -114,7 +115,8 @@ class ScriptedAgent:
         if entry.get("delay"):
             await asyncio.sleep(float(entry["delay"]))
         if "fail" in entry:
-            raise _error(entry, self.agent.id)
+            raise _error(entry, self.agent.id).billed(Usage.from_dict(entry.get("usage")),
+                                                      entry.get("cost_usd"))
         files = []
         for rel, content in (entry.get("write") or {}).items():
             target = (request.workspace_dir / rel).resolve()

@@ -207,6 +207,8 @@ class StepFailed(Event):
     error: str
     allowed: bool = False
     attempts: int = 1
+    usage: dict[str, int] = field(default_factory=dict)
+    cost_usd: float | None = None
 
     def message(self) -> str:
         note = " (allowed to fail)" if self.allowed else ""

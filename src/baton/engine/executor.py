@@ -28,6 +28,7 @@ from baton.agents.base import (
     AgentUnavailable,
     BudgetExceeded,
     InvalidOutput,
+    Usage,
 )
 from baton.agents.redacting import redacting
 from baton.engine import events as ev
@@ -93,6 +94,21 @@ def parse_json_answer(text: str) -> Any:
     raise InvalidOutput("the answer is not JSON (expected an object matching output_schema)")
 
 
+def _streamed_cost(event: AgentEvent) -> float | None:
+    """The cost so far in a "usage" event: ``cost_usd``, or an ACP ``cost`` in USD."""
+    if event.data.get("cost_usd") is not None:
+        return float(event.data["cost_usd"])
+    cost = event.data.get("cost")
+    if isinstance(cost, dict) and cost.get("currency", "USD") == "USD" and cost.get("amount") is not None:
+        return float(cost["amount"])
+    return None
+
+
+def _billed(agent: Agent) -> bool:
+    """Whether calls to ``agent`` may cost money (everything but local shell commands)."""
+    return agent.provider != "shell"
+
+
 def _cacheable(agent: Agent) -> bool:
     return bool(agent.config.get("cache", agent.provider != "shell"))
 
@@ -104,13 +120,18 @@ class StepExecutor:
         self.s = services
 
     async def execute(self, er: ExecutionRun, step: WorkflowStep, iteration: int = 1) -> StepStatus:
-        """Run ``step`` to a terminal status, recording everything; never raises AgentError."""
+        """Run ``step`` to a terminal status, recording everything; never raises AgentError.
+
+        Every billed attempt (failed, invalid, retried, timed out, a fallback's) counts in
+        the step's output, the execution's budget, the usage table and so the quotas.
+        """
         policy = step.retry_policy
         chain = [step.agent_id, *policy.fallback_agents]
         attempts = 0
         started = time.monotonic()
         last: Exception | None = None
         last_agent: str | None = None
+        er.billed[step.id] = (Usage(), 0.0)
         for index, agent_id in enumerate(chain):
             if index > 0 and last is not None:
                 er.recorder.emit(ev.FallbackAgent(execution_id=er.ctx.id, step=step.id,
@@ -128,7 +149,8 @@ class StepExecutor:
                     er.budget.check()
                     if self.s.quotas is not None:
                         self.s.quotas.check(agent_id, er.ctx.workflow_id)
-                    result, hit = await self._attempt(er, step, agent, adapter, attempts, iteration)
+                    async with er.budget.reserve(_billed(agent)):
+                        result, hit = await self._attempt(er, step, agent, adapter, attempts, iteration)
                 except (BudgetExceeded, TemplateRenderError) as exc:
                     if isinstance(exc, BudgetExceeded):
                         er.abort_reason = str(exc)
@@ -193,20 +215,6 @@ class StepExecutor:
                                              replayed_diff=bool(entry.diff)))
                 return AgentResult.from_output(entry.output), True
 
-        async def on_event(event: AgentEvent) -> None:
-            if event.kind == "permission":
-                d = event.data
-                er.recorder.emit(ev.PermissionDecision(
-                    execution_id=er.ctx.id, step=step.id, agent_id=agent.id,
-                    tool_call_id=str(d.get("tool_call_id") or ""), tool_kind=str(d.get("tool_kind")),
-                    title=str(d.get("title") or ""), decision=str(d.get("decision")),
-                    reason=str(d.get("reason") or ""), option_id=d.get("option_id"),
-                    paths=list(d.get("paths") or []), command=d.get("command")))
-                return
-            er.recorder.emit(ev.AgentOutput(execution_id=er.ctx.id, step=step.id,
-                                            agent_id=agent.id, event_kind=event.kind,
-                                            text=event.text, payload=event.data))
-
         request = AgentRequest(
             prompt=prompt, workspace_dir=er.workspace, timeout_seconds=step.timeout_seconds,
             execution_id=er.ctx.id, step_id=step.id, attempt=attempt,
@@ -218,12 +226,7 @@ class StepExecutor:
         )
         async with self.s.limiter.slot(agent.id, agent.max_concurrency):
             await self.s.rate_limiter.acquire(agent, er, step.id)
-            try:
-                async with asyncio.timeout(step.timeout_seconds + _ENGINE_GRACE_SECONDS):
-                    result = await adapter.run(request, on_event)
-            except TimeoutError:
-                raise AgentTimeout(f"no answer within {step.timeout_seconds}s; the agent was stopped",
-                                   agent_id=agent.id) from None
+            result = await self._call(er, step, agent, adapter, request)
         after = None
         if before is not None:
             after = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])
@@ -231,7 +234,11 @@ class StepExecutor:
             if files and not result.files_changed:
                 result.files_changed = files
         if step.output_schema is not None:
-            result.json = self._validated(step, result)
+            try:
+                result.json = self._validated(step, result)
+            except InvalidOutput as exc:
+                self._bill(er, step, agent, result.usage, result.cost_usd)
+                raise exc.billed(result.usage, result.cost_usd) from None
         if cache is not None and key is not None:
             diff = None
             if step.writes_workspace and before is not None and after is not None:
@@ -240,6 +247,83 @@ class StepExecutor:
                     return result, False  # too large to replay: ask the agent next time
             cache.put(key, agent.id, result, diff, self.s.clock.now())
         return result, False
+
+    async def _call(self, er: ExecutionRun, step: WorkflowStep, agent: Agent, adapter: AgentAdapter,
+                    request: AgentRequest) -> AgentResult:
+        """One agent call: stopped when the usage it streams crosses the budget; a failed
+        call is billed with what it cost (its own report, else what it streamed)."""
+        token = object()
+        stop: list[str] = []
+
+        async def on_event(event: AgentEvent) -> None:
+            if event.kind == "permission":
+                d = event.data
+                er.recorder.emit(ev.PermissionDecision(
+                    execution_id=er.ctx.id, step=step.id, agent_id=agent.id,
+                    tool_call_id=str(d.get("tool_call_id") or ""), tool_kind=str(d.get("tool_kind")),
+                    title=str(d.get("title") or ""), decision=str(d.get("decision")),
+                    reason=str(d.get("reason") or ""), option_id=d.get("option_id"),
+                    paths=list(d.get("paths") or []), command=d.get("command")))
+                return
+            if event.kind == "usage":
+                er.budget.live(token, Usage.from_dict(event.data.get("usage")), _streamed_cost(event))
+                reason = er.budget.exceeded()
+                if reason is not None and not stop:
+                    stop.append(reason)
+                    call.cancel()
+            er.recorder.emit(ev.AgentOutput(execution_id=er.ctx.id, step=step.id,
+                                            agent_id=agent.id, event_kind=event.kind,
+                                            text=event.text, payload=event.data))
+
+        call = asyncio.ensure_future(adapter.run(request, on_event))
+        try:
+            try:
+                async with asyncio.timeout(step.timeout_seconds + _ENGINE_GRACE_SECONDS):
+                    result = await call
+            except TimeoutError:
+                raise AgentTimeout(f"no answer within {step.timeout_seconds}s; the agent was stopped",
+                                   agent_id=agent.id) from None
+        except AgentError as exc:
+            streamed = er.budget.drop_live(token)
+            if not exc.usage.total_tokens and exc.cost_usd is None:
+                exc.billed(*streamed)
+            self._bill(er, step, agent, exc.usage, exc.cost_usd)
+            raise
+        except asyncio.CancelledError:
+            usage, cost = er.budget.drop_live(token)
+            self._bill(er, step, agent, usage, cost)
+            task = asyncio.current_task()
+            if stop and (task is None or not task.cancelling()):
+                raise BudgetExceeded(
+                    f"budget exceeded while {agent.id} was running: {stop[0]}; the agent was "
+                    "stopped (raise the limit in global.budget or the workflow's config.budget)",
+                    agent_id=agent.id).billed(usage, cost) from None
+            raise
+        er.budget.drop_live(token)
+        return result
+
+    def _bill(self, er: ExecutionRun, step: WorkflowStep, agent: Agent, usage: Usage,
+              cost: float | None) -> None:
+        """Count a failed (or stopped) attempt's usage now: budget, step totals, usage table."""
+        er.budget.add_call(usage, cost, billed=_billed(agent))
+        if not usage.total_tokens and not cost:
+            return
+        total, total_cost = er.billed.get(step.id, (Usage(), 0.0))
+        er.billed[step.id] = (total + usage, total_cost + (cost or 0.0))
+        record = UsageRecord(
+            execution_id=er.ctx.id, step_id=step.id, agent_id=agent.id, model=agent.model,
+            workflow_id=er.ctx.workflow_id, input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens, cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens, cost_usd=cost or 0.0,
+            at=self.s.clock.now())
+        update = ev.BudgetUpdate(execution_id=er.ctx.id, total_tokens=er.budget.usage.total_tokens,
+                                 cost_usd=er.budget.cost_usd)
+        run = er.runs.get(step.id)
+        if run is not None and run.status is StepStatus.RUNNING:
+            er.recorder.transition(run, update, usage=record)
+        else:
+            self.s.store.record_usage(record)
+            er.recorder.emit(update)
 
     @staticmethod
     def _validated(step: WorkflowStep, result: AgentResult) -> Any:
@@ -264,7 +348,12 @@ class StepExecutor:
         cost = 0.0 if hit else result.cost_usd
         usage = None
         if not hit:
-            er.budget.add(result.usage, result.cost_usd)
+            er.budget.add_call(result.usage, result.cost_usd, billed=_billed(agent))
+            earlier, earlier_cost = er.billed.get(step.id, (Usage(), 0.0))
+            if earlier.total_tokens or earlier_cost:
+                output["usage"] = (earlier + result.usage).as_dict()
+                output["cost_usd"] = earlier_cost + (result.cost_usd or 0.0)
+            cost = output["cost_usd"]
             usage = UsageRecord(
                 execution_id=er.ctx.id, step_id=step.id, agent_id=agent.id,
                 model=result.model or agent.model, workflow_id=er.ctx.workflow_id,
@@ -280,7 +369,7 @@ class StepExecutor:
         er.runs[step.id] = run
         er.recorder.transition(run, ev.StepCompleted(
             execution_id=er.ctx.id, step=step.id, agent_id=agent.id, output_key=step.key,
-            duration_seconds=duration, usage=result.usage.as_dict(), cost_usd=cost,
+            duration_seconds=duration, usage=dict(output["usage"]), cost_usd=cost,
             exit_code=result.exit_code, cache_hit=hit, files_changed=list(result.files_changed),
             iteration=iteration),
             *([ev.BudgetUpdate(execution_id=er.ctx.id, total_tokens=er.budget.usage.total_tokens,
@@ -293,9 +382,10 @@ class StepExecutor:
         now = self.s.clock.now()
         er.statuses[step.id] = StepStatus.FAILED
         prev = er.runs.get(step.id)
+        usage, cost = er.billed.get(step.id, (Usage(), 0.0))
         output = {"status": "failed", "error": str(exc), "error_type": type(exc).__name__,
                   "exit_code": getattr(exc, "exit_code", None), "text": getattr(exc, "output", ""),
-                  "allowed": step.allow_failure}
+                  "allowed": step.allow_failure, "usage": usage.as_dict(), "cost_usd": cost}
         er.outputs[step.key] = output
         run = StepRun(execution_id=er.ctx.id, step_id=step.id, status=StepStatus.FAILED,
                       agent_id=agent_id, attempt=attempts,
@@ -306,7 +396,7 @@ class StepExecutor:
         er.recorder.transition(run, ev.StepFailed(
             execution_id=er.ctx.id, step=step.id, agent_id=agent_id,
             error_type=type(exc).__name__, error=str(exc), allowed=step.allow_failure,
-            attempts=attempts))
+            attempts=attempts, usage=usage.as_dict(), cost_usd=cost))
         return StepStatus.FAILED
 
     def skip(self, er: ExecutionRun, step: WorkflowStep, reason: str) -> None:
@@ -321,11 +411,13 @@ class StepExecutor:
     def cancel(self, er: ExecutionRun, step_id: str, when: datetime) -> None:
         er.statuses[step_id] = StepStatus.CANCELLED
         prev = er.runs.get(step_id)
+        usage, cost = er.billed.get(step_id, (Usage(), 0.0))
         run = StepRun(execution_id=er.ctx.id, step_id=step_id, status=StepStatus.CANCELLED,
                       agent_id=prev.agent_id if prev else None,
                       attempt=prev.attempt if prev else 0,
                       started_at=prev.started_at if prev else when, ended_at=when,
-                      error="cancelled")
+                      error="cancelled",
+                      output={"status": "cancelled", "usage": usage.as_dict(), "cost_usd": cost})
         er.runs[step_id] = run
         er.recorder.transition(run, ev.StepFailed(
             execution_id=er.ctx.id, step=step_id, agent_id=run.agent_id,

@@ -150,8 +150,7 @@ class StepNodes:
             update["statuses"] = {step.id: status.value}
         if after is not None and after is not before:
             update["outputs"] = {step.key: after}
-            if status is StepStatus.COMPLETED:
-                update["usage"] = usage_delta(after)
+            update["usage"] = usage_delta(after)  # failed attempts were billed too
         if isinstance(step.next, list) and er.abort_reason is None:
             update["routes"] = {step.id: self._choose(rt, step, state, update)}
         if er.abort_reason is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from baton.agents.base import Usage
 from baton.engine.limits import Budget
 from baton.engine.recorder import Recorder
 from baton.models import ExecutionContext, StepRun, StepStatus, Workflow
@@ -24,6 +25,8 @@ class ExecutionRun:
     outputs: dict[str, Any] = field(default_factory=dict)
     statuses: dict[str, StepStatus] = field(default_factory=dict)
     runs: dict[str, StepRun] = field(default_factory=dict)
+    # usage and cost of every billed attempt of the current visit of each step
+    billed: dict[str, tuple[Usage, float]] = field(default_factory=dict)
     abort_reason: str | None = None
     # steps a langgraph run stopped at, waiting for a human (the execution goes back to PENDING)
     waiting: list[str] = field(default_factory=list)
@@ -50,14 +53,10 @@ class ExecutionRun:
         """Take over completed steps of an earlier (interrupted) run of this execution."""
         keys = {s.id: s.key for s in self.workflow.steps}
         for run in runs:
+            output = run.output or {}
+            if not output.get("cache_hit"):  # failed attempts were billed too
+                self.budget.add(Usage.from_dict(output.get("usage")), output.get("cost_usd"))
             if run.status is StepStatus.COMPLETED and run.step_id in keys:
                 self.runs[run.step_id] = run
                 self.statuses[run.step_id] = run.status
-                self.outputs[keys[run.step_id]] = run.output or {}
-                self.budget.add(_usage(run.output), (run.output or {}).get("cost_usd"))
-
-
-def _usage(output: dict[str, Any] | None) -> Any:
-    from baton.agents.base import Usage
-
-    return Usage.from_dict((output or {}).get("usage"))
+                self.outputs[keys[run.step_id]] = output

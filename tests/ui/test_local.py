@@ -159,6 +159,13 @@ def test_cancel_from_the_run_page_stops_a_running_execution(local: Local, browse
     page.wait_for_selector('svg .node.st-cancelled[data-id="wait"]', timeout=20_000)
     assert time.monotonic() - started < 20
     assert page.locator("#cancel-btn").count() == 0
+    # resume from the page: the unfinished step runs again, live; then cancel it for good
+    page.click("#resume-btn")
+    page.wait_for_selector('svg .node.st-running[data-id="wait"]', timeout=30_000)
+    assert wait_status(local.root, execution_id, {"running"}) == "running"
+    page.click("#cancel-btn")
+    expect(page.locator("#run-status")).to_have_text("cancelled", timeout=20_000)
+    assert wait_status(local.root, execution_id, {"cancelled"}) == "cancelled"
 
 
 def test_html_in_an_agent_answer_shows_as_text_and_runs_nothing(local: Local, browser) -> None:

@@ -331,6 +331,13 @@ def build_step(store: SqlStore, record: ExecutionRecord, step_id: str, artifacts
                     dict(meta.get("payload") or {}),
                 )
             )
+        elif kind == "agent.permission":
+            detail = {k: v for k, v in meta.items() if k != "event"}
+            transcript.append(
+                TranscriptLine(
+                    row.timestamp, f"permission {meta.get('decision', '')}".strip(), row.message, detail
+                )
+            )
         elif current is None:
             continue
         elif kind == "step.retrying":

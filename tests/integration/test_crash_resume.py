@@ -77,7 +77,8 @@ def test_kill_9_then_resume_runs_no_completed_step_twice(tmp_path: Path, kill_af
     hist = json.loads(_baton(tmp_path, "history", "--json").stdout)
     execution_id = hist[0]["id"]
     before = _status(tmp_path, execution_id)
-    assert before["status"] == "running"  # what a crash leaves behind
+    # the first command after the crash notices the dead owner: interrupted, resumable
+    assert before["status"] == "failed" and before["error"].startswith("interrupted:")
     completed_before = [s["step_id"] for s in before["steps"] if s["status"] == "completed"]
     assert len(completed_before) == kill_after_calls - 1
     logs_before = json.loads(_baton(tmp_path, "logs", execution_id, "--json").stdout)

@@ -45,7 +45,11 @@ _EXIT = {ExecutionStatus.COMPLETED: EXIT_OK, ExecutionStatus.CANCELLED: EXIT_CAN
 
 
 def _open(config: Path | None) -> Baton:
-    return Baton.from_config(resolve_config_path(config), cwd=Path.cwd())
+    baton = Baton.from_config(resolve_config_path(config), cwd=Path.cwd())
+    for execution_id in baton.reap_orphans():
+        err_console.print(f"[yellow]execution {execution_id} was interrupted (its baton process is "
+                          f"gone); continue it with `baton resume {execution_id}`[/]", highlight=False)
+    return baton
 
 
 def _parse_params(pairs: list[str]) -> dict[str, Any]:

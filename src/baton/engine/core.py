@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
-import socket
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from baton.agents.factory import create_adapter
 from baton.agents.health import preflight
 from baton.config.loader import configured_workflow
 from baton.engine import events as ev
+from baton.engine import ownership
 from baton.engine.cache import PromptCache
 from baton.engine.clock import Clock, SystemClock
 from baton.engine.errors import (
@@ -49,8 +50,9 @@ from baton.models import (
 )
 from baton.observability.redact import protect_agents
 from baton.private import private_dir
-from baton.store.base import Store
-from baton.workspace import git
+from baton.store.base import OwnerProcess, Store
+from baton.store.errors import StoreUnavailable
+from baton.workspace import git, procinfo
 
 _WATCH_SECONDS = 1.0
 
@@ -148,7 +150,9 @@ class Baton:
         self.store = store
         self.root = (root or Path.cwd()).resolve()
         self.clock = clock or SystemClock()
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        me = procinfo.current()
+        self.owner = f"{me.host}:{me.pid}"
+        self._process = OwnerProcess(me.host, me.pid, me.start)
         g = configuration.global_
         self.agents = {aid: Agent.from_config(aid, cfg) for aid, cfg in configuration.agents.items()}
         protect_agents(agent.config for agent in self.agents.values())
@@ -272,6 +276,12 @@ class Baton:
             raise ExecutionNotFound(execution_id)
         if record.context.status is ExecutionStatus.COMPLETED:
             raise ExecutionNotResumable(f"execution {execution_id} already completed; nothing to resume")
+        if record.context.status is ExecutionStatus.RUNNING and record.owner != self.owner:
+            if ownership.owner_alive(record):
+                raise ExecutionNotResumable(
+                    f"execution {execution_id} is still running in {ownership.describe_owner(record)}; "
+                    f"wait for it to end, or stop it with `baton cancel {execution_id}` and resume then")
+            ownership.interrupt(self.store, record)
         workflow = Workflow.model_validate(record.workflow_snapshot) if record.workflow_snapshot \
             else self.workflow(record.context.workflow_id)
         ctx = self.store.set_execution_status(execution_id, ExecutionStatus.PENDING, resume=True)
@@ -305,6 +315,16 @@ class Baton:
         if record.context.status.is_terminal:
             raise AlreadyFinished(execution_id, record.context.status.value)
         return self.store.set_execution_status(execution_id, ExecutionStatus.CANCELLED, error=reason)
+
+    def reap_orphans(self) -> list[str]:
+        """Mark executions whose `baton` process died as interrupted and kill their agents.
+
+        Best effort (a store that cannot be written now is tried again by the next command).
+        """
+        try:
+            return ownership.reap(self.store)
+        except Exception:
+            return []
 
     def close(self) -> None:
         if self._watcher is not None:
@@ -359,7 +379,7 @@ class Baton:
             if self._slots.locked():
                 rec.emit(ev.ExecutionQueued(execution_id=er.ctx.id, workflow_id=er.workflow.id))
             async with self._slots:
-                self.store.claim_execution(er.ctx.id, self.owner)
+                self.store.claim_execution(er.ctx.id, self.owner, process=self._process)
                 er.ctx = self.store.set_execution_status(er.ctx.id, ExecutionStatus.RUNNING)
                 private_dir(er.artifacts_dir.parent)
                 private_dir(er.artifacts_dir)
@@ -372,11 +392,23 @@ class Baton:
                 status, error = self._outcome(er)
         except asyncio.CancelledError:
             status, error = ExecutionStatus.CANCELLED, "cancelled"
+        except (StoreUnavailable, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno != errno.ENOSPC:
+                status, error = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}"
+                self._finish(er, status, error, self.clock.monotonic() - started)
+                raise
+            # the store (or its disk) cannot be written: the row stays RUNNING and the next
+            # `baton` command marks it interrupted, resumable
+            with contextlib.suppress(StoreUnavailable, OSError):
+                self._finish(er, ExecutionStatus.FAILED, str(exc), self.clock.monotonic() - started)
+            raise StoreUnavailable(
+                f"{exc}; execution {er.ctx.id} stopped and stays resumable: free space (or repair "
+                f"the database), then run `baton resume {er.ctx.id}`") from None
         except Exception as exc:
             status, error = ExecutionStatus.FAILED, f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
             self._finish(er, status, error, self.clock.monotonic() - started)
+            raise
+        self._finish(er, status, error, self.clock.monotonic() - started)
         return self._result(er, status, error, self.clock.monotonic() - started)
 
     async def _schedule(self, er: ExecutionRun) -> None:
@@ -419,6 +451,13 @@ class Baton:
 
     def _finish(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
                 duration: float) -> None:
+        try:
+            self._record_end(er, status, error, duration)
+        finally:
+            er.recorder.close()  # even when the store cannot be written: watchers must end
+
+    def _record_end(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
+                    duration: float) -> None:
         current = self.store.get_execution(er.ctx.id)
         if (status is ExecutionStatus.PENDING and current is not None
                 and not current.context.status.is_terminal):
@@ -430,18 +469,18 @@ class Baton:
             def commit(logs: list[ExecutionLog]) -> None:
                 try:
                     er.ctx = self.store.finish_execution(er.ctx.id, status, error=error, logs=logs)
+                except StoreUnavailable:
+                    raise
                 except BatonError:
                     # another process moved it first (e.g. `baton cancel`): keep the rows
                     self.store.append_logs(logs)
 
             er.recorder.finish(final, commit)
-            er.recorder.close()
             return
         elif current is not None:
             status = current.context.status
             error = current.context.error or error
         er.recorder.emit(self._completed_event(er, status, error, duration))
-        er.recorder.close()
 
     @staticmethod
     def _completed_event(er: ExecutionRun, status: ExecutionStatus, error: str | None,

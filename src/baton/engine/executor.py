@@ -36,6 +36,7 @@ from baton.engine.cache import PromptCache, cache_key
 from baton.engine.clock import Clock
 from baton.engine.errors import AgentNotFound, TemplateRenderError
 from baton.engine.limits import AgentLimiter
+from baton.engine.ownership import group_watcher
 from baton.engine.prompts import keep_prompt
 from baton.engine.quotas import DailyQuotas
 from baton.engine.ratelimit import RateLimiter
@@ -43,7 +44,7 @@ from baton.engine.state import ExecutionRun
 from baton.engine.templates import render_prompt, render_script, step_context
 from baton.models import Agent, StepRun, StepStatus, WorkflowStep
 from baton.store.base import Store, UsageRecord
-from baton.workspace import changes, snapshot
+from baton.workspace import changes, process, snapshot
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
 # Adapters enforce the step timeout themselves (and kill their process group); the engine's
@@ -226,7 +227,11 @@ class StepExecutor:
         )
         async with self.s.limiter.slot(agent.id, agent.max_concurrency):
             await self.s.rate_limiter.acquire(agent, er, step.id)
-            result = await self._call(er, step, agent, adapter, request)
+            watching = process.group_watcher.set(group_watcher(self.s.store, er.ctx.id, step.id))
+            try:
+                result = await self._call(er, step, agent, adapter, request)
+            finally:
+                process.group_watcher.reset(watching)
         after = None
         if before is not None:
             after = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])

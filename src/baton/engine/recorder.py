@@ -107,11 +107,15 @@ class Recorder:
             self._flusher = None
 
     def close(self) -> None:
-        """Flush and end every subscriber's stream."""
+        """Flush and end every subscriber's stream (ended even when the flush fails)."""
+        if self._closed:
+            return
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None
-        self.flush()
-        self._closed = True
-        for queue in self._subscribers:
-            queue.put_nowait(None)
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            for queue in self._subscribers:
+                queue.put_nowait(None)

@@ -88,6 +88,24 @@ class UsageTotal:
     cost_usd: float
 
 
+@dataclass(frozen=True, slots=True)
+class OwnerProcess:
+    """The process that runs an execution: host, pid and start token (see workspace.procinfo)."""
+
+    host: str
+    pid: int
+    start: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedGroup:
+    """A process group an execution's agent runs in (``start``: its leader's start token)."""
+
+    pgid: int
+    host: str
+    start: str | None
+
+
 @dataclass(slots=True)
 class ExecutionRecord:
     """An execution as stored: its context plus what the engine needs to resume it."""
@@ -98,6 +116,7 @@ class ExecutionRecord:
     log_truncated: bool = False
     owner: str | None = None
     heartbeat_at: datetime | None = None
+    owner_process: OwnerProcess | None = None
 
 
 class Store(Protocol):
@@ -148,8 +167,14 @@ class Store(Protocol):
         error: str | None = None,
         logs: Sequence[ExecutionLog] = (),
     ) -> ExecutionContext: ...
-    def claim_execution(self, execution_id: str, owner: str) -> bool: ...
+    def claim_execution(
+        self, execution_id: str, owner: str, *, process: OwnerProcess | None = None
+    ) -> bool: ...
     def heartbeat(self, owner: str) -> None: ...
+    def running_on(self, host: str) -> list[ExecutionRecord]: ...
+    def track_process(self, execution_id: str, step_id: str, group: OwnedGroup) -> None: ...
+    def untrack_process(self, execution_id: str, pgid: int) -> None: ...
+    def tracked_processes(self, execution_id: str) -> list[OwnedGroup]: ...
 
     # -- step runs and logs (one transaction: a step transition and its log rows) ----------
     def save_step(

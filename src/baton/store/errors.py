@@ -84,3 +84,18 @@ def _suggest_bump(version: str) -> str:
     if len(parts) == 3 and all(p.isdigit() for p in parts):
         return f"{parts[0]}.{parts[1]}.{int(parts[2]) + 1}"
     return f"{version}.1"
+
+
+_DISK_FULL = ("database or disk is full", "no space left on device", "disk full")
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (a driver's error without its SQL)."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a database error means the disk (or database) is full."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    return any(marker in text for marker in _DISK_FULL)

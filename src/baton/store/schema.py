@@ -91,6 +91,10 @@ executions = Table(
     # which worker runs it, and when that worker last said it was alive
     Column("owner", String(200), nullable=True),
     Column("heartbeat_at", UTCDateTime(), nullable=True),
+    # the owner process itself, to tell a dead `baton run` from a silent one (see store/ownership)
+    Column("owner_host", String(200), nullable=True),
+    Column("owner_pid", Integer, nullable=True),
+    Column("owner_start", String(100), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Index(None, "start_time", "id"),
@@ -261,4 +265,39 @@ ALL_TABLES = (
     api_audit,
     service_executions,
     workers,
+)
+
+# the process groups an execution's agents run in, while they run (killed if the owner dies)
+execution_processes = Table(
+    "execution_processes",
+    metadata,
+    Column("execution_id", ForeignKey("executions.id", ondelete="CASCADE"), nullable=False),
+    Column("pgid", Integer, nullable=False),
+    Column("host", String(200), nullable=False),
+    Column("start", String(100), nullable=True),
+    Column("step_id", ID, nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("execution_id", "pgid"),
+)
+
+# one row per held slot of a limit shared by every process on the store
+# (name: "executions", "agent:<id>"); a lease whose holder stops renewing it expires
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(200), nullable=False),
+    Column("slot", Integer, nullable=False),
+    Column("holder", String(200), nullable=False),
+    Column("acquired_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("name", "slot"),
+    Index(None, "holder"),
+)
+
+# the earliest time the next call of a rate-limited agent may start ("agent:<id>")
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("next_at", UTCDateTime(), nullable=False),
 )

@@ -31,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from baton.config.masking import mask_secrets, mask_yaml_text
 from baton.models import (
@@ -55,6 +55,8 @@ from baton.store.base import (
     CacheEntry,
     ConfigVersion,
     ExecutionRecord,
+    OwnedGroup,
+    OwnerProcess,
     UsageRecord,
     UsageTotal,
 )
@@ -66,6 +68,9 @@ from baton.store.errors import (
     IntegrityViolation,
     InvalidArgument,
     NotFound,
+    StoreUnavailable,
+    first_line,
+    is_disk_full,
 )
 from baton.store.hotpath import StepLogWriter
 from baton.store.schema import (
@@ -74,6 +79,7 @@ from baton.store.schema import (
     config_audit,
     config_versions,
     execution_logs,
+    execution_processes,
     executions,
     step_runs,
     usage,
@@ -127,8 +133,13 @@ class SqlStore:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._writer.connect() as conn, conn.begin():
-            yield conn
+        try:
+            with self._writer.connect() as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            if is_disk_full(exc):
+                raise StoreUnavailable(f"the store cannot be written: {first_line(exc)}") from None
+            raise
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -413,9 +424,11 @@ class SqlStore:
             fresh = conn.execute(select(executions).where(executions.c.id == execution_id)).one()
         return _context(fresh)
 
-    def claim_execution(self, execution_id: str, owner: str) -> bool:
+    def claim_execution(self, execution_id: str, owner: str, *, process: OwnerProcess | None = None
+                        ) -> bool:
         """Make ``owner`` the execution's worker if nobody owns it or its owner has not sent
-        a heartbeat for ``claim_timeout``. True if ``owner`` holds it now."""
+        a heartbeat for ``claim_timeout``. True if ``owner`` holds it now. ``process`` is the
+        owner's host, pid and start token, so a later command can tell that it died."""
         now = self._now()
         stale = now - self.claim_timeout
         c = executions.c
@@ -431,7 +444,9 @@ class SqlStore:
                         c.heartbeat_at < stale,
                     ),
                 )
-                .values(owner=owner, heartbeat_at=now, updated_at=now)
+                .values(owner=owner, heartbeat_at=now, updated_at=now,
+                        **({"owner_host": process.host, "owner_pid": process.pid,
+                            "owner_start": process.start} if process is not None else {}))
             ).rowcount
             if claimed:
                 return True
@@ -449,6 +464,34 @@ class SqlStore:
                 .where(c.owner == owner, c.status.in_(_ACTIVE))
                 .values(heartbeat_at=self._now())
             )
+
+    def running_on(self, host: str) -> list[ExecutionRecord]:
+        """RUNNING executions whose owner process is on ``host``."""
+        c = executions.c
+        with self._read() as conn:
+            rows = conn.execute(select(executions).where(
+                c.status == ExecutionStatus.RUNNING.value, c.owner_host == host)).all()
+        return [_record(row) for row in rows]
+
+    def track_process(self, execution_id: str, step_id: str, group: OwnedGroup) -> None:
+        """Record a process group an agent of the execution runs in."""
+        with self._write() as conn:
+            conn.execute(self._upsert(execution_processes).values(
+                execution_id=execution_id, pgid=group.pgid, host=group.host, start=group.start,
+                step_id=step_id, started_at=self._now()).on_conflict_do_nothing())
+
+    def untrack_process(self, execution_id: str, pgid: int) -> None:
+        with self._write() as conn:
+            conn.execute(delete(execution_processes).where(
+                execution_processes.c.execution_id == execution_id,
+                execution_processes.c.pgid == pgid))
+
+    def tracked_processes(self, execution_id: str) -> list[OwnedGroup]:
+        t = execution_processes.c
+        with self._read() as conn:
+            rows = conn.execute(select(t.pgid, t.host, t.start).where(
+                t.execution_id == execution_id).order_by(t.started_at)).all()
+        return [OwnedGroup(pgid=r.pgid, host=r.host, start=r.start) for r in rows]
 
     # -- step runs and logs ---------------------------------------------------------------------
     def save_step(
@@ -800,6 +843,9 @@ def _execution_values(ctx: ExecutionContext, snapshot: dict[str, Any], now: date
         "last_log_at": None,
         "owner": None,
         "heartbeat_at": None,
+        "owner_host": None,
+        "owner_pid": None,
+        "owner_start": None,
         "created_at": now,
         "updated_at": now,
     }
@@ -831,6 +877,8 @@ def _record(row: Row[Any]) -> ExecutionRecord:
         log_truncated=bool(row.log_truncated),
         owner=row.owner,
         heartbeat_at=row.heartbeat_at,
+        owner_process=None if row.owner_host is None else OwnerProcess(
+            host=row.owner_host, pid=row.owner_pid, start=row.owner_start),
     )
 
 

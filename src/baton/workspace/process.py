@@ -15,9 +15,14 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 LineCallback = Callable[[str], Awaitable[None]]
+# Told (pgid, True) when a child's process group starts and (pgid, False) when it is gone;
+# the engine sets it around an agent call so a crash of Baton leaves a record of its groups.
+GroupWatcher = Callable[[int, bool], None]
+group_watcher: ContextVar[GroupWatcher | None] = ContextVar("baton_group_watcher", default=None)
 _LINE_LIMIT = 64 * 1024 * 1024
 _KEEP_BYTES = 32 * 1024 * 1024
 
@@ -113,6 +118,9 @@ async def run_process(
         start_new_session=True,
         limit=_LINE_LIMIT,
     )
+    watcher = group_watcher.get()
+    if watcher is not None:
+        watcher(proc.pid, True)
     out: list[str] = []
     err: list[str] = []
     pumps = [
@@ -136,6 +144,8 @@ async def run_process(
         raise
     finally:
         signal_group(proc.pid, signal.SIGKILL)
+        if watcher is not None:
+            watcher(proc.pid, False)
     _done, pending = await asyncio.wait(pumps, timeout=5)
     for task in pending:
         task.cancel()

@@ -1,0 +1,144 @@
+"""kill -9 of `baton run`: the next command marks the execution interrupted and kills its agents;
+`baton resume` refuses while the owner lives and completes it once it is gone."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.userpath import Project
+
+NAP = "4242.5"  # a sleep nobody else runs, to find it in /proc
+
+
+def _sleepers() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if argv[:2] == [b"sleep", NAP.encode()] and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _project(tmp_path: Path) -> Project:
+    project = Project.init(tmp_path / "repo")
+    project.configure(workflows={"nap": {"steps": [
+        {"id": "before", "agent_id": "sh", "prompt_template": "echo before"},
+        # the first run sleeps (and is killed); once `awake` exists the step finishes at once
+        {"id": "nap", "agent_id": "sh", "timeout_seconds": 3600,
+         "prompt_template": f"test -f awake || sleep {NAP}; echo slept"},
+        {"id": "after", "agent_id": "sh", "prompt_template": "echo after"},
+    ]}})
+    return project
+
+
+def _wait_running_step(project: Project, step: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = project.baton("history", "--json")
+        rows = json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else []
+        if rows:
+            status = project.json("status", rows[0]["id"])
+            if any(s["step_id"] == step and s["status"] == "running" for s in status["steps"]) \
+                    and _sleepers():
+                return str(rows[0]["id"])
+        time.sleep(0.2)
+    raise AssertionError(f"step {step} never started")
+
+
+@pytest.mark.slow
+def test_kill_9_of_baton_run_is_noticed_its_agent_killed_and_resume_completes(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    proc = project.popen("run", "nap", "--json", start_new_session=True)
+    try:
+        execution_id = _wait_running_step(project, "nap")
+
+        # while the owner lives, resume is refused and nothing is marked interrupted
+        refused = project.baton("resume", execution_id)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert "still running in process" in refused.stderr and str(proc.pid) in refused.stderr
+        assert project.json("status", execution_id)["status"] == "running"
+
+        os.kill(proc.pid, signal.SIGKILL)  # the baton process only; its agent's group lives on
+        proc.wait(timeout=10)
+        assert _sleepers(), "the agent's sleep should have outlived its baton process"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    history = project.json("history")
+    assert history[0]["id"] == execution_id
+    assert history[0]["status"] == "failed"
+    assert history[0]["error"].startswith("interrupted:")
+    assert f"baton resume {execution_id}" in history[0]["error"]
+    assert _sleepers() == [], "an orphaned agent process survived"
+    status = project.json("status", execution_id)
+    steps = {s["step_id"]: s["status"] for s in status["steps"]}
+    assert steps == {"before": "completed", "nap": "cancelled"}
+    logs = project.json("logs", execution_id)
+    assert [r["metadata"]["orphan_groups_killed"] for r in logs
+            if r["metadata"].get("event") == "execution.interrupted"] == [1]
+
+    (project.root / "awake").write_text("")
+    resumed = project.baton("resume", execution_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    final = project.json("status", execution_id)
+    assert final["status"] == "completed"
+    assert {s["step_id"]: s["status"] for s in final["steps"]} == {
+        "before": "completed", "nap": "completed", "after": "completed"}
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MiB tmpfs (needs root, as CI is)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot mount a tmpfs: {made.stderr}")
+        pytest.skip(f"cannot mount a tmpfs: {made.stderr}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.slow
+def test_disk_full_is_a_clear_error_and_leaves_the_execution_resumable(small_disk: Path) -> None:
+    project = Project.init(small_disk / "repo")
+    project.configure(workflows={"fill": {"steps": [
+        # an agent fills the disk; the store's next write fails
+        {"id": "fill", "agent_id": "sh",
+         "prompt_template": "test -f roomy || head -c 50M /dev/zero > fill.bin 2>/dev/null; echo filled"},
+        {"id": "next", "agent_id": "sh", "prompt_template": "echo next"},
+    ]}})
+    run = project.baton("run", "fill")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "database or disk is full" in run.stderr and "stays resumable" in run.stderr
+    execution_id = run.stderr.split("then run `baton resume ", 1)[1].split("`", 1)[0]
+
+    (project.root / "fill.bin").unlink()
+    (project.root / "roomy").write_text("")
+    history = project.json("history")
+    assert history[0]["id"] == execution_id
+    assert history[0]["status"] == "failed" and history[0]["error"].startswith("interrupted:")
+    resumed = project.baton("resume", execution_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "completed"

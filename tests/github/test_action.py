@@ -30,6 +30,8 @@ def pr_event(pull_request: PullRequest, action: str, *, head_repo: str = REPO) -
             "number": PR_NUMBER,
             "draft": False,
             "title": "feature",
+            "user": {"login": "mallory" if head_repo != REPO else "contributor"},
+            "author_association": "NONE" if head_repo != REPO else "MEMBER",
             "head": {"ref": "feature", "sha": repo.head_sha, "repo": {"full_name": head_repo}},
             "base": {"ref": "main", "sha": repo.base_sha, "repo": {"full_name": REPO}},
         },

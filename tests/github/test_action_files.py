@@ -40,7 +40,7 @@ def test_the_run_step_sets_the_variables_the_entry_point_reads() -> None:
     envvars = {o.envvar for o in params if getattr(o, "envvar", None)}
     assert envvars <= set(run["env"])
     # API keys only reach the run when the trust step allows it (forks get none)
-    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY"):
+    for key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "GEMINI_API_KEY", "COPILOT_GITHUB_TOKEN"):
         assert run["env"][key].startswith("${{ steps.trust.outputs.secrets == 'true' &&")
     # the token goes to Baton under its own name; no step exports GITHUB_TOKEN to what it starts
     assert run["env"]["BATON_GITHUB_TOKEN"] == "${{ inputs.github-token }}"

@@ -139,8 +139,11 @@ def plan_for_event(event_name: str, event: Mapping[str, Any], options: ActionOpt
         )
         workflow = options.workflow or "code-review"
         params: dict[str, Any] = {"pr": str(pull.get("number")), "base": str(base.get("ref") or "")}
-        if workflow == "code-review" and action == "synchronize":
-            params["incremental"] = "true"
+        if workflow == "code-review":
+            login = str((pull.get("user") or {}).get("login") or "unknown")
+            params["pr_author"] = f"{login} ({str(pull.get('author_association') or 'NONE').upper()})"
+            if action == "synchronize":
+                params["incremental"] = "true"
         return ActionPlan(
             workflow,
             params,
@@ -184,11 +187,10 @@ def plan_for_event(event_name: str, event: Mapping[str, Any], options: ActionOpt
         for key in ("config", "agents", "fail-on", "fail_on"):
             inputs.pop(key, None)
         pr = str(inputs.get("pr") or "").lstrip("#")
-        return ActionPlan(
-            workflow,
-            {k.replace("-", "_"): v for k, v in inputs.items()},
-            pr=int(pr) if pr.isdigit() else None,
-        )
+        params = {k.replace("-", "_"): v for k, v in inputs.items()}
+        if workflow == "issue-to-pr":
+            params.setdefault("repo", ".")  # the checkout
+        return ActionPlan(workflow, params, pr=int(pr) if pr.isdigit() else None)
     return ActionPlan(
         None, skip=f"event {event_name!r} is not handled (pull_request, issue_comment, workflow_dispatch are)"
     )

@@ -36,6 +36,7 @@ from baton.errors import BatonError
 from baton.integrations.git_credentials import DEFAULT_SERVER_URL, PushError, push_branch
 from baton.integrations.github import (
     GitHubClient,
+    GitHubError,
     GitHubNotConfigured,
     GitHubSettings,
     repository_from_remote,
@@ -176,9 +177,24 @@ async def prepare(
         await _issue_text(out, client, trust)
     elif publish_kind == "pr_fix":
         await _pr_context(out, client, trust)
-    elif publish_kind == "review" and _truthy(out.params.get("incremental")):
-        await _since_last_review(baton, workflow, out, client)
+    elif publish_kind == "review":
+        await _pr_author(out, client)
+        if _truthy(out.params.get("incremental")):
+            await _since_last_review(baton, workflow, out, client)
     return out
+
+
+async def _pr_author(out: Prepared, client: GitHubClient | None) -> None:
+    """Tag a reviewed pull request's diff with its author: the reviewers read it as untrusted data."""
+    number = str(out.params.get("pr") or "").strip().lstrip("#")
+    if client is None or not number.isdigit() or out.params.get("pr_author"):
+        return
+    try:
+        pull = await client.pull(int(number))
+    except GitHubError:
+        return
+    login, association = _author(pull)
+    out.params["pr_author"] = f"{login} ({association})"
 
 
 def _author(item: Mapping[str, Any]) -> tuple[str, str]:

@@ -53,18 +53,22 @@ def _var(name: str) -> str:
     return "SCAN_KEY_" + name.upper().replace("-", "_")
 
 
+def _ref(name: str) -> str:
+    return "${" + _var(name) + "}"
+
+
 def _agents(server: FakeModelServer) -> dict[str, Any]:
     agents: dict[str, Any] = {}
     for cli in CLIS:
         provider, model = MODELS[cli]
-        config: dict[str, Any] = {"base_url": server.url, "api_key": "${%s}" % _var(cli), **FAST_FAIL[cli]}
+        config: dict[str, Any] = {"base_url": server.url, "api_key": _ref(cli), **FAST_FAIL[cli]}
         if cli == "claude":
             config["allowed_tools"] = ["Bash(env)", "Write"]
         agents[cli] = {"provider": provider, "model": model, "capabilities": ["coding"], "config": config}
     for name, (provider, model, _api) in API_AGENTS.items():
         base = server.url if provider == "anthropic" else f"{server.url}/v1"
         agents[name] = {"provider": provider, "model": model, "interface": "api", "capabilities": ["chat"],
-                        "config": {"base_url": base, "api_key": "${%s}" % _var(name)}}
+                        "config": {"base_url": base, "api_key": _ref(name)}}
     return agents
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fixtures.git_repos import BUG_LINES, PR_NUMBER, add_commit, git
-from tests.workflows.support import CLAUDE_REVIEW, CODEX_REVIEW, SHELL, scripted
+from tests.workflows.support import CLAUDE_REVIEW, CODEX_REVIEW, SHELL
 
 from .conftest import REPO, TOKEN, PullRequest
 from .test_action import FORK, comment_event, pr_event, run_action
@@ -37,28 +37,39 @@ MALICIOUS = (
 
 
 def stand_in(
-    tmp_path: Path, name: str, answer: dict[str, Any], caps: list[str], **env: str
+    tmp_path: Path, name: str, answer: dict[str, Any], caps: list[str], cli: str = "claude", **env: str
 ) -> dict[str, Any]:
+    """A stand-in for the ``cli`` binary: dumps what it got, prints that CLI's final answer."""
     dump = tmp_path / "dump"
     dump.mkdir(exist_ok=True)
     script = tmp_path / f"{name}.sh"
     script.write_text(STAND_IN)
     script.chmod(0o755)
     result = tmp_path / f"{name}-result.json"
-    line = {
-        "type": "result",
-        "subtype": "success",
-        "is_error": False,
-        "result": "done",
-        "session_id": "s",
-        "usage": {"input_tokens": 1, "output_tokens": 1},
-        "total_cost_usd": 0.0,
-        "structured_output": answer,
-    }
-    result.write_text(json.dumps(line) + "\n")
+    if cli == "claude":
+        lines: list[dict[str, Any]] = [
+            {
+                "type": "result",
+                "subtype": "success",
+                "is_error": False,
+                "result": "done",
+                "session_id": "s",
+                "usage": {"input_tokens": 1, "output_tokens": 1},
+                "total_cost_usd": 0.0,
+                "structured_output": answer,
+            }
+        ]
+        provider, model = "anthropic", "claude-sonnet-4-5"
+    else:
+        lines = [
+            {"type": "assistant.message", "data": {"content": json.dumps(answer)}},
+            {"type": "result", "sessionId": "s", "exitCode": 0, "usage": {}},
+        ]
+        provider, model = "github", "gpt-5.4"
+    result.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return {
-        "provider": "anthropic",
-        "model": "claude-sonnet-4-5",
+        "provider": provider,
+        "model": model,
         "capabilities": caps,
         "config": {
             "command": ["bash", str(script)],
@@ -92,7 +103,8 @@ def test_a_fork_pull_request_no_token_in_any_agent_and_nothing_written(
     agents = {
         "sh": SHELL,
         "claude": stand_in(tmp_path, "claude", CLAUDE_REVIEW, ["code_review"]),
-        "codex": scripted(CODEX_REVIEW),
+        # copilot logged in to GitHub (no base_url): it used to inherit GITHUB_TOKEN / GH_TOKEN
+        "copilot": stand_in(tmp_path, "copilot", CODEX_REVIEW, ["code_review"], cli="copilot"),
     }
     code, outputs, summary, stderr = run_action(
         pull_request,
@@ -106,7 +118,7 @@ def test_a_fork_pull_request_no_token_in_any_agent_and_nothing_written(
     assert code == 1, stderr  # the verdict still counts
     assert outputs["verdict"] == "request_changes"
     envs = dumps(tmp_path, ".env")
-    assert envs, "the claude stand-in never ran"
+    assert len(envs) == 2, "the claude and copilot stand-ins did not both run"
     argvs = dumps(tmp_path, ".argv")
     assert_no_token(envs + argvs)
     # the reviewer read the fork's diff as labelled, untrusted data

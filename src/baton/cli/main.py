@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "baton.cli.tokens_cmd",
     "baton.cli.service_cmd",
     "baton.cli.usage_cmd",
+    "baton.cli.gc_cmd",
     "baton.cli.mcp_cmd",
     "baton.cli.acp_cmd",
     "baton.cli.github_cmd",

@@ -25,9 +25,15 @@ def private_dir(path: Path) -> Path:
 
 
 def private_file(path: Path) -> Path:
-    """``path`` as an existing file readable by its owner only (created empty if missing)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
-    os.close(fd)
+    """``path`` as an existing file readable by its owner only (created empty if missing).
+
+    An existing file is never opened: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, and SQLite's locks on an open database are such locks
+    (a second store opened in a process that already has one would corrupt it).
+    """
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+        os.close(fd)
     os.chmod(path, FILE_MODE)
     return path
 

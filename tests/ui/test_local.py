@@ -126,6 +126,9 @@ def test_an_approval_decided_on_the_approvals_page(local: Local, browser, decisi
         time.sleep(0.3)
     card = page.locator(f'article[data-run="{execution_id}"][data-step="deploy"]')
     assert "Ship build?" in card.locator(".message").inner_text()
+    page.goto(local.base + "/")
+    assert page.locator(f'tr.run[data-id="{execution_id}"] .badge.st-waiting').inner_text() == "waiting for approval"
+    page.goto(local.base + "/approvals")
     page.screenshot(path=str(local.shots / f"approvals-{decision}.png"), full_page=True)
     card.locator('input[name="reason"]').fill(f"{decision} from the browser")
     card.locator(f'button[value="{decision}"]').click()

@@ -122,6 +122,7 @@ def test_statuses_timeline_and_step_panel_follow_the_log(baton: Baton) -> None:
     row = page.rows[0]
     assert (row.id, row.status, row.steps_done, row.steps_total, row.tokens, row.cost_usd, row.trigger) == (
         ctx.id, "running", 2, 3, 10, 0.25, "CLI")
+    assert row.waiting is False
     assert queries.list_runs(store.engine, queries.RunFilter(text="nomatch"), cursor=None).rows == []
     assert queries.list_runs(store.engine, queries.RunFilter(status=ExecutionStatus.FAILED), cursor=None).rows == []
     with pytest.raises(queries.InvalidCursor):
@@ -162,3 +163,11 @@ def test_pages_escape_and_redact_and_send_the_headers(baton: Baton, tmp_path: Pa
     fresh = TestClient(client.app, base_url="http://127.0.0.1:8000")
     assert fresh.get("/?token=t", follow_redirects=False).headers["location"].startswith("/signin")
     assert client.get("/", headers={"host": "attacker.example"}).status_code == 421
+
+
+def test_sign_in_redirects_stay_on_the_site() -> None:
+    from baton.ui.routes import _safe_next
+
+    assert _safe_next("/runs/abc?step=x") == "/runs/abc?step=x"
+    for bad in ("//evil.example", "/\\evil.example", "https://evil.example", "/x\\y", "/a\nLocation: x", ""):
+        assert _safe_next(bad) == "/", bad

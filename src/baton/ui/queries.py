@@ -56,6 +56,7 @@ class RunRow:
     steps_total: int = 0
     tokens: int = 0
     cost_usd: float = 0.0
+    waiting: bool = False  # a step waits for a human
 
     @property
     def duration_seconds(self) -> float | None:
@@ -117,7 +118,7 @@ def list_runs(engine: Engine, flt: RunFilter, *, cursor: str | None, limit: int 
         more = len(found) > limit
         found = found[:limit]
         ids = [r.id for r in found]
-        done = _steps_done(conn, ids)
+        done, waiting = _step_counts(conn, ids)
         spent = _usage(conn, ids)
         api = _submitted(conn, ids)
     rows = []
@@ -134,6 +135,7 @@ def list_runs(engine: Engine, flt: RunFilter, *, cursor: str | None, limit: int 
                 trigger=trigger_of(r.environment or {}, r.id in api),
                 steps_done=done.get(r.id, 0),
                 steps_total=int(r.steps_total or 0),
+                waiting=r.id in waiting,
                 tokens=tokens,
                 cost_usd=cost,
             )
@@ -167,16 +169,24 @@ def _steps_total(engine: Engine) -> Any:
     return func.json_array_length(snapshot, "$.steps").label("steps_total")
 
 
-def _steps_done(conn: Any, ids: list[str]) -> dict[str, int]:
+def _step_counts(conn: Any, ids: list[str]) -> tuple[dict[str, int], set[str]]:
+    """Per execution: how many steps are done, and which have a step waiting for approval."""
     if not ids:
-        return {}
+        return {}, set()
     s = step_runs.c
     query = (
-        select(s.execution_id, func.count())
-        .where(s.execution_id.in_(ids), s.status.in_(_DONE))
-        .group_by(s.execution_id)
+        select(s.execution_id, s.status, func.count())
+        .where(s.execution_id.in_(ids), s.status.in_((*_DONE, StepStatus.WAITING.value)))
+        .group_by(s.execution_id, s.status)
     )
-    return {r[0]: int(r[1]) for r in conn.execute(query)}
+    done: dict[str, int] = {}
+    waiting: set[str] = set()
+    for execution_id, status, count in conn.execute(query):
+        if status == StepStatus.WAITING.value:
+            waiting.add(execution_id)
+        else:
+            done[execution_id] = done.get(execution_id, 0) + int(count)
+    return done, waiting
 
 
 def _usage(conn: Any, ids: list[str]) -> dict[str, tuple[int, float]]:

@@ -190,7 +190,9 @@ def https(request: Request) -> bool:
 
 
 def _safe_next(target: str) -> str:
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """``target`` if it is a path on this site, else ``/`` (no open redirect)."""
+    safe = target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target
+    return target if safe and not any(ord(c) < 32 for c in target) else "/"
 
 
 # -- runs --------------------------------------------------------------------------------------

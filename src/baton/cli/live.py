@@ -14,6 +14,8 @@ from rich.table import Table
 from baton.cli.app import keep_whole
 from baton.engine import events as ev
 from baton.engine.core import ExecutionResult
+from baton.models import StepRun, StepStatus
+from baton.models.execution import step_totals
 
 _STYLE = {
     "pending": "dim", "queued": "dim", "running": "bold cyan", "completed": "green",
@@ -39,6 +41,7 @@ class StepRow:
     note: str = ""
     attempts: int = 0
     retries: int = 0
+    passes: int = 1
     files: list[str] = field(default_factory=list)
 
 
@@ -53,6 +56,28 @@ class LiveView:
         self.started = time.monotonic()
         self.workflow_id = ""
         self.finished = False
+
+    def seed(self, runs: list[StepRun]) -> None:
+        """Show what earlier runs of a resumed (or approved) execution left in the store."""
+        for run in runs:
+            row = self.rows.setdefault(run.step_id, StepRow(run.step_id))
+            out = run.output or {}
+            row.status = run.status.value
+            if run.status is StepStatus.FAILED and out.get("allowed"):
+                row.status = "failed (allowed)"
+            row.agent = run.agent_id or ""
+            row.passes = max(run.iteration, 1)
+            if run.started_at and run.ended_at:
+                row.elapsed = (run.ended_at - run.started_at).total_seconds()
+            usage = out.get("usage") or {}
+            row.tokens = int(usage.get("input_tokens") or 0) + int(usage.get("output_tokens") or 0)
+            row.cost = 0.0 if run.cache_hit else float(out.get("cost_usd") or 0.0)
+            row.files = list(out.get("files_changed") or [])
+            error = (run.error or "").splitlines()
+            row.note = "cache hit" if run.cache_hit else (error[0][:80] if error else "")
+        totals, cost = step_totals(runs)
+        self.total_tokens = totals.get("input_tokens", 0) + totals.get("output_tokens", 0)
+        self.total_cost = cost
 
     def apply(self, event: ev.Event) -> None:
         step = event.step_id
@@ -69,8 +94,11 @@ class LiveView:
             row.status, row.agent, row.started = "running", event.agent_id, time.monotonic()
             row.attempts = event.attempt
             row.elapsed = None
+            row.passes = event.iteration
             if event.attempt > 1:
                 row.note = f"attempt {event.attempt} ({row.retries} retried)"
+            else:
+                row.note, row.retries = "", 0
         elif isinstance(event, ev.StepRetrying) and row:
             row.retries += 1
             row.status = "retrying"
@@ -127,7 +155,8 @@ class LiveView:
                 str(row.tokens) if row.tokens else "",
                 f"${row.cost:.4f}" if row.cost else "",
                 _files(row.files),
-                escape(row.note),
+                escape(f"pass {row.passes}" + (f": {row.note}" if row.note else "")
+                       if row.passes > 1 else row.note),
             )
         table.caption = f"total: {self.total_tokens} tokens, ${self.total_cost:.4f}"
         return keep_whole(table, "step")

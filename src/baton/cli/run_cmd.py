@@ -88,6 +88,7 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
     if not as_json:
         err_console.print(f"[dim]execution {handle.id}[/]", highlight=False)
     view = LiveView([s.id for s in handle.workflow.steps])
+    view.seed(baton.store.list_steps(handle.id))  # a resumed execution's earlier steps
     if as_json:
         result = await handle.wait()
     else:

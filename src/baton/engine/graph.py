@@ -212,6 +212,14 @@ async def _run(er: ExecutionRun, executor: StepExecutor, baton: Baton, url: str)
             "recursion_limit": nodes.max_steps + 2 * len(workflow.steps) + 10,
         }
         snapshot = await compiled.aget_state(config)
+        run_config = config
+        retry = await _retry_point(compiled, config, snapshot, workflow)
+        if retry is not None:
+            # resuming a failed execution: go back to just before the failed step(s), like the
+            # simple scheduler runs every step that did not complete
+            snapshot = retry
+            forked = {**config["configurable"], **retry.config["configurable"]}
+            run_config = {**config, "configurable": forked}
         payload: Any
         if snapshot.created_at is None:
             payload = initial_state(er)
@@ -235,7 +243,7 @@ async def _run(er: ExecutionRun, executor: StepExecutor, baton: Baton, url: str)
                 _finish(er, executor)
                 return
         try:
-            await compiled.ainvoke(payload, config, durability="sync")
+            await compiled.ainvoke(payload, run_config, durability="sync")
         except GraphRecursionError:
             er.abort_reason = er.abort_reason or (
                 f"workflow {workflow.id!r} exceeded LangGraph's recursion limit; raise config.max_steps"
@@ -251,6 +259,33 @@ async def _run(er: ExecutionRun, executor: StepExecutor, baton: Baton, url: str)
 
 
 Waiting = tuple[str, str, dict[str, Any], str]
+
+
+async def _retry_point(compiled: Any, config: Any, snapshot: Any, workflow: Workflow) -> Any | None:
+    """For a graph that ended with failed (or cancelled) steps, the checkpoint from which
+    those steps run again: the latest one before the earliest failed visit. None otherwise."""
+    if snapshot.created_at is None or snapshot.next or _interrupts(snapshot):
+        return None
+    allowed = {s.id for s in workflow.steps if s.allow_failure}
+    statuses = snapshot.values.get("statuses") or {}
+    final = snapshot.values.get("iterations") or {}
+    failed = {
+        sid for sid, status in statuses.items()
+        if sid not in allowed and status in (StepStatus.FAILED.value, StepStatus.CANCELLED.value)
+    }
+    if not failed:
+        return None
+    points: dict[str, Any] = {}
+    async for past in compiled.aget_state_history(config):
+        visits = past.values.get("iterations") or {}
+        for sid in failed - set(points):
+            if sid in past.next and visits.get(sid, 0) == final.get(sid, 0) - 1:
+                points[sid] = past
+        if len(points) == len(failed):
+            break
+    if not points:
+        return None
+    return min(points.values(), key=lambda p: int((p.metadata or {}).get("step", 0)))
 
 
 def _interrupts(snapshot: Any) -> list[Waiting]:

@@ -7,10 +7,11 @@ the :class:`StepExecutor` (templates, retries, fallbacks, timeouts, cache, limit
 budgets, events, StepRun rows), then pick the step's route. It returns only what changed
 in the :class:`GraphState`; the router of a routing step reads the route index back.
 
-Routes are evaluated whatever the step's status, so a workflow can branch on
-``failed('test')``. Once the execution is stopped (a bound, a budget, a broken route) no
-further step runs: routers lead nowhere, and steps reached by dependency edges are
-skipped with the reason, as the simple scheduler skips its pending steps.
+Routes are evaluated whatever the step's status (so a workflow can branch on
+``failed('test')``), except for a skipped step: it did not run, so it leads nowhere.
+Once the execution is stopped (a bound, a budget, a broken route) no further step runs:
+routers lead nowhere, and steps reached by dependency edges are skipped with the reason,
+as the simple scheduler skips its pending steps.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class StepNodes:
         if after is not None and after is not before:
             update["outputs"] = {step.key: after}
             update["usage"] = usage_delta(after)  # failed attempts were billed too
-        if isinstance(step.next, list) and er.abort_reason is None:
+        if isinstance(step.next, list) and er.abort_reason is None and status is not StepStatus.SKIPPED:
             update["routes"] = {step.id: self._choose(rt, step, state, update)}
         if er.abort_reason is not None:
             update["abort"] = er.abort_reason

@@ -56,7 +56,9 @@ class ExecutionRun:
             output = run.output or {}
             if not output.get("cache_hit"):  # failed attempts were billed too
                 self.budget.add(Usage.from_dict(output.get("usage")), output.get("cost_usd"))
-            if run.status is StepStatus.COMPLETED and run.step_id in keys:
-                self.runs[run.step_id] = run
+            if run.step_id not in keys:
+                continue
+            self.runs[run.step_id] = run  # a failed step keeps its real error until it runs again
+            if run.status is StepStatus.COMPLETED:
                 self.statuses[run.step_id] = run.status
                 self.outputs[keys[run.step_id]] = output

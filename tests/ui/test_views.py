@@ -171,3 +171,34 @@ def test_sign_in_redirects_stay_on_the_site() -> None:
     assert _safe_next("/runs/abc?step=x") == "/runs/abc?step=x"
     for bad in ("//evil.example", "/\\evil.example", "https://evil.example", "/x\\y", "/a\nLocation: x", ""):
         assert _safe_next(bad) == "/", bad
+
+
+def test_usage_page_charts_usage_and_todays_quota_consumption(tmp_path: Path) -> None:
+    cfg = Configuration.model_validate({
+        "version": "1.0.0",
+        "global": {"workspace_dir": str(tmp_path),
+                   "quotas": {"agents": {"bot": {"max_cost_usd_per_day": 1.0, "max_tokens_per_day": 1000}},
+                              "workflows": {"*": {"max_cost_usd_per_day": 5.0}}}},
+        "agents": {"bot": {"provider": "scripted", "model": "echo", "capabilities": ["t"],
+                           "config": {"script": [{"reply": "ok"}]}}},
+        "workflows": {"wf": {"steps": [{"id": "a", "agent_id": "bot", "prompt_template": "a"}]}},
+    })
+    baton = Baton(cfg, open_store(None, base_dir=tmp_path), root=tmp_path)
+    store = baton.store
+    now = datetime.now(UTC)
+    ctx = ExecutionContext(workflow_id="wf", workspace_dir=str(tmp_path), start_time=now)
+    store.create_execution(ctx, workflow_snapshot=baton.workflow("wf").model_dump(mode="json"))
+    for when, tokens, cost in ((now - timedelta(days=3), 500, 0.5), (now, 300, 0.25)):
+        store.record_usage(UsageRecord(execution_id=ctx.id, step_id="a", agent_id="bot", model="echo-9",
+                                       workflow_id="wf", input_tokens=tokens, output_tokens=0, cost_usd=cost,
+                                       at=when))
+    client = TestClient(create_local_app(baton, None, LocalGate("t"), 8000), base_url="http://127.0.0.1:8000")
+    client.get("/?token=t")
+    page = client.get("/usage?days=30").text
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 8
+    assert "echo-9: $0.7500" in page and "echo-9: 800" in page  # by model, over 30 days
+    # today's consumption against each quota (only today's record counts)
+    bot = page.split('data-quota="agent:bot"')[1].split("</tr>")[0]
+    assert "300 / 1,000" in bot and 'value="300"' in bot and "$0.2500 / $1.0000" in bot
+    wf = page.split('data-quota="workflow:wf"')[1].split("</tr>")[0]
+    assert "$0.2500 / $5.0000" in wf and 'class="tokens"' not in wf

@@ -30,7 +30,7 @@ from baton.ui.actions import Actions
 from baton.ui.live import run_feed
 from baton.ui.render import render
 from baton.ui.security import COOKIE, SESSION_SECONDS, Gate, csrf_ok
-from baton.ui.views import STATUSES, build_run, build_step
+from baton.ui.views import STATUSES, build_run, build_step, quota_use
 
 router = APIRouter(include_in_schema=False)
 _LOG_ROWS = 1000
@@ -550,7 +550,14 @@ async def usage(request: Request, board: Board, principal: Viewer, days: int = 3
         )
         for by, totals in groups.items()
     }
-    quotas = board.baton.configuration.global_.model_dump().get("quotas") or {}
+    quotas = await asyncio.to_thread(
+        quota_use,
+        board.store,
+        board.baton.configuration.global_.quotas,
+        sorted(board.baton.agents),
+        board.baton.workflow_ids(),
+        datetime.now(UTC),
+    )
     return page(
         request, "usage.html", principal, groups=groups, cost=cost, tokens=tokens, days=days, quotas=quotas
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.engine.prompts import read_prompt
+from baton.engine.quotas import day_start
 from baton.models import (
     BudgetConfig,
     ExecutionContext,
@@ -23,6 +24,7 @@ from baton.models import (
     StepStatus,
     Workflow,
 )
+from baton.models.configuration import QuotaConfig
 from baton.models.execution import step_totals
 from baton.store.base import ExecutionRecord
 from baton.store.sql import SqlStore
@@ -434,3 +436,44 @@ def _diff_path(lines: list[str]) -> str:
 
 def is_active(status: ExecutionStatus) -> bool:
     return not status.is_terminal
+
+
+@dataclass(slots=True)
+class QuotaUse:
+    """Today's use of one daily quota (an agent's or a workflow's)."""
+
+    kind: str  # agent | workflow
+    key: str
+    tokens: int
+    cost_usd: float
+    max_tokens: int | None
+    max_cost_usd: float | None
+
+
+def quota_use(
+    store: SqlStore, config: QuotaConfig, agents: list[str], workflows: list[str], now: datetime
+) -> list[QuotaUse]:
+    """Each configured daily quota with what was used today (UTC); ``"*"`` applies to each one."""
+    since = day_start(now)
+    out: list[QuotaUse] = []
+    for kind, quotas, known in (("agent", config.agents, agents), ("workflow", config.workflows, workflows)):
+        if not quotas:
+            continue
+        totals = {t.group: t for t in store.usage_totals(by=kind, since=since)}
+        keys = sorted(set(known) | set(totals)) if "*" in quotas else sorted(k for k in quotas if k != "*")
+        for key in keys:
+            quota = quotas.get(key) or quotas.get("*")
+            if quota is None:
+                continue
+            total = totals.get(key)
+            out.append(
+                QuotaUse(
+                    kind,
+                    key,
+                    tokens=(total.input_tokens + total.output_tokens) if total else 0,
+                    cost_usd=total.cost_usd if total else 0.0,
+                    max_tokens=quota.max_tokens_per_day,
+                    max_cost_usd=quota.max_cost_usd_per_day,
+                )
+            )
+    return out

@@ -173,6 +173,7 @@ class Baton:
             cache=PromptCache(store, g.cache.ttl_seconds) if g.cache.enabled else None,
             rate_limiter=RateLimiter(self.clock),
             quotas=DailyQuotas(store, g.quotas, self.clock) if g.quotas.active else None,
+            protected=(self.root / "baton.yaml", self.root / ".baton"),
         )
         self.executor = StepExecutor(self.services)
         self._slots: asyncio.Semaphore | None = None

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -22,6 +23,7 @@ from baton.agents.base import (
     AgentAdapter,
     AgentError,
     AgentEvent,
+    AgentFailed,
     AgentRequest,
     AgentResult,
     AgentTimeout,
@@ -45,6 +47,7 @@ from baton.engine.templates import render_prompt, render_script, step_context
 from baton.models import Agent, StepRun, StepStatus, WorkflowStep
 from baton.store.base import Store, UsageRecord
 from baton.workspace import changes, process, snapshot
+from baton.workspace.stateguard import StateGuard
 
 _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
 # Adapters enforce the step timeout themselves (and kill their process group); the engine's
@@ -64,6 +67,8 @@ class Services:
     cache: PromptCache | None
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     quotas: DailyQuotas | None = None
+    # Baton's own configuration and state (baton.yaml, .baton/): no agent step may change them.
+    protected: tuple[Path, ...] = ()
     _adapters: dict[str, AgentAdapter] = field(default_factory=dict, init=False, repr=False)
 
     def agent(self, agent_id: str) -> Agent:
@@ -108,6 +113,13 @@ def _streamed_cost(event: AgentEvent) -> float | None:
 def _billed(agent: Agent) -> bool:
     """Whether calls to ``agent`` may cost money (everything but local shell commands)."""
     return agent.provider != "shell"
+
+
+def _refuse_state_changes(agent: Agent, changed: list[str]) -> None:
+    if changed:
+        raise AgentFailed(
+            f"agent {agent.id!r} changed Baton's own configuration or state, which no step may do: "
+            f"{', '.join(changed)} (reverted)", retryable=False, agent_id=agent.id)
 
 
 def _cacheable(agent: Agent) -> bool:
@@ -225,6 +237,9 @@ class StepExecutor:
             allow_failure=step.allow_failure, trace_id=er.ctx.trace_id,
             permissions=step.permissions,
         )
+        guard = (await asyncio.to_thread(StateGuard.capture, [
+                     *self.s.protected, er.workspace / ".baton", er.workspace / "baton.yaml"])
+                 if adapter.acts_on_workspace and agent.provider != "shell" else None)
         async with self.s.limiter.slot(agent.id, agent.max_concurrency):
             await self.s.rate_limiter.acquire(agent, er, step.id)
             watching = process.group_watcher.set(group_watcher(self.s.store, er.ctx.id, step.id))
@@ -232,6 +247,8 @@ class StepExecutor:
                 result = await self._call(er, step, agent, adapter, request)
             finally:
                 process.group_watcher.reset(watching)
+                if guard is not None:
+                    _refuse_state_changes(agent, await asyncio.to_thread(guard.check))
         after = None
         if before is not None:
             after = await snapshot.take(er.workspace, exclude=[er.artifacts_dir])

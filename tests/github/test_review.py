@@ -209,3 +209,5 @@ async def test_github_app_authentication_gets_an_installation_token(pull_request
         ("POST", "/app/installations/55/access_tokens", True),
         ("POST", f"/repos/{REPO}/issues/{PR_NUMBER}/comments", True),
     ]
+    # what Baton's git push gets: a fresh installation token
+    assert await client.git_token() == gh.token

@@ -144,6 +144,21 @@ class GitHubClient:
         self._gh = kit.GitHub(AppInstallationAuthStrategy(s.app_id, key, installation), base_url=s.api_url)
         return self._gh
 
+    async def git_token(self) -> str:
+        """A token ``git push`` can use: the configured token, or a new installation token of the App."""
+        s = self.settings
+        if s.token:
+            return s.token
+        from githubkit import AppAuthStrategy
+
+        app = _load_githubkit().GitHub(AppAuthStrategy(s.app_id, str(s.app_private_key)), base_url=s.api_url)
+        installation = s.app_installation_id
+        if installation is None:
+            found = await self._call(app.rest.apps.async_get_repo_installation(s.owner, s.name))
+            installation = int(found["id"])
+        data = await self._call(app.rest.apps.async_create_installation_access_token(installation))
+        return str(data["token"])
+
     @staticmethod
     async def _call(awaitable: Any) -> Any:
         from githubkit.exception import RequestError, RequestFailed

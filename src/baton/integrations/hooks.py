@@ -359,13 +359,14 @@ async def publish(
         out = Published(notes=["read-only run: nothing pushed or posted"])
         out.text = f"Baton did not push (read-only run); the change is in {result.workspace_dir}"
         return out
-    await asyncio.to_thread(push_result, result, client, env)
+    token = await client.git_token() if client is not None else None
+    await asyncio.to_thread(push_result, result, token, env)
     if kind == "pull_request":
         return await open_pull_request(baton, result, params, client)
     return await reply_to_comments(result, params, client)
 
 
-def push_result(result: ExecutionResult, client: GitHubClient | None, env: Mapping[str, str]) -> None:
+def push_result(result: ExecutionResult, token: str | None, env: Mapping[str, str]) -> None:
     """Push the commit the workflow's ``push`` step made ready (Baton's own git, token for that push only)."""
     ready = (result.outputs.get("push") or result.outputs.get("push_approved") or {}).get("json") or {}
     branch, sha, remote = (str(ready.get(k) or "") for k in ("branch", "sha", "remote"))
@@ -377,7 +378,7 @@ def push_result(result: ExecutionResult, client: GitHubClient | None, env: Mappi
             remote=remote or "origin",
             sha=sha,
             branch=branch,
-            token=client.settings.token if client is not None else None,
+            token=token,
             server_url=env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL,
         )
     except PushError as exc:

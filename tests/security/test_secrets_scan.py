@@ -192,6 +192,9 @@ def test_no_key_rests_anywhere(server: FakeModelServer, tmp_path: Path) -> None:
     assert any(name.startswith(".baton/artifacts/") for name in files)
     found = _occurrences({**files, ".git (objects decompressed)": _git_contents(repo), **outputs}, keys)
     assert found == []
+    # the keys did reach Baton (the env dumps, the model's answers) and were masked on the way in
+    assert any(b"***" in outputs[f"logs {ids[agent]} --json"] for agent in CLIS)
+    assert _occurrences({"probe": f"x{keys['codex']}x".encode()}, keys) == ["codex's key in probe"]
     # per-call homes are gone; what is left of the artifacts is private
     for home in (repo / ".baton" / "artifacts").glob("*/homes/*"):
         raise AssertionError(f"a CLI home was left behind: {home}")

@@ -35,7 +35,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from baton.engine import Baton
-from baton.engine.core import ExecutionHandle
+from baton.engine.core import ExecutionHandle, ExecutionResult
+from baton.errors import BatonError
 from baton.models import Configuration, ExecutionStatus
 from baton.models.errors import IllegalTransition
 from baton.store.sql import SqlStore
@@ -241,7 +242,24 @@ class Worker:
         except Exception as exc:  # the engine already recorded the failure on the execution
             log.error("execution %s failed in the engine: %s", handle.id, " ".join(str(exc).split()))
             return ExecutionStatus.FAILED.value
+        await self._publish(handle, result)
         return result.status.value
+
+    async def _publish(self, handle: ExecutionHandle, result: ExecutionResult) -> None:
+        """Push and open the pull request of a built-in writing workflow, as ``baton run`` does."""
+        if handle.workflow.config.get("publish") not in ("pull_request", "pr_fix"):
+            return
+        if result.status is not ExecutionStatus.COMPLETED:
+            return
+        from baton.integrations.hooks import publish
+
+        try:
+            published = await publish(self.baton, handle.workflow, result)
+        except BatonError as exc:
+            log.error("execution %s: publishing failed: %s", handle.id, " ".join(str(exc).split()))
+            return
+        for note in published.notes:
+            log.info("execution %s: %s", handle.id, note)
 
     def _fail(self, execution_id: str, error: str) -> str:
         with contextlib.suppress(IllegalTransition):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,3 +143,24 @@ def test_an_operator_cancels_and_a_post_without_csrf_is_refused(served: Served, 
     admin_rows = httpx.get(served.base + "/api/v1/executions/" + execution_id,
                            headers={"Authorization": f"Bearer {served.tokens['operator']}"}).json()
     assert admin_rows["status"] == "cancelled"
+
+
+def test_an_operator_approves_from_the_approvals_page_and_a_worker_continues(served: Served, browser) -> None:
+    with httpx.Client(base_url=served.base, headers={"Authorization": f"Bearer {served.tokens['operator']}"}) as c:
+        resp = c.post("/api/v1/executions", json={"workflow_id": "release"})
+        assert resp.status_code == 202, resp.text
+        execution_id = resp.json()["execution_id"]
+    page = sign_in(browser, served, "operator")
+    card = page.locator(f'article[data-run="{execution_id}"][data-step="deploy"]')
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and card.count() == 0:
+        page.goto(served.base + "/approvals")
+        time.sleep(0.3)
+    assert "Ship build?" in card.locator(".message").inner_text()
+    card.locator('input[name="reason"]').fill("looks good")
+    card.locator('button[value="approve"]').click()
+    page.wait_for_load_state("load")
+    assert "approved by otto" in page.locator(".flash").inner_text()
+    assert wait_status(served.root, execution_id, {"completed", "failed"}) == "completed"
+    page.goto(f"{served.base}/runs/{execution_id}")
+    assert page.locator("#logrows li", has_text="approved by otto: looks good").count() == 1

@@ -149,7 +149,9 @@ async def test_nothing_to_review_calls_no_agent(tmp_path: Path) -> None:
     baton, result = await run_review(cfg, {"base": "feature"})
     baton.close()
     assert result.status is ExecutionStatus.COMPLETED, result.error
-    assert result.outputs["merge"]["json"]["verdict"] == "approve"
+    merged = result.outputs["merge"]["json"]
+    assert merged["nothing_to_review"] is True and merged["verdict"] == "comment"  # never an approval
+    assert "Nothing to review" in merged["report"] and "Approved" not in merged["report"]
     assert calls(record) == []
 
 

@@ -78,7 +78,7 @@ def _result_json(result: ExecutionResult) -> dict[str, Any]:
     }
 
 
-async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
+async def _watch(baton: Baton, start: Any, as_json: bool) -> tuple[ExecutionResult, str | None]:
     handle: ExecutionHandle = start()
     if inspect.isawaitable(handle):  # a run prepared first (built-in workflows: clone, fetch...)
         handle = await handle
@@ -121,7 +121,7 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> ExecutionResult:
         hint = next_command(result.execution_id, result.status, waiting)
         if hint:
             console.print(hint, highlight=False, markup=False, soft_wrap=True)
-    return result
+    return result, (published or {}).get("verdict")
 
 
 async def _print_workspace(baton: Baton, result: ExecutionResult) -> None:
@@ -157,12 +157,33 @@ def _print_final_outputs(handle: ExecutionHandle, result: ExecutionResult, limit
                           markup=False)
 
 
-def _finish(baton: Baton, start: Any, as_json: bool) -> None:
+def _finish(baton: Baton, start: Any, as_json: bool, fail_on: str | None = None) -> None:
     try:
-        result = asyncio.run(_watch(baton, start, as_json))
+        result, verdict = asyncio.run(_watch(baton, start, as_json))
     finally:
         baton.close()
-    raise typer.Exit(_EXIT.get(result.status, EXIT_FAILED))
+    code = _EXIT.get(result.status, EXIT_FAILED)
+    if fail_on is not None and result.status is not ExecutionStatus.CANCELLED:
+        from baton.integrations.github_actions import exit_code
+
+        code = exit_code(fail_on, result.status is ExecutionStatus.COMPLETED, verdict or "")
+        if code and verdict and not as_json:
+            err_console.print(f"verdict {verdict.replace('_', ' ')}: exit {code} (--fail-on {fail_on})",
+                              highlight=False)
+    raise typer.Exit(code)
+
+
+def _check_fail_on(baton: Baton, workflow: str, fail_on: str | None) -> str | None:
+    if fail_on is None:
+        return None
+    from baton.integrations.github_actions import FAIL_ON
+
+    value = fail_on.strip().lower()
+    if value not in FAIL_ON:
+        raise fail(f"--fail-on {fail_on!r}: choose one of {', '.join(FAIL_ON)}")
+    if baton.workflow(workflow).config.get("publish") != "review":
+        raise fail(f"--fail-on needs a workflow that gives a verdict (code-review); {workflow!r} does not")
+    return value
 
 
 async def _prepared_run(baton: Baton, workflow: str, params: dict[str, Any], workspace: Path | None,
@@ -217,6 +238,9 @@ def run(
     as_json: bool = JsonOption,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not answer from the prompt cache."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Start in the background and return."),
+    fail_on: str | None = typer.Option(
+        None, "--fail-on", help="A review's verdict that fails the run (exit 1), as in the GitHub Action: "
+        "never, error, request_changes or comment (code-review)."),
     config: Path | None = ConfigOption,
     help_: bool = typer.Option(False, "--help", "-h",
                                help="Show this help (after WORKFLOW: its parameters too)."),
@@ -228,6 +252,14 @@ def run(
         raise fail("which workflow? `baton run WORKFLOW` (see `baton workflows list`)")
     params = {**_extra_params(list(cli.args)), **_parse_params(param)}
     baton = _open(config)
+    try:
+        gate = _check_fail_on(baton, workflow, fail_on)
+    except BaseException:
+        baton.close()
+        raise
+    if detach and gate:
+        baton.close()
+        raise fail("--fail-on needs the run's verdict: it does not go with --detach")
     if detach:
         from baton.integrations.hooks import prepare
 
@@ -251,7 +283,7 @@ def run(
             console.print(f"started {ctx.id} in the background; follow it with "
                           f"`baton logs {ctx.id} --follow`", highlight=False)
         raise typer.Exit(EXIT_OK)
-    _finish(baton, lambda: _prepared_run(baton, workflow, params, workspace, no_cache), as_json)
+    _finish(baton, lambda: _prepared_run(baton, workflow, params, workspace, no_cache), as_json, gate)
 
 
 def _run_help(cli: typer.Context, workflow: str | None, config: Path | None) -> None:

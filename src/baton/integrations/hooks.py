@@ -76,6 +76,10 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
+# The verdict of a review that had nothing to review: neutral, never an approval.
+NOTHING_TO_REVIEW = "nothing_to_review"
+
+
 @dataclass
 class Published:
     """What :func:`publish` did, for the terminal, the job summary and the Action outputs."""
@@ -395,6 +399,8 @@ def _review_text(result: ExecutionResult) -> Published:
     if not isinstance(merged, dict):
         return Published()
     review = validate_review(merged)
+    if merged.get("nothing_to_review"):
+        return Published(text=review.report, verdict=NOTHING_TO_REVIEW, data=merged)
     return Published(text=review.report, verdict=review.verdict, data=merged)
 
 

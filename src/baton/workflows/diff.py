@@ -1,8 +1,8 @@
 """Collect a change for review and split it into file groups that fit an agent's context.
 
 Run by the ``diff`` step of ``code-review`` as
-``python -m baton.workflows.diff --base main [--pr 12] [--since SHA]`` inside the repository;
-prints one JSON object::
+``python -m baton.workflows.diff --base main [--pr 12] [--since SHA] [--uncommitted]`` inside
+the repository; prints one JSON object::
 
     {"base": "main", "head": "<sha>", "from": "<sha>", "incremental": false,
      "files": [{"path": "app.py", "additions": 3, "deletions": 1}],
@@ -10,7 +10,10 @@ prints one JSON object::
      "omitted": []}
 
 ``from`` is the merge base of ``base`` and the head, or ``since`` when it is an ancestor
-of the head (an incremental review). Files are packed in path order into groups of at
+of the head (an incremental review). With ``--uncommitted`` the change is the working tree
+(staged, unstaged and untracked files, as ``git add -A`` would take them; the user's index
+is not touched) against ``HEAD`` (or ``--base``). ``pending_files`` counts uncommitted
+changes a commit review leaves out. Files are packed in path order into groups of at
 most ``--max-group-bytes`` of diff; a file larger than that gets a group of its own,
 cut at the limit with a note; files beyond ``--max-groups`` groups are listed in
 ``omitted``. Binary files are listed, never sent.
@@ -20,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,14 +41,14 @@ class DiffError(Exception):
     """The change cannot be collected (unknown ref, not a git repository...)."""
 
 
-def git(cwd: Path, *args: str, check: bool = True) -> str:
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
     proc = subprocess.run(
         ["git", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         errors="replace",
-        env=None,
+        env=None if env is None else {**os.environ, **env},
         check=False,
     )
     if check and proc.returncode != 0:
@@ -95,6 +100,29 @@ def deepen(cwd: Path, remote: str) -> None:
     """Fetch the full history of a shallow clone, so that merge bases can be found."""
     if git(cwd, "rev-parse", "--is-shallow-repository", check=False).strip() == "true":
         _ok(cwd, *fetch_args(cwd, remote), "fetch", "-q", "--unshallow", remote)
+
+
+# Baton's own state folder in the workspace is never part of a change under review.
+_NOT_REVIEWED = ":(exclude).baton"
+
+
+def working_tree(cwd: Path) -> str:
+    """A tree object of the working tree as ``git add -A`` would stage it (untracked files
+    included, ignored ones not), built in a private index: the user's index is not touched."""
+    with tempfile.TemporaryDirectory(prefix="baton-diff-") as tmp:
+        index = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        git(cwd, "read-tree", "HEAD", env=index)
+        git(cwd, "add", "-A", env=index)
+        git(cwd, "rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", ".baton", env=index)
+        return git(cwd, "write-tree", env=index).strip()
+
+
+def uncommitted_files(cwd: Path) -> int:
+    """How many paths have changes that are not committed (staged, unstaged or untracked)."""
+    out = git(cwd, "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--", ".",
+              _NOT_REVIEWED,
+              check=False)
+    return len([entry for entry in out.split("\0") if entry[2:3] == " "])
 
 
 def pr_head(cwd: Path, number: int, remote: str = "origin") -> str:
@@ -174,26 +202,39 @@ def collect(
     remote: str = "origin",
     max_bytes: int = DEFAULT_MAX_GROUP_BYTES,
     max_groups: int = DEFAULT_MAX_GROUPS,
+    uncommitted: bool = False,
 ) -> dict[str, Any]:
     """The change to review as a JSON-ready dict (see the module doc)."""
     if not _ok(cwd, "rev-parse", "--is-inside-work-tree"):
         raise DiffError(f"{cwd} is not a git repository")
-    base = base or default_branch(cwd, remote)
-    head = pr_head(cwd, pr, remote) if pr else git(cwd, "rev-parse", "HEAD").strip()
-    base_sha = resolve(cwd, base, remote)
-    deepen(cwd, remote)
-    merge_base = git(cwd, "merge-base", base_sha, head, check=False).strip() or base_sha
-    start, incremental = merge_base, False
-    known = bool(since) and _ok(cwd, "cat-file", "-e", f"{since}^{{commit}}")
-    if known and _ok(cwd, "merge-base", "--is-ancestor", since, head):
-        start, incremental = git(cwd, "rev-parse", f"{since}^{{commit}}").strip(), True
-    stats = file_stats(cwd, start, head)
-    groups, omitted = group_files(cwd, start, head, stats, max_bytes=max_bytes, max_groups=max_groups)
+    if uncommitted:
+        if pr or since:
+            raise DiffError("--uncommitted reviews the working tree; it does not go with --pr or --since")
+        head = git(cwd, "rev-parse", "HEAD").strip()
+        start, incremental, target = head, False, working_tree(cwd)
+        base = base or "HEAD"
+        if base != "HEAD":
+            start = resolve(cwd, base, remote)
+    else:
+        base = base or default_branch(cwd, remote)
+        head = pr_head(cwd, pr, remote) if pr else git(cwd, "rev-parse", "HEAD").strip()
+        base_sha = resolve(cwd, base, remote)
+        deepen(cwd, remote)
+        merge_base = git(cwd, "merge-base", base_sha, head, check=False).strip() or base_sha
+        start, incremental, target = merge_base, False, head
+        known = bool(since) and _ok(cwd, "cat-file", "-e", f"{since}^{{commit}}")
+        if known and _ok(cwd, "merge-base", "--is-ancestor", since, head):
+            start, incremental = git(cwd, "rev-parse", f"{since}^{{commit}}").strip(), True
+    stats = file_stats(cwd, start, target)
+    groups, omitted = group_files(cwd, start, target, stats, max_bytes=max_bytes, max_groups=max_groups)
     return {
         "base": base,
         "head": head,
         "from": start,
         "incremental": incremental,
+        "uncommitted": uncommitted,
+        # changes the review does not cover because they are not committed
+        "pending_files": 0 if uncommitted or pr else uncommitted_files(cwd),
         "pr": pr,
         "files": [{k: s[k] for k in ("path", "additions", "deletions", "binary")} for s in stats],
         "groups": [g.as_json() for g in groups],
@@ -209,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pr", default="")
     parser.add_argument("--since", default="")
     parser.add_argument("--remote", default="origin")
+    parser.add_argument("--uncommitted", action="store_true",
+                        help="review the working tree (staged, unstaged, untracked) against HEAD")
     parser.add_argument("--max-group-bytes", type=int, default=DEFAULT_MAX_GROUP_BYTES)
     parser.add_argument("--max-groups", type=int, default=DEFAULT_MAX_GROUPS)
     args = parser.parse_args(argv)
@@ -225,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             remote=args.remote,
             max_bytes=max(1000, args.max_group_bytes),
             max_groups=max(1, args.max_groups),
+            uncommitted=args.uncommitted,
         )
     except DiffError as exc:
         print(f"error: {exc}", file=sys.stderr)

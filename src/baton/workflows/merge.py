@@ -20,6 +20,9 @@ Rules:
   than half of the reviewers do, or when a critical or high finding was reported by two
   or more of them; it approves when every reviewer approves and no finding is medium or
   worse; otherwise it comments. The report says which agents agreed.
+- **Nothing to review** (an empty change): never an approval. The result is neutral
+  (``verdict: comment``, ``nothing_to_review: true``) and its report says why and how to
+  review something (``--base``, ``--uncommitted``).
 """
 
 from __future__ import annotations
@@ -204,10 +207,9 @@ def merge_reviews(
     failed = sorted(set(failed) - set(votes))
     findings = deduplicate(raw)
     files = context.get("files") or []
-    if not files and not reviews:
-        verdict, why = "approve", "nothing changed"
-    else:
-        verdict, why = decide(votes, findings)
+    if not files and not votes:
+        return nothing_to_review(context)
+    verdict, why = decide(votes, findings)
     summary = _summary(verdict, findings, why)
     result = {
         "verdict": verdict,
@@ -221,6 +223,45 @@ def merge_reviews(
     }
     result["report"] = render_report(result, context, summaries)
     return result
+
+
+def nothing_to_review(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The neutral result of a review with an empty change: why, and how to review something."""
+    head = str(context.get("head") or "")
+    short = head[:12]
+    base = str(context.get("base") or "")
+    if context.get("uncommitted"):
+        why = f"the working tree has no changes against `{base or 'HEAD'}`" + (
+            f" (`{short}`)" if short else "")
+    elif context.get("incremental"):
+        why = f"nothing changed since `{str(context.get('from') or '')[:12]}`"
+    else:
+        why = f"`HEAD` (`{short}`) has no changes that are not in `{base}`" if base else "nothing changed"
+    how: list[str] = []
+    pending = int(context.get("pending_files") or 0)
+    if pending and not context.get("uncommitted"):
+        how.append(f"You have uncommitted changes in {pending} file{'s' if pending != 1 else ''}: "
+                   "review them with `baton run code-review --uncommitted`.")
+    how.append("Compare with another branch or commit: `baton run code-review --base BRANCH`.")
+    if not context.get("uncommitted") and not pending:
+        how.append("Review work you have not committed yet: `baton run code-review --uncommitted`.")
+    report = "\n".join([
+        "## Baton code review: ⚪ Nothing to review", "",
+        f"Nothing was reviewed: {why}. No reviewer was asked.", "",
+        *[f"- {line}" for line in how],
+    ]) + "\n"
+    return {
+        "verdict": "comment",
+        "nothing_to_review": True,
+        "summary": f"⚪ Nothing to review: {why}.",
+        "agreement": "nothing to review",
+        "reviewers": {},
+        "failed": [],
+        "findings": [],
+        "head": head,
+        "raw_findings": 0,
+        "report": report,
+    }
 
 
 def _summary(verdict: str, findings: list[Finding], why: str) -> str:

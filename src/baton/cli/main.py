@@ -3,44 +3,85 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 import typer
+from typer.core import TyperGroup
 
 from baton import __version__
-from baton.cli.app import console
+
+if TYPE_CHECKING:
+    from typer._click.core import Command, Context  # Typer vendors click; its types live there
+
+# Which module registers each top-level command. A command's module is imported only when that
+# command runs (or when the full help lists every command), so `baton --version` or `baton status`
+# does not pay for the engine, the service or the SDKs. tests/test_imports.py keeps this table
+# equal to what the modules register.
+COMMANDS: dict[str, str] = {
+    "init": "baton.cli.config_cmd",
+    "config": "baton.cli.config_cmd",
+    "run": "baton.cli.run_cmd",
+    "_execute": "baton.cli.run_cmd",
+    "resume": "baton.cli.run_cmd",
+    "status": "baton.cli.run_cmd",
+    "logs": "baton.cli.run_cmd",
+    "history": "baton.cli.run_cmd",
+    "cancel": "baton.cli.run_cmd",
+    "diff": "baton.cli.inspect_cmd",
+    "show": "baton.cli.inspect_cmd",
+    "workflows": "baton.cli.workflows_cmd",
+    "agents": "baton.cli.agents_cmd",
+    "secrets": "baton.cli.secrets_cmd",
+    "approve": "baton.cli.graph_cmd",
+    "tokens": "baton.cli.tokens_cmd",
+    "serve": "baton.cli.service_cmd",
+    "worker": "baton.cli.service_cmd",
+    "usage": "baton.cli.usage_cmd",
+    "mcp": "baton.cli.mcp_cmd",
+    "acp": "baton.cli.acp_cmd",
+    "github": "baton.cli.github_cmd",
+    "ui": "baton.cli.ui_cmd",
+    "doctor": "baton.cli.doctor_cmd",
+    "gc": "baton.cli.gc_cmd",
+}
+
+
+def module_commands(module_name: str) -> TyperGroup:
+    """The click commands one CLI module registers, as a group (imports the module)."""
+    sub = typer.Typer()
+    importlib.import_module(module_name).register(sub)
+    return typer.main.get_group(sub)
+
+
+class LazyCommands(TyperGroup):
+    """The root group: lists every command from `COMMANDS`, imports a command's module on use."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | {n for n in COMMANDS if not n.startswith("_")})
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        command = module_commands(COMMANDS[cmd_name]).get_command(ctx, cmd_name)
+        if command is not None:
+            self.add_command(command, cmd_name)
+        return command
+
 
 app = typer.Typer(
     name="baton",
+    cls=LazyCommands,
     help="Orchestrate AI coding agents as durable multi-agent workflows.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=True,
 )
 
-# Each module registers its commands on `app` when imported; one module per command group.
-_COMMAND_MODULES = (
-    "baton.cli.config_cmd",
-    "baton.cli.run_cmd",
-    "baton.cli.inspect_cmd",
-    "baton.cli.workflows_cmd",
-    "baton.cli.agents_cmd",
-    "baton.cli.secrets_cmd",
-    "baton.cli.graph_cmd",
-    "baton.cli.tokens_cmd",
-    "baton.cli.service_cmd",
-    "baton.cli.usage_cmd",
-    "baton.cli.gc_cmd",
-    "baton.cli.mcp_cmd",
-    "baton.cli.acp_cmd",
-    "baton.cli.github_cmd",
-    "baton.cli.ui_cmd",
-    "baton.cli.doctor_cmd",
-)
-
 
 def _version(value: bool) -> None:
     if value:
-        console.print(f"baton {__version__}")
+        typer.echo(f"baton {__version__}")
         raise typer.Exit(0)
 
 
@@ -55,20 +96,6 @@ def _root(
 
     # The CLI shows progress itself: only warnings are logged unless BATON_LOG_LEVEL says more.
     configure_logging(level="warning", events=False)
-
-
-def _register() -> None:
-    for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
-
-
-_register()
 
 
 def main() -> None:

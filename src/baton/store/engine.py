@@ -77,6 +77,12 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    try:
+        import psycopg  # noqa: F401
+    except ModuleNotFoundError:
+        raise StoreUnavailable(
+            "a PostgreSQL store needs the psycopg driver: pip install 'baton[postgres]'"
+        ) from None
     return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8, **common)
 
 

@@ -1,0 +1,70 @@
+"""Wall time of common ``baton`` commands against Python's own start-up.
+
+Each command runs in a fresh process (warm: the files are in the page cache after a first,
+discarded call), interleaved with ``python -c pass``, in a project made by ``baton init`` with
+one finished ``hello`` run. Prints JSON: per command the median and min wall time over N runs,
+the median of ``python -c pass`` and the difference. Targets (issue 17): ``--version`` <= 0.15 s,
+``status`` <= 0.25 s.
+
+    .venv/bin/python benchmarks/startup.py [N]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BATON = [sys.executable, "-m", "baton"]
+COMMANDS: dict[str, list[str]] = {
+    "--version": ["--version"],
+    "--help": ["--help"],
+    "status": ["status"],
+    "history": ["history"],
+    "config validate": ["config", "validate"],
+    "workflows list": ["workflows", "list"],
+}
+
+
+def _wall(argv: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def main(repeats: int) -> dict[str, object]:
+    project = Path(tempfile.mkdtemp(prefix="baton-startup-"))
+    env = {**os.environ, "COLUMNS": "120"}
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    for argv in (["init"], ["run", "hello"]):
+        subprocess.run(BATON + argv, cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
+    baseline: list[float] = []
+    samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
+    for argv in COMMANDS.values():  # warm the page cache and any parse cache
+        _wall(BATON + argv, project)
+    for _ in range(repeats):
+        baseline.append(_wall([sys.executable, "-c", "pass"], project))
+        for name, argv in COMMANDS.items():
+            samples[name].append(_wall(BATON + argv, project))
+    python = statistics.median(baseline)
+    return {
+        "repeats": repeats,
+        "python_c_pass_s": round(python, 4),
+        "commands": {
+            name: {
+                "median_s": round(statistics.median(values), 4),
+                "min_s": round(min(values), 4),
+                "over_python_s": round(statistics.median(values) - python, 4),
+            }
+            for name, values in samples.items()
+        },
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10), indent=2))

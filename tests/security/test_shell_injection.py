@@ -198,3 +198,31 @@ def test_from_the_users_path(tmp_path: Path) -> None:
                                               "prompt_template": 'echo "PR title: {{ params.title }}"'}]}})
     result = baton_json(repo, "run", "title", "-p", "title=$(echo INJECTED-$((6*7)))")
     assert result["outputs"]["show"]["text"] == "PR title: $(echo INJECTED-$((6*7)))\n"
+
+
+LARGE_CONTEXTS = [c for c in CONTEXTS if not c[2].startswith("arith") and c[0] != "quoted heredoc"]
+
+
+@pytest.mark.parametrize(("name", "template", "kind"), LARGE_CONTEXTS, ids=[c[0] for c in LARGE_CONTEXTS])
+async def test_large_values_stay_data_through_the_shell_agent(name: str, template: str, kind: str,
+                                                              tmp_path: Path) -> None:
+    """A value over what the environment holds reaches the script as data, trailing newlines kept.
+
+    Such values are read from a file into an unexported variable, so the commands the script
+    runs (``printf`` is a builtin, the ``cat`` after each template is not) still start.
+    """
+    from baton.agents.base import AgentRequest, discard_events
+    from baton.agents.shell import ShellAgent
+    from baton.models import Agent
+
+    agent = ShellAgent(Agent.model_validate({"id": "sh", "provider": "shell", "model": "bash",
+                                             "capabilities": ["command"]}))
+    for payload in PAYLOADS[:8]:
+        value = payload + " " + "A" * 200_000 + " " + payload + "\n\n"
+        script, env = render_script(_step(template + "\ncat /dev/null"), {"v": value})
+        result = await agent.run(AgentRequest(prompt=script, workspace_dir=tmp_path, timeout_seconds=30,
+                                              environment=env), discard_events)
+        assert not os.path.exists(MARK), f"{name}: {payload!r} ran"
+        expected = _expected(kind, value)
+        if expected is not None:
+            assert result.text == expected, (name, payload, result.text[:200], result.text[-200:])

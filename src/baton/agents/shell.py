@@ -24,11 +24,33 @@ from baton.agents.base import (
     HealthReport,
 )
 from baton.models import Agent
+from baton.models.templating import SHELL_VALUE_PREFIX
 from baton.observability.propagation import agent_traceparent
 from baton.workspace.environment import child_environment
 from baton.workspace.process import run_process
 
 _TAIL = 2000
+# A value this large is not passed in the environment: one environment string may not exceed
+# 128 KiB on Linux, and an exported one would stop every command the script runs.
+_ENV_VALUE_LIMIT = 16 * 1024
+
+
+def _large_values(environment: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in environment.items()
+            if key.startswith(SHELL_VALUE_PREFIX) and len(value.encode()) > _ENV_VALUE_LIMIT}
+
+
+def _load_from_files(values: dict[str, str], folder: Path) -> str:
+    """One script line that sets each value as an unexported shell variable, read from a file.
+
+    ``$(cat F; printf x)`` then stripping the ``x`` keeps the value's trailing newlines.
+    """
+    parts = []
+    for key, value in values.items():
+        path = folder / key
+        path.write_text(value, encoding="utf-8")
+        parts.append(f"{key}=$(cat '{path}'; printf x); {key}=${{{key}%x}}")
+    return "; ".join(parts) + "\n"
 
 
 class ShellAgent:
@@ -65,11 +87,17 @@ class ShellAgent:
             await on_event(AgentEvent("stderr", line))
 
         # The script goes through a file: one argv string may not exceed 128 KiB on Linux.
+        # Large substituted values go through files too (see _load_from_files).
         with tempfile.TemporaryDirectory(prefix="baton-shell-") as tmp:
             script = Path(tmp) / "step.sh"
-            script.write_text(request.prompt, encoding="utf-8")
+            env = self._env(request)
+            large = _large_values(request.environment)
+            preamble = _load_from_files(large, Path(tmp)) if large else ""
+            for key in large:
+                env.pop(key, None)
+            script.write_text(preamble + request.prompt, encoding="utf-8")
             res = await run_process([self.program, str(script)], cwd=request.workspace_dir,
-                                    env=self._env(request), timeout=request.timeout_seconds,
+                                    env=env, timeout=request.timeout_seconds,
                                     on_stdout=out, on_stderr=err)
         if res.timed_out:
             raise AgentTimeout(

@@ -4,7 +4,8 @@ Rendering marks every substituted value with a sentinel (see
 :func:`baton.models.templating.collect_shell_values`); this module then reads the rendered
 script with a small shell lexer and replaces each sentinel according to where it stands:
 
-* bare words, ``$(...)``, backticks   → ``"${BATON_VALUE_n}"`` (the value is exported)
+* bare words, ``$(...)``, backticks   → ``"${BATON_VALUE_n}"`` (exported; a value over 16 KiB
+  is an unexported variable read from a file: see :mod:`baton.agents.shell`)
 * inside double quotes, ``${...}``, unquoted heredocs, comments → ``${BATON_VALUE_n}``
 * inside single quotes                → the value with each ``'`` written as ``'\\''``
 * inside ``$'...'``                   → the value with ``\\`` and ``'`` escaped
@@ -22,9 +23,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from baton.models.templating import SENTINEL_END, SENTINEL_START
+from baton.models.templating import SENTINEL_END, SENTINEL_START, SHELL_VALUE_PREFIX
 
-ENV_PREFIX = "BATON_VALUE_"
+ENV_PREFIX = SHELL_VALUE_PREFIX
 _INTEGER = re.compile(r"^\s*[-+]?[0-9]+\s*$")
 _HEREDOC = re.compile(r"<<(-?)[ \t]*(?:'([^'\n]*)'|\"([^\"\n]*)\"|\\?([A-Za-z0-9_.-]+))")
 

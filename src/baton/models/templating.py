@@ -41,6 +41,8 @@ def _to_text(value: Any) -> str:
 
 # A shell template renders each substituted value as a sentinel naming its index in the
 # list collected here; baton.engine.shellscript then places each value for its quoting context.
+# A shell step sees each substituted value as the shell variable BATON_VALUE_<n>.
+SHELL_VALUE_PREFIX = "BATON_VALUE_"
 SENTINEL_START = "\x00BATON-VALUE:"
 SENTINEL_END = "\x00"
 _shell_values: ContextVar[list[str] | None] = ContextVar("baton_shell_values", default=None)

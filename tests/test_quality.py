@@ -27,6 +27,7 @@ def test_ruff_is_clean() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a cold mypy cache on a busy 2-core machine takes minutes
 def test_mypy_strict_on_src() -> None:
     done = subprocess.run([_tool("mypy"), "src"], cwd=ROOT, capture_output=True, text=True,
                           timeout=900)

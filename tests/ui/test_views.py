@@ -202,3 +202,22 @@ def test_usage_page_charts_usage_and_todays_quota_consumption(tmp_path: Path) ->
     assert "300 / 1,000" in bot and 'value="300"' in bot and "$0.2500 / $1.0000" in bot
     wf = page.split('data-quota="workflow:wf"')[1].split("</tr>")[0]
     assert "$0.2500 / $5.0000" in wf and 'class="tokens"' not in wf
+
+
+def test_a_langgraph_loop_shows_its_iteration_count_in_the_graph() -> None:
+    from baton.models import Workflow
+    from baton.ui.charts import graph
+    from baton.ui.views import StepView
+
+    wf = Workflow.model_validate({
+        "id": "loop", "name": "loop", "type": "langgraph",
+        "steps": [
+            {"id": "test", "agent_id": "sh", "prompt_template": "t",
+             "next": [{"when": "'green' in outputs.test.text", "goto": "end"}, {"goto": "fix"}]},
+            {"id": "fix", "agent_id": "bot", "prompt_template": "f", "next": "test"},
+        ],
+    })
+    svg = str(graph(wf, [StepView("test", "sh", "running", 1, 3), StepView("fix", "bot", "completed", 1, 2)], None))
+    assert '<g class="node st-running" data-id="test">' in svg
+    assert '<g class="node st-completed" data-id="fix">' in svg
+    assert "sh · iteration 3" in svg and "bot · iteration 2" in svg

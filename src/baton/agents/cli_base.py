@@ -41,6 +41,7 @@ from typing import IO, Any, ClassVar
 from baton.agents.base import (
     AgentError,
     AgentEvent,
+    AgentFailed,
     AgentRequest,
     AgentResult,
     AgentTimeout,
@@ -443,6 +444,15 @@ class CliAgent(ABC):
             finally:
                 if transcript is not None:
                     transcript.close()
+            if proc.oom_killed:
+                raise AgentFailed(
+                    f"agent {self.agent.id!r} ({self.cli_name}) was killed for running out of memory: "
+                    f"it went over its container limit config.memory = {self.config.get('memory')}; "
+                    f"raise agents.{self.agent.id}.config.memory",
+                    retryable=False,
+                    exit_code=proc.exit_code,
+                    agent_id=self.agent.id,
+                )
             if proc.timed_out:
                 raise self._billed(parser, AgentTimeout(
                     f"agent {self.agent.id!r} ({self.cli_name}) did not finish within "

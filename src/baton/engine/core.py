@@ -53,6 +53,7 @@ from baton.private import private_dir
 from baton.store.base import OwnerProcess, Store
 from baton.store.errors import StoreUnavailable
 from baton.workspace import git, procinfo
+from baton.workspace.container import reap_orphan_containers
 
 _WATCH_SECONDS = 1.0
 
@@ -384,6 +385,7 @@ class Baton:
                 er.ctx = self.store.set_execution_status(er.ctx.id, ExecutionStatus.RUNNING)
                 private_dir(er.artifacts_dir.parent)
                 private_dir(er.artifacts_dir)
+                await reap_orphan_containers(list(self.agents.values()))
                 await self._prepare_workspace(er)
                 rec.emit(ev.ExecutionStarted(execution_id=er.ctx.id, workflow_id=er.workflow.id,
                                              parameters=er.ctx.parameters, resumed=resumed,

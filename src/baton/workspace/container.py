@@ -14,7 +14,17 @@ same :class:`~baton.workspace.process.ProcessResult`. The container:
   or bytes) and ``config.pids_limit``, on ``config.network`` (``bridge`` by default,
   ``none``, ``host`` or a network name);
 - is killed and removed when the timeout passes or the call is cancelled, and removed
-  in every case once it has ended.
+  in every case once it has ended; a container whose Baton process died (``kill -9``)
+  is removed by :func:`reap_orphan_containers` when Baton next starts or resumes an execution
+  (containers carry the labels ``baton.execution`` and ``baton.owner`` = host:pid);
+- reports an out-of-memory kill (``ProcessResult.oom_killed``): swap is not added on top
+  of ``memory``, so the limit is the limit.
+
+Networks (``config.network``): ``bridge`` (Docker's default network, NAT to the
+outside), ``none`` (no network at all: only for agents that need no model API),
+``host`` (the host's network stack: the agent reaches services on the host's
+loopback, such as a local model gateway), or the name of a network made with
+``docker network create`` (e.g. one shared with a model proxy container).
 
 Other config keys: ``docker_host`` (default: ``DOCKER_HOST`` or the local socket),
 ``pull`` (``missing`` by default, ``always`` or ``never``). The SDK is synchronous, so
@@ -28,6 +38,7 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 import threading
 import time
 import uuid
@@ -37,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from baton.agents.base import AgentRequest, AgentUnavailable, HealthReport
-from baton.models import Agent
+from baton.models import Agent, Isolation
 from baton.observability.redact import redactor
 from baton.workspace.process import LineCallback, ProcessResult
 
@@ -52,6 +63,7 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 HOST_ONLY_ENV = ("PATH", "TMPDIR", "SHELL", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS")
 _NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]+")
 _LOG_WAIT_SECONDS = 5.0
+OWNER_LABEL = "baton.owner"
 
 T = TypeVar("T")
 
@@ -71,6 +83,7 @@ class ContainerSpec:
     labels: dict[str, str]
     nano_cpus: int | None = None
     mem_limit: str | int | None = None
+    memswap_limit: str | int | None = None
     pids_limit: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -92,7 +105,12 @@ class ContainerSpec:
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges:true"],
         }
-        optional = {"nano_cpus": self.nano_cpus, "mem_limit": self.mem_limit, "pids_limit": self.pids_limit}
+        optional = {
+            "nano_cpus": self.nano_cpus,
+            "mem_limit": self.mem_limit,
+            "memswap_limit": self.memswap_limit,
+            "pids_limit": self.pids_limit,
+        }
         kwargs.update({k: v for k, v in optional.items() if v is not None})
         kwargs.update(self.extra)
         return kwargs
@@ -134,6 +152,7 @@ def container_spec(
     cpus = cfg.get("cpus")
     memory = cfg.get("memory")
     pids = cfg.get("pids_limit")
+    mem_limit = memory if isinstance(memory, int) else (str(memory) if memory else None)
     return ContainerSpec(
         image=str(image),
         command=list(argv),
@@ -148,11 +167,65 @@ def container_spec(
             "baton.execution": request.execution_id,
             "baton.step": request.step_id,
             "baton.attempt": str(request.attempt),
+            OWNER_LABEL: owner(),
         },
         nano_cpus=int(float(cpus) * 1_000_000_000) if cpus else None,
-        mem_limit=memory if isinstance(memory, int) else (str(memory) if memory else None),
+        mem_limit=mem_limit,
+        memswap_limit=mem_limit,
         pids_limit=int(pids) if pids else None,
     )
+
+
+def owner() -> str:
+    """``host:pid`` of this Baton process: the ``baton.owner`` label of its containers."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_gone(label: str) -> bool:
+    host, _, pid = label.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's Baton: not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def reap_orphans_with(client: DockerClient) -> list[str]:
+    """Remove the containers of Baton processes on this host that are gone; their names."""
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
+        if _owner_gone(str(container.labels.get(OWNER_LABEL, ""))):
+            with contextlib.suppress(Exception):
+                container.remove(force=True, v=True)
+                removed.append(str(container.name))
+    return removed
+
+
+async def reap_orphan_containers(agents: Sequence[Agent]) -> list[str]:
+    """Remove containers left by a Baton process that died (``kill -9``), on every engine
+    the ``isolation: docker`` agents among ``agents`` use. Never raises."""
+    hosts: dict[str, Agent] = {}
+    for agent in agents:
+        if agent.isolation is Isolation.DOCKER and container_unavailable_reason(agent) is None:
+            hosts.setdefault(str(agent.config.get("docker_host") or ""), agent)
+    removed: list[str] = []
+    for agent in hosts.values():
+        try:
+            client = await asyncio.to_thread(connect, agent)
+        except AgentUnavailable:
+            continue
+        try:
+            removed += await asyncio.to_thread(reap_orphans_with, client)
+        except Exception:  # the engine went away: nothing to reap there now
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(client.close)
+    return removed
 
 
 def container_unavailable_reason(agent: Agent) -> str | None:
@@ -332,8 +405,11 @@ async def run_in_container(
     out = _LinePump(loop, on_stdout)
     err = _LinePump(loop, on_stderr)
     timed_out = False
+    oom_killed = False
     exit_code: int | None = None
     try:
+        with contextlib.suppress(docker.errors.DockerException):
+            await asyncio.to_thread(reap_orphans_with, client)
         try:
             await asyncio.to_thread(_ensure_image, client, agent, spec.image)
             container = await asyncio.to_thread(lambda: client.containers.create(**spec.create_kwargs()))
@@ -351,6 +427,8 @@ async def run_in_container(
             async with asyncio.timeout(timeout):
                 status = await asyncio.shield(waiting)
             exit_code = int(status.get("StatusCode", -1))
+            await asyncio.to_thread(container.reload)
+            oom_killed = bool((container.attrs.get("State") or {}).get("OOMKilled"))
         except TimeoutError:
             timed_out = True
             await _kill(container, grace_seconds)
@@ -376,6 +454,7 @@ async def run_in_container(
         timed_out=timed_out,
         duration_seconds=time.monotonic() - started,
         pid=0,
+        oom_killed=oom_killed,
     )
 
 

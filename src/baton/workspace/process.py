@@ -38,6 +38,7 @@ class ProcessResult:
     timed_out: bool
     duration_seconds: float
     pid: int
+    oom_killed: bool = False  # the kernel killed it for going over its memory limit (containers)
 
     @property
     def killed(self) -> bool:

@@ -182,7 +182,7 @@ async def test_silent_server_is_killed_at_timeout(spec: AcpSpec, fake_model_serv
                     groups.add(os.getpgid(pid))
             await asyncio.sleep(0.1)
 
-    timeout = 12.0
+    timeout = 20.0  # enough for the slowest adapter to start and send its request on a busy machine
     watcher = asyncio.create_task(watch())
     started = time.monotonic()
     try:
@@ -201,3 +201,24 @@ async def test_silent_server_is_killed_at_timeout(spec: AcpSpec, fake_model_serv
             await asyncio.sleep(0.1)
         assert {state for _pid, state in group_members(pgid)} <= {"Z"}
     assert processes_with(mark) == []
+
+
+async def test_a_retry_loads_the_session_of_the_timed_out_attempt(fake_model_server: FakeModelServer,
+                                                                  git_workspace: Path, tmp_path: Path) -> None:
+    """claude-agent-acp advertises loadSession: the error carries the session id, the retry loads it."""
+    require_cli("claude-agent-acp")
+    fake_model_server.script("anthropic", Text("first answer"), Hang(), Text("resumed answer"))
+    adapter = create_adapter(acp_agent("claude", fake_model_server))
+    artifacts = tmp_path / "artifacts"
+    first = await adapter.run(make_request(git_workspace, "remember 7", artifacts=artifacts), Events())
+    with pytest.raises(AgentTimeout) as info:
+        await adapter.run(make_request(git_workspace, "what number?", artifacts=artifacts, timeout=30,
+                                       session_id=first.session_id, attempt=2), Events())
+    assert info.value.session_id == first.session_id
+    result = await adapter.run(make_request(git_workspace, "what number?", artifacts=artifacts, attempt=3,
+                                            session_id=info.value.session_id), Events())
+    assert result.text == "resumed answer" and result.session_id == first.session_id
+    sent = [json.loads(line)["msg"].get("method") for line in
+            Path(str(result.transcript_path)).read_text().splitlines() if '"dir": "out"' in line]
+    assert "session/load" in sent and "session/new" not in sent
+    assert "remember 7" in fake_model_server.requests_for("anthropic")[-1].text()

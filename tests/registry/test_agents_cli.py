@@ -170,3 +170,27 @@ def test_remove_refuses_an_agent_a_workflow_uses(project: Path) -> None:
     assert "broken" not in text and "# always there" in text
     code, out = invoke("agents", "remove", "broken")
     assert code == 2 and "not defined in this file" in out
+
+
+def test_check_knows_acp_agents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``interface: acp`` presets and ``provider: acp`` agents: program on PATH, or what to install."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "my-acp-agent"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    (tmp_path / "baton.yaml").write_text(
+        'version: "1.0.0"\n'
+        "agents:\n"
+        "  mine: {provider: acp, model: m1, interface: acp, capabilities: [x], config: {command: [my-acp-agent, --acp]}}\n"
+        "  codex: {provider: openai, model: gpt-5.5, interface: acp, capabilities: [x], config: {command: no-such-codex-acp}}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BATON_SECRETS_DIR", str(tmp_path / "secrets"))
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    code, out = invoke("agents", "check", "--all", "--json")
+    checked = {r["id"]: r for r in json.loads(out)}
+    assert checked["mine"]["ok"] and "my-acp-agent --acp" in checked["mine"]["detail"]
+    assert not checked["codex"]["ok"]
+    assert "no-such-codex-acp" in checked["codex"]["detail"] and "@zed-industries/codex-acp" in checked["codex"]["detail"]
+    assert code == 1

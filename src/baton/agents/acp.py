@@ -30,7 +30,7 @@ import signal
 import tempfile
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -227,9 +227,9 @@ class AcpAgent:
 
     async def _stop(self, proc: asyncio.subprocess.Process) -> None:
         """Close stdin, give the agent a moment, then kill whatever is left of its group."""
-        if proc.returncode is None:
+        if proc.returncode is None:  # the turn is over and recorded: no need to linger
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(proc.wait(), 0.5)
+                await asyncio.wait_for(proc.wait(), 0.05)
         if proc.returncode is None and signal_group(proc.pid, signal.SIGTERM):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(proc.wait(), 1.0)
@@ -296,7 +296,6 @@ class AcpAgent:
         conn = session.conn
         state = client.state
         session_id: str | None = None
-        loop = asyncio.get_running_loop()
 
         async def conversation() -> PromptResponse:
             nonlocal session_id
@@ -309,24 +308,40 @@ class AcpAgent:
             servers = self._mcp_servers()
             caps = init.agent_capabilities
             modes = None
+            loaded: Any = False
             if request.session_id and caps is not None and caps.load_session:
+                session_id = request.session_id  # still the one to load if this times out
                 client.listening = False
                 try:
                     loaded = await conn.load_session(cwd=cwd, session_id=request.session_id,
                                                       mcp_servers=servers)
+                except RequestError:
+                    loaded = False  # the agent no longer has it: start afresh
                 finally:
                     client.listening = True
-                session_id = request.session_id
+            if loaded is not False and request.session_id:
+                sid: str = request.session_id
                 modes = loaded.modes if loaded is not None else None
             else:
                 new = await conn.new_session(cwd=cwd, mcp_servers=servers)
-                session_id = new.session_id
+                sid = new.session_id
                 modes = new.modes
-            await self._ensure_asking(conn, session_id, modes)
-            return await conn.prompt(session_id=session_id,
-                                     prompt=[text_block(self.prompt_text(request))])
+            session_id = sid
+            await self._ensure_asking(conn, sid, modes)
+            return await conn.prompt(session_id=sid, prompt=[text_block(self.prompt_text(request))])
 
         task = asyncio.create_task(conversation())
+        try:
+            return await self._outcome(request, session, task, state, deadline, lambda: session_id)
+        except AgentError as exc:
+            exc.session_id = session_id  # a retry can session/load it where the agent supports that
+            raise
+
+    async def _outcome(self, request: AgentRequest, session: Session, task: asyncio.Task[PromptResponse],
+                       state: SessionState, deadline: float,
+                       current: Callable[[], str | None]) -> _Outcome:
+        """Wait for the turn, the agent's exit or the deadline, whichever comes first."""
+        loop = asyncio.get_running_loop()
         exited = asyncio.create_task(session.proc.wait())
         remaining = max(deadline - loop.time(), 0.0)
         done, _ = await asyncio.wait({task, exited}, timeout=remaining,
@@ -334,6 +349,7 @@ class AcpAgent:
         if task not in done and exited in done:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(task), 1.0)  # its last answer may be in flight
+        session_id = current()
         if not task.done():
             if exited not in done:
                 return await self._timeout(request, session, task, session_id)
@@ -349,7 +365,7 @@ class AcpAgent:
         except ConnectionError:
             raise self._died(session) from None
         self._check_error_text(state, session)
-        return _Outcome(response=response, state=state, session_id=session_id)
+        return _Outcome(response=response, state=state, session_id=current())
 
     def _check_error_text(self, state: SessionState, session: Session) -> None:
         marker = self.preset.preset.error_text if self.preset.preset else None

@@ -35,6 +35,8 @@ class AgentError(BatonError):
 
     retry_class: RetryClass | None = "agent_error"
     retryable: bool = True
+    # The agent's session when the call failed mid-session (ACP): a retry can resume it.
+    session_id: str | None = None
 
     def __init__(self, message: str, *, agent_id: str | None = None) -> None:
         self.agent_id = agent_id

@@ -156,6 +156,7 @@ class StepExecutor:
             except (AgentNotFound, AgentUnavailable) as exc:
                 last, last_agent = exc, agent_id
                 continue
+            resume: str | None = None  # an ACP session the failed attempt left to load
             for attempt in range(1, policy.max_attempts + 1):
                 attempts += 1
                 try:
@@ -163,13 +164,15 @@ class StepExecutor:
                     if self.s.quotas is not None:
                         self.s.quotas.check(agent_id, er.ctx.workflow_id)
                     async with er.budget.reserve(_billed(agent)):
-                        result, hit = await self._attempt(er, step, agent, adapter, attempts, iteration)
+                        result, hit = await self._attempt(er, step, agent, adapter, attempts, iteration,
+                                                          resume)
                 except (BudgetExceeded, TemplateRenderError) as exc:
                     if isinstance(exc, BudgetExceeded):
                         er.abort_reason = str(exc)
                     return self.fail(er, step, agent_id, exc, attempts)
                 except AgentError as exc:
                     last, last_agent = exc, agent_id
+                    resume = exc.session_id or resume
                     self.s.rate_limiter.feedback(agent_id, exc)
                     retry = (exc.retryable and exc.retry_class in policy.retry_on
                              and attempt < policy.max_attempts)
@@ -190,8 +193,8 @@ class StepExecutor:
         return self.fail(er, step, last_agent, last, attempts)
 
     async def _attempt(self, er: ExecutionRun, step: WorkflowStep, agent: Agent,
-                       adapter: AgentAdapter, attempt: int, iteration: int
-                       ) -> tuple[AgentResult, bool]:
+                       adapter: AgentAdapter, attempt: int, iteration: int,
+                       session_id: str | None = None) -> tuple[AgentResult, bool]:
         ctx = step_context(step, er.base_context(), er.statuses)
         values: dict[str, str] = {}
         if agent.provider == "shell":
@@ -235,7 +238,7 @@ class StepExecutor:
             environment={**er.ctx.environment, **values}, artifacts_dir=er.artifacts_dir,
             template_context=ctx, prompt_template=step.prompt_template,
             allow_failure=step.allow_failure, trace_id=er.ctx.trace_id,
-            permissions=step.permissions,
+            permissions=step.permissions, session_id=session_id,
         )
         guard = (await asyncio.to_thread(StateGuard.capture, [
                      *self.s.protected, er.workspace / ".baton", er.workspace / "baton.yaml"])

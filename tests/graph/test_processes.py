@@ -85,7 +85,7 @@ def test_approval_pauses_survives_the_process_and_resumes_on_approve(tmp_path: P
     paused = _json(run)
     execution_id = paused["execution_id"]
     assert paused["status"] == "pending"
-    assert paused["steps"] == {"build": "completed", "deploy": "waiting"}
+    assert {s["step_id"]: s["status"] for s in paused["steps"]} == {"build": "completed", "deploy": "waiting"}
     assert f"baton approve {execution_id}" in paused["error"]
 
     status = _json(_baton(tmp_path, "status", execution_id, "--json"))
@@ -149,7 +149,7 @@ def test_kill_9_in_a_loop_then_resume_runs_no_finished_node_again(tmp_path: Path
     assert _calls(record) == ["implement", "fix", "fix"]
     assert (tmp_path / "runs").read_text().strip() == "2"
 
-    execution_id = _json(_baton(tmp_path, "history", "--json"))[0]["id"]
+    execution_id = _json(_baton(tmp_path, "history", "--json"))[0]["execution_id"]
     before = _json(_baton(tmp_path, "status", execution_id, "--json"))
     assert before["status"] == "running"  # what a crash leaves behind
     resumed = _baton(tmp_path, "resume", execution_id, "--json")

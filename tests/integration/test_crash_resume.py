@@ -75,7 +75,7 @@ def test_kill_9_then_resume_runs_no_completed_step_twice(tmp_path: Path, kill_af
     assert proc.returncode == -signal.SIGKILL
 
     hist = json.loads(_baton(tmp_path, "history", "--json").stdout)
-    execution_id = hist[0]["id"]
+    execution_id = hist[0]["execution_id"]
     before = _status(tmp_path, execution_id)
     # the first command after the crash notices the dead owner: interrupted, resumable
     assert before["status"] == "failed" and before["error"].startswith("interrupted:")
@@ -116,7 +116,8 @@ def test_ctrl_c_cancels_cleanly_and_is_resumable(tmp_path: Path) -> None:
     assert proc.returncode == 130
     result = json.loads(out)
     assert result["status"] == "cancelled"
-    assert result["steps"]["s1"] == "completed" and result["steps"]["s2"] == "cancelled"
+    steps = {s["step_id"]: s["status"] for s in result["steps"]}
+    assert steps["s1"] == "completed" and steps["s2"] == "cancelled"
     resumed = _baton(tmp_path, "resume", result["execution_id"], "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert _calls(record).count("s1") == 1

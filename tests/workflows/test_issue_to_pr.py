@@ -170,7 +170,7 @@ def test_approval_before_push_waits_then_pushes_when_approved(tmp_path: Path, gi
     )
     assert paused.returncode == 3, paused.stderr
     data = json.loads(paused.stdout)
-    assert data["steps"]["push-approved"] == "waiting"
+    assert {s["step_id"]: s["status"] for s in data["steps"]}["push-approved"] == "waiting"
     assert git(bare, "for-each-ref", "refs/heads").count("\n") == 1  # only main
     assert github.writes() == []
     approved = baton(["approve", data["execution_id"], "--json"], project, **env)

@@ -27,6 +27,7 @@ def create_from_env() -> FastAPI:
         mode=os.environ.get("BATON_SERVE_MODE") or None,
     )
     service = ApiService(
-        opened.configuration, opened.store, opened.root, dispatcher=Dispatcher(opened.store_url)
+        opened.configuration, opened.store, opened.root, dispatcher=Dispatcher(opened.store_url),
+        config_path=opened.config_path,
     )
     return create_app(service)

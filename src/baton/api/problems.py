@@ -27,6 +27,7 @@ from baton.agents.base import AgentUnavailable
 from baton.config.errors import ConfigError
 from baton.engine.errors import (
     AmbiguousExecutionId,
+    ConfigNotApplied,
     ExecutionNotFound,
     ExecutionNotResumable,
     TemplateRenderError,
@@ -81,6 +82,7 @@ ERROR_MAP: tuple[tuple[type[BaseException], int, str, str], ...] = (
     (WorkflowNotFound, 404, "workflow-not-found", "Workflow not found"),
     (ExecutionNotFound, 404, "execution-not-found", "Execution not found"),
     (AmbiguousExecutionId, 409, "ambiguous-execution-id", "Execution id prefix is ambiguous"),
+    (ConfigNotApplied, 409, "config-not-applied", "Configuration edited but not applied"),
     (NotFound, 404, "not-found", "Not found"),
     (ParameterError, 422, "invalid-parameters", "Invalid workflow parameters"),
     (ConfigError, 422, "invalid-configuration", "Invalid configuration"),

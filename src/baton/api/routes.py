@@ -7,6 +7,7 @@ write routes also say what they acted on, for the audit row.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
@@ -321,3 +322,21 @@ def list_audit(
     rows = rows[:limit]
     items = [AuditEntryOut.model_validate(row, from_attributes=True) for row in rows]
     return Page[AuditEntryOut](items=items, next_cursor=str(rows[-1].id) if more and rows else None)
+
+
+# -- export ------------------------------------------------------------------------------------------
+@router.get(
+    "/export",
+    responses=ERRORS,
+    summary="Executions, configuration versions and their audit trail as a `baton export` document (admin)",
+)
+def export_store(
+    request: Request,
+    _: Admin,
+    execution_id: Annotated[list[str] | None, Query(max_length=128)] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """The same document ``baton export`` writes (``baton import`` reads it): the executions named
+    by ``execution_id`` (ids or unique prefixes), else the newest ``limit`` started since ``since``."""
+    return _service(request).export(execution_id or [], since=since, limit=limit)

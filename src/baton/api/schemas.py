@@ -93,6 +93,8 @@ class ExecutionDetail(BaseModel):
     start_time: datetime
     end_time: datetime | None
     owner: str | None
+    config_hash: str | None = None
+    config_version: str | None = None
     submitted_by: str | None = None
     queue: str | None = None
     priority: int | None = None
@@ -108,6 +110,8 @@ class ExecutionSummary(BaseModel):
     start_time: datetime
     end_time: datetime | None
     error: str | None
+    config_hash: str | None = None
+    config_version: str | None = None
 
 
 class Page(BaseModel, Generic[T]):

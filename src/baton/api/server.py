@@ -51,6 +51,7 @@ class Opened:
     root: Path
     store: SqlStore
     store_url: str
+    config_path: Path | None = None
 
 
 def open_for_service(config: Path | None, *, cwd: Path, mode: str | None = None) -> Opened:
@@ -74,7 +75,7 @@ def open_for_service(config: Path | None, *, cwd: Path, mode: str | None = None)
         claim_timeout=timedelta(seconds=deployment.dead_after_seconds),
     )
     assert isinstance(store, SqlStore)
-    return Opened(configuration, loaded.root, store, url)
+    return Opened(configuration, loaded.root, store, url, loaded.path)
 
 
 def check_database(configuration: Configuration, url: str) -> None:
@@ -144,7 +145,7 @@ def serve(
         )
     dispatcher = Dispatcher(opened.store_url)
     api_store = _second_store(opened)
-    service = ApiService(cfg, api_store, opened.root, dispatcher=dispatcher)
+    service = ApiService(cfg, api_store, opened.root, dispatcher=dispatcher, config_path=opened.config_path)
     app = create_app(service)
     bind_host = host or cfg.deployment.host
     bind_port = port or cfg.deployment.port
@@ -218,7 +219,8 @@ def _start_worker(
         polling_seconds=float(os.environ.get("BATON_QUEUE_POLL_SECONDS", "0.5")),
         drain_seconds=30.0 if drain_seconds is None else drain_seconds,
     )
-    worker = Worker(opened.configuration, opened.store, opened.root, settings, opened.store_url)
+    worker = Worker(opened.configuration, opened.store, opened.root, settings, opened.store_url,
+                    config_path=opened.config_path)
     worker.start()
     return worker
 

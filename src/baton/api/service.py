@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,7 @@ class ApiService:
         *,
         dispatcher: Dispatcher | None,
         adapter_factory: Callable[[Agent], AgentAdapter] | None = None,
+        config_path: Path | None = None,
     ) -> None:
         self.configuration = configuration
         self.store = store
@@ -77,7 +78,7 @@ class ApiService:
         from baton.observability.setup import setup
 
         self.baton = Baton(configuration, store, root=root, adapter_factory=self.adapter_factory,
-                           observers=setup(configuration, root))
+                           observers=setup(configuration, root), config_path=config_path)
         self.tokens = TokenStore(store.engine)
         self.auth = Authenticator(configuration.api.tokens, self.tokens)
         self.limiter = RateLimiter(configuration.api.rate_limit)
@@ -281,6 +282,8 @@ class ApiService:
             start_time=ctx.start_time,
             end_time=ctx.end_time,
             owner=record.owner,
+            config_hash=ctx.config_hash,
+            config_version=ctx.config_version,
             submitted_by=sub.submitted_by if sub else None,
             queue=sub.queue if sub else None,
             priority=sub.priority if sub else None,
@@ -311,6 +314,8 @@ class ApiService:
                 start_time=r.start_time,
                 end_time=r.end_time,
                 error=r.error,
+                config_hash=r.config_hash,
+                config_version=r.config_version,
             )
             for r in rows
         ]
@@ -328,6 +333,19 @@ class ApiService:
         return Page[LogEntry](
             items=[log_entry(r) for r in rows], next_cursor=str(rows[-1].seq) if more and rows else None
         )
+
+    def export(self, refs: Sequence[str], *, since: datetime | None, limit: int) -> dict[str, Any]:
+        """A ``baton export`` document of the named executions, or the newest ``limit`` since ``since``."""
+        from baton.store.bundle import export_bundle
+
+        if refs:
+            ids = [resolve_execution_id(self.store, ref) for ref in refs]
+        else:
+            if since is not None and since.tzinfo is None:
+                since = since.replace(tzinfo=UTC)
+            rows = self.store.list_executions(limit=limit)
+            ids = [r.id for r in rows if since is None or r.start_time >= since][::-1]
+        return export_bundle(self.store, ids, self.configuration.global_.artifacts_path(self.root))
 
     def cancel(self, principal: Principal, execution_id: str) -> ExecutionState:
         execution_id = resolve_execution_id(self.store, execution_id)

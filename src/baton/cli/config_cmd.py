@@ -33,7 +33,6 @@ from baton.config import (
     mask_secrets,
     parse_assignments,
 )
-from baton.config.masking import mask_yaml_text
 from baton.store.base import Store
 
 config_app = typer.Typer(
@@ -231,17 +230,22 @@ def apply_command(
     actor: str | None = typer.Option(None, "--actor", help="Who applies it (default: your user)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Validate baton.yaml and record its content as an immutable configuration version."""
+    """Validate the configuration, then record baton.yaml and .baton/workflows/*.yaml as an
+    immutable configuration version."""
+    from baton.config.versions import configuration_content
     from baton.store import ConfigVersionImmutable
 
-    loaded = _load(config)
+    loaded = _load(config)  # validates baton.yaml and .baton/workflows/*.yaml
     if loaded.text is None or loaded.path is None:
         raise fail(f"no {CONFIG_FILENAME} to apply; run `baton init` first")
+    for workflow_id in loaded.workflow_ids:  # each workflow as `baton run` would build it
+        loaded.workflow(workflow_id)
     version = loaded.configuration.version
+    content = configuration_content(loaded.path)
     store = _open_store(loaded)
     try:
         before = store.get_config_version(version)
-        applied = store.apply_config(version, loaded.text, actor=actor or _actor())
+        applied = store.apply_config(version, content, actor=actor or _actor())
     except ConfigVersionImmutable as exc:
         raise fail(str(exc), EXIT_INVALID) from None
     finally:
@@ -362,7 +366,9 @@ def diff_command(
             raise fail(f"version {v1!r} was never applied (applied: {', '.join(known)})")
         if v2 is None:
             new_label = f"{_shown(loaded.path) if loaded.path else CONFIG_FILENAME} (current)"
-            new_text = mask_yaml_text(loaded.text or "")  # as `config apply` would store it
+            from baton.config.versions import configuration_content
+
+            new_text = configuration_content(loaded.path) if loaded.path else ""
         else:
             new = store.get_config_version(v2)
             if new is None:

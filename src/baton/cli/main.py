@@ -43,6 +43,9 @@ COMMANDS: dict[str, str] = {
     "ui": "baton.cli.ui_cmd",
     "doctor": "baton.cli.doctor_cmd",
     "gc": "baton.cli.gc_cmd",
+    "export": "baton.cli.data_cmd",
+    "import": "baton.cli.data_cmd",
+    "db": "baton.cli.data_cmd",
 }
 
 

@@ -34,7 +34,7 @@ from baton.cli.app import (
 from baton.cli.ids import ExecutionArg, LastOption, next_command, resolve_id
 from baton.cli.live import LiveView, changes_text, follow, summary
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
-from baton.models import ExecutionStatus, LogLevel, StepStatus
+from baton.models import ExecutionContext, ExecutionStatus, LogLevel, StepStatus
 from baton.models.execution import step_totals
 
 # A langgraph run that stops at an approval leaves its execution PENDING (resumable with
@@ -62,13 +62,15 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
-def _result_json(result: ExecutionResult) -> dict[str, Any]:
+def _result_json(result: ExecutionResult, ctx: ExecutionContext) -> dict[str, Any]:
     return {
         "execution_id": result.execution_id,
+        "config_hash": ctx.config_hash,
+        "config_version": ctx.config_version,
         "workflow_id": result.workflow_id,
         "status": result.status.value,
         "error": result.error,
-        "steps": {k: v.value for k, v in result.steps.items()},
+        "steps": [{"step_id": k, "status": v.value} for k, v in result.steps.items()],
         "outputs": result.outputs,
         "usage": result.usage.as_dict(),
         "cost_usd": round(result.cost_usd, 6),
@@ -98,7 +100,8 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> tuple[ExecutionResu
         loop.remove_signal_handler(sig)
     published = await _publish(baton, handle, result)
     if as_json:
-        print_json({**_result_json(result), **({"published": published} if published else {})})
+        extra = {"published": published} if published else {}
+        print_json({**_result_json(result, handle.context), **extra})
     else:
         if not console.is_terminal:
             console.print(summary(result, view))
@@ -353,6 +356,8 @@ def _status_json(baton: Baton, execution_id: str) -> dict[str, Any]:
         "start_time": ctx.start_time.isoformat(),
         "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
         "owner": record.owner,
+        "config_hash": ctx.config_hash,
+        "config_version": ctx.config_version,
         "usage": usage,
         "cost_usd": round(cost, 6),
         "steps": [
@@ -387,8 +392,9 @@ def status(
         return
     console.print(f"[bold]{data['execution_id']}[/] {data['workflow_id']} "
                   f"[{_style(data['status'])}]{data['status']}[/]", highlight=False)
+    console.print(f"config: {_config_label(data['config_version'], data['config_hash'])}", highlight=False)
     if data["error"]:
-        console.print(f"error: {data['error']}", highlight=False)
+        console.print(f"error: {escape(data['error'])}", highlight=False)
     table = Table("step", "status", "agent", "attempt", "duration", "tokens", "cost", "note")
     for s in data["steps"]:
         dur = ""
@@ -409,6 +415,14 @@ def status(
     console.print(usage_line(data["usage"], data["cost_usd"]), highlight=False)
 
 
+def _config_label(version: str | None, digest: str | None) -> str:
+    if digest is None:
+        return "unknown (no baton.yaml)"
+    if version is None:
+        return f"not applied ({digest[:12]})"
+    return f"version {version} ({digest[:12]})"
+
+
 def usage_line(usage: dict[str, int], cost_usd: float) -> str:
     """Token counts and cost as one readable line."""
     parts = [f"{usage.get('input_tokens', 0)} in", f"{usage.get('output_tokens', 0)} out"]
@@ -416,6 +430,17 @@ def usage_line(usage: dict[str, int], cost_usd: float) -> str:
     if cached:
         parts.append(f"{cached} cached")
     return f"tokens: {', '.join(parts)}   cost: ${cost_usd:.4f}"
+
+
+def summary_json(ctx: ExecutionContext) -> dict[str, Any]:
+    """An execution in a list, with the API's field names (ExecutionSummary)."""
+    return {
+        "execution_id": ctx.id, "workflow_id": ctx.workflow_id, "status": ctx.status.value,
+        "start_time": ctx.start_time.isoformat(),
+        "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
+        "error": ctx.error, "config_hash": ctx.config_hash, "config_version": ctx.config_version,
+        "parameters": ctx.parameters, "workspace_dir": ctx.workspace_dir, "trace_id": ctx.trace_id,
+    }
 
 
 def _style(value: str) -> str:
@@ -479,7 +504,7 @@ def history(
     finally:
         baton.close()
     if as_json:
-        print_json([r.model_dump(mode="json") for r in rows])
+        print_json([summary_json(r) for r in rows])
         return
     table = Table("execution", "workflow", "status", "started", "ended", "error")
     for r in rows:

@@ -24,6 +24,7 @@ from baton.engine.clock import Clock, SystemClock
 from baton.engine.errors import (
     AlreadyFinished,
     AmbiguousExecutionId,
+    ConfigNotApplied,
     ExecutionNotFound,
     ExecutionNotResumable,
     WorkflowNotFound,
@@ -74,6 +75,21 @@ class ExecutionResult:
     artifacts_dir: Path
     workspace_dir: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _config_identity(store: Store, config_path: Path | None) -> tuple[str | None, str | None]:
+    """(content hash, applied version with that content) of the configuration at ``config_path``."""
+    from baton.config.versions import configuration_content, content_hash
+    from baton.store.sql import config_as_stored
+
+    if config_path is None or not config_path.is_file():
+        return None, None
+    digest = content_hash(config_as_stored(configuration_content(config_path)))
+    # newest first: a content applied again under a later version counts as that version
+    for version in sorted(store.list_config_versions(), key=lambda v: v.applied_at, reverse=True):
+        if version.content_hash == digest:
+            return digest, version.version
+    return digest, None
 
 
 def resolve_execution_id(store: Store, ref: str | None) -> str:
@@ -146,9 +162,11 @@ class Baton:
         adapter_factory: Callable[[Agent], AgentAdapter] | None = None,
         workflows: Mapping[str, Workflow] | None = None,
         observers: Sequence[Callable[[ev.Event], None]] = (),
+        config_path: Path | None = None,
     ) -> None:
         self.configuration = configuration
         self.store = store
+        self.config_hash, self.config_version = _config_identity(store, config_path)
         self.root = (root or Path.cwd()).resolve()
         self.clock = clock or SystemClock()
         me = procinfo.current()
@@ -200,7 +218,8 @@ class Baton:
         loaded = load_configuration(path, env=env, overrides=overrides, cwd=cwd)
         store = open_store(loaded.configuration.global_.database_url, base_dir=loaded.root)
         observers = [*kwargs.pop("observers", ()), *setup(loaded.configuration, loaded.root)]
-        return cls(loaded.configuration, store, root=loaded.root, observers=observers, **kwargs)
+        return cls(loaded.configuration, store, root=loaded.root, observers=observers,
+                   config_path=loaded.path, **kwargs)
 
     # -- lookups -----------------------------------------------------------------------------
     def workflow(self, workflow_id: str) -> Workflow:
@@ -212,6 +231,13 @@ class Baton:
             raise WorkflowNotFound(workflow_id, self.workflow_ids())
         self._workflows[workflow_id] = wf
         return wf
+
+    def require_applied_config(self) -> None:
+        """With ``global.require_applied_config``, refuse a configuration edited since
+        ``baton config apply`` (raises ConfigNotApplied)."""
+        if not self.configuration.global_.require_applied_config or self.config_version is not None:
+            return
+        raise ConfigNotApplied(self.config_hash)
 
     def execution_id(self, ref: str | None) -> str:
         """The full id of the execution ``ref`` names: an id, a unique prefix of one (like
@@ -240,6 +266,7 @@ class Baton:
 
         ``trace_id`` continues a caller's trace (e.g. an API request's ``traceparent``).
         """
+        self.require_applied_config()
         workflow = self.workflow(workflow_id)
         preflight(workflow, self.agents, self.services.adapter)
         if any(step.required_tools for step in workflow.steps):
@@ -252,7 +279,8 @@ class Baton:
             ctx = ExecutionContext(
                 workflow_id=workflow.id, workspace_dir=str(workspace), parameters=params,
                 environment=dict(environment or {}), shared_config=dict(shared_config or {}),
-                start_time=self.clock.now(), **({"id": execution_id} if execution_id else {}),
+                start_time=self.clock.now(), config_hash=self.config_hash,
+                config_version=self.config_version, **({"id": execution_id} if execution_id else {}),
                 **({"trace_id": trace_id} if trace_id else {}),
             )
         except ValidationError as exc:
@@ -273,6 +301,7 @@ class Baton:
 
     def resume(self, execution_id: str, *, no_cache: bool = False) -> ExecutionHandle:
         """Continue an interrupted execution; completed steps are reused, never re-run."""
+        self.require_applied_config()
         record = self.store.get_execution(execution_id)
         if record is None:
             raise ExecutionNotFound(execution_id)
@@ -293,6 +322,7 @@ class Baton:
 
     def start_pending(self, execution_id: str, *, no_cache: bool = False) -> ExecutionHandle:
         """Run an execution that was only submitted (``baton run --detach``, the API)."""
+        self.require_applied_config()
         record = self.store.get_execution(execution_id)
         if record is None:
             raise ExecutionNotFound(execution_id)

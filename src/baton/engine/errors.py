@@ -8,6 +8,7 @@ Exception tree::
         ├── AgentNotFound           a step names an agent the configuration lacks  (exit 2)
         ├── ExecutionNotFound       no execution with that id in the store          (exit 2)
         ├── AmbiguousExecutionId    an id prefix that matches several executions     (exit 2)
+        ├── ConfigNotApplied        require_applied_config and an unapplied edit      (exit 2)
         ├── ExecutionNotResumable   the execution already completed                 (exit 2)
     ModelError.IllegalTransition
         └── AlreadyFinished         cancelling an execution that already ended      (exit 2)
@@ -77,6 +78,22 @@ class AlreadyFinished(IllegalTransition):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ConfigNotApplied(EngineError):
+    """``global.require_applied_config`` is on and the configuration was edited since it was
+    last applied."""
+
+    cli_exit_code = 2
+
+    def __init__(self, content_hash: str | None) -> None:
+        self.content_hash = content_hash
+        what = f"its content {content_hash[:12]}" if content_hash else "it"
+        super().__init__(
+            f"the configuration was edited since `baton config apply` ({what} is not an applied "
+            "version) and global.require_applied_config is on: run `baton config apply` "
+            "(see `baton config diff`) or undo the edit"
+        )
 
 
 class ExecutionNotResumable(EngineError):

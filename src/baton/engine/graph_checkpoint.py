@@ -193,4 +193,25 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
         raise CheckpointError(f"checkpoints support sqlite and postgresql databases, not {backend!r}")
 
 
-__all__ = ["CheckpointError", "JsonSerde", "checkpoint_url", "open_checkpointer"]
+async def copy_checkpoints(source_url: str, target_url: str) -> tuple[int, int]:
+    """Copy every LangGraph checkpoint (and its pending writes) from one store's database to
+    another's through the savers; returns (checkpoints in source, checkpoints in target)."""
+    async with open_checkpointer(source_url) as source, open_checkpointer(target_url) as target:
+        found = [tup async for tup in source.alist(None)]
+        found.sort(key=lambda t: str(t.checkpoint["id"]))  # ids are time-ordered: parents first
+        for tup in found:
+            conf = tup.config["configurable"]
+            parent = tup.parent_config or {"configurable": {"thread_id": conf["thread_id"],
+                                                             "checkpoint_ns": conf.get("checkpoint_ns", "")}}
+            written = await target.aput(parent, tup.checkpoint, tup.metadata,
+                                        dict(tup.checkpoint.get("channel_versions") or {}))
+            by_task: dict[str, list[tuple[str, Any]]] = {}
+            for task_id, channel, value in tup.pending_writes or []:
+                by_task.setdefault(task_id, []).append((channel, value))
+            for task_id, writes in by_task.items():
+                await target.aput_writes(written, writes, task_id)
+        copied = [tup async for tup in target.alist(None)]
+    return len(found), len(copied)
+
+
+__all__ = ["CheckpointError", "JsonSerde", "checkpoint_url", "copy_checkpoints", "open_checkpointer"]

@@ -76,6 +76,8 @@ class GlobalConfig(BaseModel):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     quotas: QuotaConfig = Field(default_factory=QuotaConfig)
     worktrees: bool = False
+    # refuse to run (CLI, API, workers) a configuration edited since `baton config apply`
+    require_applied_config: bool = False
 
     def artifacts_path(self, root: Path) -> Path:
         """Where executions keep their artifacts: ``artifacts_dir`` resolved against ``root``."""

@@ -38,8 +38,8 @@ def new_trace_id() -> str:
 class ExecutionContext(BaseModel):
     """One execution of a workflow: where it runs, with what, and how far it got.
 
-    Beyond the seed's fields: ``trace_id`` (shared by every ExecutionLog row and span) and
-    ``error`` (why it failed or was cancelled).
+    Beyond the seed's fields: ``trace_id`` (shared by every ExecutionLog row and span),
+    ``error`` (why it failed or was cancelled), ``config_hash`` and ``config_version``.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
@@ -55,6 +55,10 @@ class ExecutionContext(BaseModel):
     status: ExecutionStatus = ExecutionStatus.PENDING
     trace_id: str = Field(default_factory=new_trace_id)
     error: str | None = None
+    # the configuration it ran with: content hash of baton.yaml + .baton/workflows/*, and the
+    # applied version with that content (None when it was never applied)
+    config_hash: str | None = None
+    config_version: str | None = None
 
     @field_validator("workspace_dir")
     @classmethod

@@ -16,7 +16,8 @@ A configuration version document (one per version, in a list)::
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,36 @@ class ExecutionBundle:
     record: ExecutionRecord
     steps: list[StepRun]
     logs: list[ExecutionLog]
+    usage: list[dict[str, Any]] = field(default_factory=list)  # rows for the usage table
+
+
+_USAGE_INTS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+
+
+def usage_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One usage row (tokens and cost of an agent call) as JSON-able data."""
+    return {
+        "step_id": row["step_id"], "agent_id": row["agent_id"], "model": row["model"],
+        "workflow_id": row["workflow_id"], **{k: int(row[k]) for k in _USAGE_INTS},
+        "cost_usd": float(row["cost_usd"]), "at": utc(row["at"]).isoformat(),
+    }
+
+
+def _usage_rows(execution_id: str, items: Any) -> list[dict[str, Any]]:
+    if not isinstance(items, list):
+        raise StoreError("execution export: usage must be a list")
+    rows = []
+    for item in items:
+        try:
+            rows.append({
+                "execution_id": execution_id, "step_id": str(item["step_id"]),
+                "agent_id": str(item["agent_id"]), "model": str(item["model"]),
+                "workflow_id": str(item["workflow_id"]), **{k: int(item[k]) for k in _USAGE_INTS},
+                "cost_usd": float(item["cost_usd"]), "at": utc(datetime.fromisoformat(str(item["at"]))),
+            })
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError(f"execution export {execution_id!r}: bad usage row ({exc})") from None
+    return rows
 
 
 class _ImportedContext(ExecutionContext):
@@ -110,7 +141,8 @@ def read_execution_document(data: dict[str, Any]) -> ExecutionBundle:
         log_bytes=int(data.get("log_bytes", 0)),
         log_truncated=bool(data.get("log_truncated", False)),
     )
-    return ExecutionBundle(record=record, steps=steps, logs=logs)
+    return ExecutionBundle(record=record, steps=steps, logs=logs,
+                           usage=_usage_rows(ctx.id, data.get("usage", [])))
 
 
 def config_document(version: ConfigVersion) -> dict[str, Any]:

@@ -82,6 +82,9 @@ executions = Table(
     Column("trace_id", String(32), nullable=False),
     Column("error", Text, nullable=True),
     Column("workflow_snapshot", JSONDocument, nullable=False),
+    # the configuration it ran with (migration 0003)
+    Column("config_hash", String(64), nullable=True),
+    Column("config_version", String(64), nullable=True),
     # log bookkeeping, maintained by the store inside the transaction that writes log rows
     Column("log_bytes", BigInteger, nullable=False, default=0),
     Column("log_truncated", Boolean, nullable=False, default=False),

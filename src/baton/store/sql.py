@@ -225,7 +225,7 @@ class SqlStore:
         :class:`ConfigVersionImmutable`. Every call writes an audit row whose diff is
         against the version applied most recently before it. Literal credentials in
         ``content`` are stored masked (``${VAR}`` references are kept as written)."""
-        content = clean_text(mask_yaml_text(content))
+        content = config_as_stored(content)
         digest = export.content_hash(content)
         now = self._now()
         with self._write() as conn:
@@ -696,7 +696,12 @@ class SqlStore:
                 .where(execution_logs.c.execution_id == execution_id)
                 .order_by(execution_logs.c.seq)
             ).all()
-        return export.execution_document(_record(row), [_step(s) for s in steps], [_log(g) for g in logs])
+            spent = conn.execute(
+                select(usage).where(usage.c.execution_id == execution_id).order_by(usage.c.id)
+            ).all()
+        document = export.execution_document(_record(row), [_step(s) for s in steps], [_log(g) for g in logs])
+        document["usage"] = [export.usage_document(dict(u._mapping)) for u in spent]
+        return document
 
     def import_execution(self, data: dict[str, Any]) -> str:
         """Recreate an exported execution as it was (same ids, seqs and times); refuse if
@@ -724,11 +729,47 @@ class SqlStore:
                     )
                 if bundle.logs:
                     conn.execute(insert(execution_logs), [_log_values(g) for g in bundle.logs])
+                if bundle.usage:
+                    conn.execute(insert(usage), bundle.usage)
         except IntegrityError:
             if self.get_execution(ctx.id) is not None:
                 raise AlreadyExists("execution", ctx.id) from None
             raise IntegrityViolation(f"execution export {ctx.id!r} has duplicate step or log ids") from None
         return ctx.id
+
+    def export_config_audit(self) -> list[dict[str, Any]]:
+        """The whole configuration audit trail, oldest first, as JSON-able rows."""
+        with self._read() as conn:
+            rows = conn.execute(select(config_audit).order_by(config_audit.c.id)).all()
+        return [
+            {"version": r.version, "actor": r.actor, "at": utc(r.at).isoformat(), "action": r.action,
+             "diff": r.diff}
+            for r in rows
+        ]
+
+    def import_config_audit(self, rows: list[dict[str, Any]]) -> int:
+        """Add audit rows not already present (same version, actor, time and action); returns
+        how many were added. Their versions must be stored (import those first)."""
+        added = 0
+        with self._write() as conn:
+            self._lock(conn, _PG_CONFIG_LOCK)
+            for item in rows:
+                try:
+                    at = utc(datetime.fromisoformat(str(item["at"])))
+                    values = {"version": str(item["version"]), "actor": str(item["actor"]), "at": at,
+                              "action": str(item["action"]), "diff": str(item.get("diff") or "")}
+                except (KeyError, ValueError) as exc:
+                    raise InvalidArgument(f"configuration audit export: bad row ({exc})") from None
+                known = conn.execute(
+                    select(config_audit.c.id).where(
+                        config_audit.c.version == values["version"], config_audit.c.actor == values["actor"],
+                        config_audit.c.at == at, config_audit.c.action == values["action"],
+                    )
+                ).first()
+                if known is None:
+                    conn.execute(insert(config_audit).values(**values))
+                    added += 1
+        return added
 
     def export_config_versions(self) -> list[dict[str, Any]]:
         return [export.config_document(v) for v in self.list_config_versions()]
@@ -777,6 +818,12 @@ class SqlStore:
         if self._checkpointer is not None:
             self._checkpointer.close()
         self.engine.dispose()
+
+
+def config_as_stored(content: str) -> str:
+    """A configuration's text as ``apply_config`` stores (and hashes) it: literal credentials
+    and registered secrets masked."""
+    return clean_text(mask_yaml_text(content))
 
 
 # -- row <-> model --------------------------------------------------------------------------------
@@ -836,6 +883,8 @@ def _execution_values(ctx: ExecutionContext, snapshot: dict[str, Any], now: date
         "trace_id": ctx.trace_id,
         "error": None if ctx.error is None else clean_text(ctx.error),
         "workflow_snapshot": snapshot,
+        "config_hash": ctx.config_hash,
+        "config_version": ctx.config_version,
         "log_bytes": 0,
         "log_truncated": False,
         "log_dropped": 0,
@@ -866,6 +915,8 @@ def _context(row: Row[Any]) -> ExecutionContext:
         status=ExecutionStatus(row.status),
         trace_id=row.trace_id,
         error=row.error,
+        config_hash=row.config_hash,
+        config_version=row.config_version,
     )
 
 

@@ -77,6 +77,7 @@ class Worker:
         root: Path,
         settings: WorkerSettings,
         store_url: str,
+        config_path: Path | None = None,
     ) -> None:
         g = configuration.global_.model_copy(update={"max_concurrent_executions": settings.concurrency})
         self.configuration = configuration.model_copy(update={"global_": g})
@@ -86,7 +87,9 @@ class Worker:
         # the observers `Baton.from_config` would attach: logs, and traces/metrics when enabled
         from baton.observability.setup import setup
 
-        self.baton = Baton(self.configuration, store, root=root, observers=setup(self.configuration, root))
+        self.baton = Baton(self.configuration, store, root=root, observers=setup(self.configuration, root),
+                           config_path=config_path)
+        self.baton.require_applied_config()  # refuse to serve a configuration edited but not applied
         self.baton.owner = settings.worker_id
         self.registry = WorkerRegistry(store.engine)
         self.submissions = SubmissionStore(store.engine)

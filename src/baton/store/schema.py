@@ -82,7 +82,7 @@ executions = Table(
     Column("trace_id", String(32), nullable=False),
     Column("error", Text, nullable=True),
     Column("workflow_snapshot", JSONDocument, nullable=False),
-    # the configuration it ran with (migration 0003)
+    # the configuration it ran with (migration 0004)
     Column("config_hash", String(64), nullable=True),
     Column("config_version", String(64), nullable=True),
     # log bookkeeping, maintained by the store inside the transaction that writes log rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -19,8 +19,11 @@ from baton.cli.app import (
     keep_whole,
     print_json,
 )
-from baton.engine import Baton
-from baton.models import ParameterSpec, Workflow
+from baton.models import ParameterSpec
+
+if TYPE_CHECKING:
+    from baton.engine import Baton
+    from baton.models import Workflow
 
 workflows_app = typer.Typer(help="List, show, validate and draw workflows.", no_args_is_help=True)
 

@@ -18,6 +18,7 @@ from typing import Any
 from baton.agents.base import AgentEvent, Usage
 from baton.agents.cli_base import CallContext, CliAgent, StreamParser, as_str_list
 from baton.agents.failures import from_message
+from baton.workspace.process import ProcessResult
 
 FILE_TOOLS = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
 SHELL_TOOLS = {"Bash"}
@@ -210,3 +211,19 @@ class ClaudeAgent(CliAgent):
 
     def new_parser(self, ctx: CallContext) -> StreamParser:
         return ClaudeParser()
+
+    def login_status_args(self) -> list[str] | None:
+        return ["auth", "status"]
+
+    def login_from_status(self, proc: ProcessResult) -> tuple[bool, str]:
+        try:
+            state = json.loads(proc.stdout)
+        except ValueError:
+            state = None
+        if not isinstance(state, dict):
+            return True, "installed, login not verified (use --live)"
+        if not state.get("loggedIn"):
+            return False, ("not logged in (`claude auth status`): run `claude /login` or set "
+                           "ANTHROPIC_API_KEY, or give the agent config.base_url and config.api_key")
+        method = state.get("apiKeySource") or state.get("authMethod") or "?"
+        return True, f"logged in ({method}, per `claude auth status`); not tried without --live"

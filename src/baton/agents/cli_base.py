@@ -249,6 +249,33 @@ class CliAgent(ABC):
             )
         return None
 
+    def login_status_args(self) -> list[str] | None:
+        """Arguments of the CLI's own login-status command (local, no model call), if it has one."""
+        return None
+
+    def login_from_status(self, proc: ProcessResult) -> tuple[bool, str]:
+        """(logged in?, what to say) from the login-status command's output."""
+        return proc.exit_code == 0, proc.stdout.strip() or proc.stderr.strip()
+
+    async def login_state(self, program: list[str]) -> tuple[bool, str]:
+        """Whether the user's own login is there: the CLI's status command where it has one,
+        else its credential variables and files; never a model call."""
+        from baton.agents.logins import login_problem
+
+        env = self.build_env(None)
+        args = self.login_status_args()
+        if args is not None:
+            try:
+                proc = await run_process([*program, *args], cwd=tempfile.gettempdir(), env=env, timeout=30)
+            except OSError:
+                proc = None
+            if proc is not None and not proc.timed_out:
+                return self.login_from_status(proc)
+        problem = login_problem(self.agent.provider, env=env)
+        if problem is not None:
+            return False, problem
+        return True, "installed, login not verified (use --live)"
+
     # -- shared machinery -----------------------------------------------------------------
     def program(self) -> list[str]:
         """The argv prefix that starts the CLI; raises AgentUnavailable when it is missing."""
@@ -550,8 +577,17 @@ class CliAgent(ABC):
                 version=version,
                 detail=(f"base_url is set but no api_key: set {self.credential_hint()}"),
             )
+        where = f"{self.cli_name} {version} at {program[0]}"
+        if self.base_url:
+            login = f"endpoint {self.base_url}, key not verified (use --live)"
+        elif self.agent.isolation is Isolation.DOCKER:
+            login = "login not verified (use --live)"
+        else:
+            ok, login = await self.login_state(program)
+            if not ok:
+                return HealthReport(ok=False, version=version, detail=f"{where}: {login}")
         if not live:
-            return HealthReport(ok=True, detail=f"{self.cli_name} {version} at {program[0]}", version=version)
+            return HealthReport(ok=True, detail=f"{where}; {login}", version=version)
         with tempfile.TemporaryDirectory(prefix="baton-check-") as tmp:
             request = AgentRequest(
                 prompt=LIVE_CHECK_PROMPT, workspace_dir=Path(tmp), timeout_seconds=120, step_id="health-check"

@@ -88,12 +88,14 @@ def alternatives(
     return [a for a in candidates if wanted & set(agents[a].capabilities)], False
 
 
-def preflight(workflow: Workflow, agents: Mapping[str, Agent], adapter_for: AdapterFor) -> None:
+def preflight(workflow: Workflow, agents: Mapping[str, Agent], adapter_for: AdapterFor,
+              registry: Callable[[str], str | None] | None = None) -> None:
     """Raise :class:`AgentUnavailable` when some step has no callable agent.
 
     A step is fine when its agent or any of its ``retry_policy.fallback_agents`` can be
     called. The message names the configured, callable agents with the capabilities of
-    the step's agent.
+    the step's agent. ``registry`` gives the agent registry's reason not to use an agent
+    (ERROR or INACTIVE), if any.
     """
     reasons: dict[str, str | None] = {}
 
@@ -102,6 +104,8 @@ def preflight(workflow: Workflow, agents: Mapping[str, Agent], adapter_for: Adap
             agent = agents.get(agent_id)
             if agent is None:
                 reasons[agent_id] = f"agent {agent_id!r} is not configured"
+            elif registry is not None and (held := registry(agent_id)) is not None:
+                reasons[agent_id] = held
             else:
                 try:
                     reasons[agent_id] = unavailable_reason(adapter_for(agent))

@@ -6,6 +6,10 @@ ACTIVE (the check passed) or ERROR (it failed). A later check of an ACTIVE agent
 ACTIVE or moves it to ERROR; an agent in ERROR goes through REGISTERING again. An
 INACTIVE agent (disabled by an operator) keeps its status: the check is only recorded.
 Every check records ``last_health_check``.
+
+The engine, the API and the workers honour the stored status: an agent in ERROR or
+INACTIVE is not used (:func:`unusable_reason`; fallbacks and the alternatives message
+apply). ``baton agents disable NAME`` moves an ACTIVE agent to INACTIVE, ``enable`` back.
 """
 
 from __future__ import annotations
@@ -18,10 +22,17 @@ from datetime import UTC, datetime
 from baton.agents.base import AgentUnavailable, HealthReport
 from baton.agents.factory import create_adapter
 from baton.agents.health import AdapterFor, check_adapter
+from baton.errors import BatonError
 from baton.models import Agent, AgentStatus
 from baton.store.base import Store
 
 _PARALLEL_CHECKS = 4
+
+
+class AgentStateError(BatonError):
+    """The agent's status does not allow the change asked for."""
+
+    cli_exit_code = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,19 @@ class CheckResult:
     version: str | None
     status: AgentStatus
     checked_at: datetime | None
+
+
+def unusable_reason(stored: Agent | None) -> str | None:
+    """Why the registry says an agent must not be used (ERROR or INACTIVE), or None."""
+    if stored is None:
+        return None
+    if stored.status is AgentStatus.INACTIVE:
+        return f"agent {stored.id!r} is disabled; enable it with `baton agents enable {stored.id}`"
+    if stored.status is AgentStatus.ERROR:
+        when = stored.last_health_check.isoformat(timespec="seconds") if stored.last_health_check else "?"
+        return (f"agent {stored.id!r} failed its last health check ({when}); fix it, then run "
+                f"`baton agents check {stored.id}`")
+    return None
 
 
 def _utcnow() -> datetime:
@@ -101,6 +125,28 @@ class AgentRegistry:
                 return await self.check(agent_id, live=live)
 
         return list(await asyncio.gather(*(one(a) for a in agent_ids)))
+
+    def disable(self, agent_id: str) -> Agent:
+        """ACTIVE → INACTIVE: the agent stays configured but is not used."""
+        stored = self.store.get_agent(agent_id)
+        if stored is None or stored.status in (AgentStatus.UNREGISTERED, AgentStatus.REGISTERING):
+            raise AgentStateError(f"agent {agent_id!r} is not registered yet; run `baton agents check "
+                                  f"{agent_id}` first (only an active agent can be disabled)")
+        if stored.status is AgentStatus.ERROR:
+            raise AgentStateError(f"agent {agent_id!r} is in error, so it is not used already; only an "
+                                  "active agent can be disabled")
+        if stored.status is AgentStatus.INACTIVE:
+            return stored
+        return self.store.set_agent_status(agent_id, AgentStatus.INACTIVE)
+
+    def enable(self, agent_id: str) -> Agent:
+        """INACTIVE → ACTIVE."""
+        stored = self.store.get_agent(agent_id)
+        if stored is None or stored.status is not AgentStatus.INACTIVE:
+            status = stored.status.value if stored else "unregistered"
+            raise AgentStateError(f"agent {agent_id!r} is {status}, not disabled; `baton agents check "
+                                  f"{agent_id}` registers or re-checks it")
+        return self.store.set_agent_status(agent_id, AgentStatus.ACTIVE)
 
     def forget(self, agent_id: str) -> bool:
         """Remove the agent from the store; False when it was never registered."""

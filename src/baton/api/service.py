@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from baton.agents.base import AgentAdapter, AgentUnavailable
 from baton.agents.factory import create_adapter
-from baton.agents.health import unavailable_reason
+from baton.agents.health import unavailable_reason, uses_container
 from baton.agents.registry import AgentRegistry
 from baton.api.audit import AuditLog
 from baton.api.auth import Authenticator, Principal, RateLimiter
@@ -41,7 +41,7 @@ from baton.engine import Baton
 from baton.engine.core import resolve_execution_id
 from baton.engine.errors import ExecutionNotFound
 from baton.engine.graph_approval import record_decision
-from baton.models import Agent, Configuration, ExecutionStatus, LogLevel, StepStatus
+from baton.models import Agent, AgentInterface, Configuration, ExecutionStatus, LogLevel, StepStatus
 from baton.models.errors import IllegalTransition
 from baton.models.execution import new_id, step_totals
 from baton.store.errors import NotFound
@@ -422,10 +422,19 @@ class ApiService:
         return True, f"{len(self.baton.agents)} agent(s) available"
 
     def agent_unavailable(self, agent: Agent) -> str | None:
+        """Why ``agent`` cannot be used: registry status, missing program, or a CLI with no login."""
+        if (held := self.baton.services.registry_reason(agent.id)) is not None:
+            return held
         try:
-            return unavailable_reason(self.adapter_factory(agent))
+            reason = unavailable_reason(self.adapter_factory(agent))
         except AgentUnavailable as exc:
             return str(exc)
+        if reason is None and agent.interface is AgentInterface.CLI and not agent.config.get("base_url") \
+                and not uses_container(agent):
+            from baton.agents.logins import login_problem
+
+            reason = login_problem(agent.provider)
+        return reason
 
 
 def log_entry(row: Any) -> LogEntry:

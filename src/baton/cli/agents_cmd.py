@@ -176,6 +176,45 @@ def _print_results(results: list[CheckResult]) -> None:
     console.print(table)
 
 
+# -- disable / enable ---------------------------------------------------------------------------------
+def _set_enabled(name: str, enabled: bool, config: Path | None, as_json: bool) -> None:
+    loaded = _load(config)
+    agents = _agents(loaded)
+    if name not in agents:
+        known = ", ".join(agents) or "none"
+        raise fail(f"no agent named {name!r} in the configuration (configured: {known})")
+    store = _open_store(loaded)
+    try:
+        registry = AgentRegistry(store, agents)
+        stored = registry.enable(name) if enabled else registry.disable(name)
+    finally:
+        store.close()
+    if as_json:
+        print_json({"id": name, "status": stored.status.value})
+        return
+    what = "enabled: runs may use it again" if enabled else (
+        "disabled: runs will not use it (fallbacks apply) until `baton agents enable " + name + "`")
+    console.print(f"agent [bold]{name}[/] {what}", highlight=False)
+
+
+def disable_command(
+    name: str = typer.Argument(..., help="The agent to stop using."),
+    config: Path | None = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Disable an active agent (status inactive): runs, the API and workers do not use it."""
+    _set_enabled(name, False, config, as_json)
+
+
+def enable_command(
+    name: str = typer.Argument(..., help="The disabled agent to use again."),
+    config: Path | None = ConfigOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Enable a disabled agent again (status active)."""
+    _set_enabled(name, True, config, as_json)
+
+
 # -- add / remove ------------------------------------------------------------------------------------
 def _project_file(config: Path | None) -> Path:
     path = resolve_config_path(config)
@@ -319,6 +358,8 @@ def register(app: typer.Typer) -> None:
     """Add the ``baton agents`` group to ``app``."""
     agents_app.command("list")(handle_errors(list_command))
     agents_app.command("check")(handle_errors(check_command))
+    agents_app.command("disable")(handle_errors(disable_command))
+    agents_app.command("enable")(handle_errors(enable_command))
     agents_app.command("add")(handle_errors(add_command))
     agents_app.command("remove")(handle_errors(remove_command))
     app.add_typer(agents_app, name="agents")

@@ -268,7 +268,7 @@ class Baton:
         """
         self.require_applied_config()
         workflow = self.workflow(workflow_id)
-        preflight(workflow, self.agents, self.services.adapter)
+        preflight(workflow, self.agents, self.services.adapter, self.services.registry_reason)
         if any(step.required_tools for step in workflow.steps):
             from baton.integrations.mcp.preflight import require_tools
 

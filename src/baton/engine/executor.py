@@ -33,6 +33,7 @@ from baton.agents.base import (
     Usage,
 )
 from baton.agents.redacting import redacting
+from baton.agents.registry import unusable_reason
 from baton.engine import events as ev
 from baton.engine.cache import PromptCache, cache_key
 from baton.engine.clock import Clock
@@ -72,10 +73,18 @@ class Services:
     _adapters: dict[str, AgentAdapter] = field(default_factory=dict, init=False, repr=False)
 
     def agent(self, agent_id: str) -> Agent:
+        """The configured agent; AgentUnavailable when the registry has it in ERROR or INACTIVE."""
         try:
-            return self.agents[agent_id]
+            agent = self.agents[agent_id]
         except KeyError:
             raise AgentNotFound(f"agent {agent_id!r} is not configured") from None
+        if (reason := self.registry_reason(agent_id)) is not None:
+            raise AgentUnavailable(reason, agent_id=agent_id)
+        return agent
+
+    def registry_reason(self, agent_id: str) -> str | None:
+        """Why the agent registry says ``agent_id`` must not be used, or None."""
+        return unusable_reason(self.store.get_agent(agent_id))
 
     def adapter(self, agent: Agent) -> AgentAdapter:
         adapter = self._adapters.get(agent.id)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -52,8 +53,15 @@ def test_issue_to_pr_through_the_api_is_pushed_by_baton(tmp_path: Path) -> None:
             assert resp.status_code == 202, resp.text
             done = wait_for(client, resp.json()["execution_id"], {"completed", "failed"}, timeout=120)
             assert done["status"] == "completed", done
+        # the worker publishes once the execution has completed
+        branch = "baton/issue-greet-with-a-comma-and-an-exclamation"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if branch in git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads").split():
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"never pushed:\n{proc.output()[-3000:]}")
     finally:
         proc.stop()
-    branch = "baton/issue-greet-with-a-comma-and-an-exclamation"
-    assert branch in git(bare, "for-each-ref", "--format=%(refname:short)", "refs/heads").split()
     assert "Hello, {name}!" in git(bare, "show", f"{branch}:greet.py")

@@ -77,3 +77,27 @@ def test_a_hook_or_helper_planted_in_the_repository_never_runs_during_the_push(t
     push_branch(work, remote="origin", sha=sha, branch="baton/change", token=TOKEN)
     assert git(bare, "rev-parse", "baton/change").strip() == sha
     assert not spy.exists()
+
+
+def test_baton_fetches_before_the_run_and_steps_use_it_when_their_own_fetch_fails(tmp_path: Path) -> None:
+    """A private repository: Baton fetches with its credential; a step's fetch without one fails."""
+    from baton.integrations.git_credentials import fetch_refs
+    from baton.workflows.diff import DiffError, pr_head
+
+    work, bare = init_remote(tmp_path, {"a.txt": "a\n"})
+    (work / "b.txt").write_text("b\n")
+    git(work, "add", "b.txt")
+    git(work, "commit", "-q", "-m", "pr")
+    head = git(work, "rev-parse", "HEAD").strip()
+    git(work, "push", "-q", "origin", "HEAD:refs/pull/7/head")
+    git(work, "reset", "-q", "--hard", "HEAD~1")
+    assert fetch_refs(work, ["+refs/pull/7/head:refs/remotes/origin/pr/7"], token=TOKEN)
+    git(work, "remote", "set-url", "origin", str(tmp_path / "unreachable.git"))
+    assert pr_head(work, 7) == head
+    try:
+        pr_head(work, 8)
+    except DiffError as exc:
+        assert "cannot fetch pull request 8 from origin (the fetch failed" in str(exc)
+    else:
+        raise AssertionError("pull request 8 does not exist")
+    assert bare.exists()

@@ -90,14 +90,19 @@ def auth_header(token: str) -> str:
     return f"AUTHORIZATION: basic {encoded}"
 
 
-def push_command(
-    cwd: Path, *, url: str, sha: str, branch: str, token: str | None, server_url: str = DEFAULT_SERVER_URL
+def git_command(
+    cwd: Path, verb: list[str], *, url: str, token: str | None, server_url: str = DEFAULT_SERVER_URL
 ) -> tuple[list[str], dict[str, str]]:
-    """The argv and environment of Baton's ``git push`` (the token only in that environment)."""
+    """argv and environment of one of Baton's own network git commands against ``url``.
+
+    ``verb`` is the subcommand with its options (``["push", "--no-verify"]``); the URL goes
+    after ``--`` and the caller appends the refspecs. The token is only in the returned
+    environment, as a header for URLs under ``server_url``.
+    """
     try:
         source = parse_repo(url, base=cwd)
     except RepoNotAllowed as exc:
-        raise PushError(f"cannot push: {exc}") from None
+        raise PushError(f"cannot {verb[0]}: {exc}") from None
     argv = [
         "git",
         *transport_args(local=source.is_local),
@@ -111,12 +116,9 @@ def push_command(
         "core.askPass=",
         "-c",
         "http.sslVerify=true",
-        "push",
-        "--quiet",
-        "--no-verify",
+        *verb,
         "--",
         source.url,
-        f"{sha}:refs/heads/{branch}",
     ]
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": ""}
     for name in [n for n in env if n.startswith("GIT_CONFIG_")]:
@@ -133,6 +135,46 @@ def push_command(
     return argv, env
 
 
+def push_command(
+    cwd: Path, *, url: str, sha: str, branch: str, token: str | None, server_url: str = DEFAULT_SERVER_URL
+) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of Baton's ``git push`` (the token only in that environment)."""
+    argv, env = git_command(
+        cwd, ["push", "--quiet", "--no-verify"], url=url, token=token, server_url=server_url
+    )
+    return [*argv, f"{sha}:refs/heads/{branch}"], env
+
+
+def _remote_url(cwd: Path, remote: str, *, push: bool) -> str:
+    if not _REMOTE_NAME.match(remote):
+        raise PushError(f"{remote!r} is not a remote name")
+    found = _git(cwd, "remote", "get-url", *(["--push"] if push else []), remote)
+    if found.returncode != 0:
+        raise PushError(f"no remote {remote!r} in {cwd}")
+    return found.stdout.strip()
+
+
+def fetch_refs(
+    cwd: Path,
+    refspecs: list[str],
+    *,
+    remote: str = "origin",
+    token: str | None = None,
+    server_url: str = DEFAULT_SERVER_URL,
+) -> bool:
+    """Fetch ``refspecs`` from ``remote`` with Baton's credential, before any agent runs.
+
+    Steps fetch again without credentials; for a private repository they then find what
+    Baton fetched here. False when the fetch failed (the steps report it).
+    """
+    url = _remote_url(cwd, remote, push=False)
+    argv, env = git_command(
+        cwd, ["fetch", "--quiet", "--no-tags"], url=url, token=token, server_url=server_url
+    )
+    proc = subprocess.run([*argv, *refspecs], cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    return proc.returncode == 0
+
+
 def push_branch(
     cwd: Path,
     *,
@@ -143,12 +185,7 @@ def push_branch(
     server_url: str = DEFAULT_SERVER_URL,
 ) -> str:
     """Push commit ``sha`` to ``branch`` of ``remote`` (a remote name of ``cwd``); the URL pushed to."""
-    if not _REMOTE_NAME.match(remote):
-        raise PushError(f"cannot push: {remote!r} is not a remote name")
-    found = _git(cwd, "remote", "get-url", "--push", remote)
-    if found.returncode != 0:
-        raise PushError(f"no remote {remote!r} to push to in {cwd}")
-    url = found.stdout.strip()
+    url = _remote_url(cwd, remote, push=True)
     argv, env = push_command(cwd, url=url, sha=sha, branch=branch, token=token, server_url=server_url)
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -163,6 +200,8 @@ __all__ = [
     "DEFAULT_SERVER_URL",
     "PushError",
     "auth_header",
+    "fetch_refs",
+    "git_command",
     "push_branch",
     "push_command",
     "scrub_persisted_credentials",

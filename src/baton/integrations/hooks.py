@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from baton.errors import BatonError
-from baton.integrations.git_credentials import DEFAULT_SERVER_URL, PushError, push_branch
+from baton.integrations.git_credentials import DEFAULT_SERVER_URL, PushError, fetch_refs, push_branch
 from baton.integrations.github import (
     GitHubClient,
     GitHubError,
@@ -176,6 +176,8 @@ async def prepare(
     publish_kind = workflow.config.get("publish")
     if client is None and publish_kind in ("pull_request", "pr_fix", "review"):
         client = github_client(env, repository_for(out.params, out.workspace_dir or Path.cwd(), env))
+    if client is not None and publish_kind in ("pull_request", "pr_fix", "review"):
+        await _prefetch(out, publish_kind, client, env)
     trust = baton.configuration.github
     if publish_kind == "pull_request":
         await _issue_text(out, client, trust)
@@ -199,6 +201,31 @@ async def _pr_author(out: Prepared, client: GitHubClient | None) -> None:
         return
     login, association = _author(pull)
     out.params["pr_author"] = f"{login} ({association})"
+
+
+async def _prefetch(out: Prepared, kind: str, client: GitHubClient, env: Mapping[str, str]) -> None:
+    """Fetch what the steps will need with Baton's credential (a private repository's branches and
+    pull request head), so that no step needs one; the steps' own fetches then may fail quietly."""
+    workspace = out.workspace_dir or Path.cwd()
+    if not (workspace / ".git").exists():
+        return
+    refspecs = ["+refs/heads/*:refs/remotes/origin/*"]
+    pr = str(out.params.get("pr") or "").strip().lstrip("#")
+    if pr.isdigit() and kind in ("review", "pr_fix"):
+        refspecs.append(f"+refs/pull/{pr}/head:refs/remotes/origin/pr/{pr}")
+    try:
+        token = await client.git_token()
+        fetched = await asyncio.to_thread(
+            fetch_refs,
+            workspace,
+            refspecs,
+            token=token,
+            server_url=env.get("GITHUB_SERVER_URL") or DEFAULT_SERVER_URL,
+        )
+    except (PushError, GitHubError):
+        fetched = False
+    if not fetched:
+        out.notes.append("Baton could not fetch from origin before the run; steps fetch without credentials")
 
 
 def _author(item: Mapping[str, Any]) -> tuple[str, str]:

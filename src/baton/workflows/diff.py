@@ -126,16 +126,20 @@ def uncommitted_files(cwd: Path) -> int:
 
 
 def pr_head(cwd: Path, number: int, remote: str = "origin") -> str:
-    """Fetch pull request ``number``'s head from ``remote`` and return its commit."""
-    git(
-        cwd,
-        *fetch_args(cwd, remote),
-        "fetch",
-        "-q",
-        remote,
-        f"+refs/pull/{number}/head:refs/remotes/{remote}/pr/{number}",
-    )
-    return git(cwd, "rev-parse", f"refs/remotes/{remote}/pr/{number}").strip()
+    """Fetch pull request ``number``'s head from ``remote`` and return its commit.
+
+    When the fetch fails (a private repository: steps hold no credential), the head Baton
+    fetched before the run is used.
+    """
+    ref = f"refs/remotes/{remote}/pr/{number}"
+    fetched = _ok(cwd, *fetch_args(cwd, remote), "fetch", "-q", remote, f"+refs/pull/{number}/head:{ref}")
+    head = git(cwd, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}", check=False).strip()
+    if not head:
+        raise DiffError(
+            f"cannot fetch pull request {number} from {remote}"
+            + ("" if fetched else " (the fetch failed: no access to the remote?)")
+        )
+    return head
 
 
 @dataclass

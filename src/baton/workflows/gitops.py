@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.integrations.git_credentials import PushError, push_branch
-from baton.workflows.diff import DiffError, default_branch, git
+from baton.workflows.diff import DiffError, default_branch, git, pr_head
 from baton.workspace.remote import fetch_args
 
 _SLUG = re.compile(r"[^a-z0-9]+")
@@ -95,7 +95,7 @@ def setup(
         body = issue.strip()
     has_remote = _has_remote(cwd, remote)
     if has_remote:
-        git(cwd, *fetch_args(cwd, remote), "fetch", "-q", remote)
+        git(cwd, *fetch_args(cwd, remote), "fetch", "-q", remote, check=False)  # Baton fetched before
     base = base or (default_branch(cwd, remote) if has_remote else "")
     if has_remote and base:
         found = git(cwd, "rev-parse", "--verify", "-q", f"{remote}/{base}^{{commit}}", check=False).strip()
@@ -123,15 +123,7 @@ def setup(
 def setup_pr(
     cwd: Path, *, pr: int, head_ref: str, test_command: str, remote: str = "origin"
 ) -> dict[str, Any]:
-    git(
-        cwd,
-        *fetch_args(cwd, remote),
-        "fetch",
-        "-q",
-        remote,
-        f"+refs/pull/{pr}/head:refs/remotes/{remote}/pr/{pr}",
-    )
-    git(cwd, "reset", "-q", "--hard", f"refs/remotes/{remote}/pr/{pr}")
+    git(cwd, "reset", "-q", "--hard", pr_head(cwd, pr, remote))
     return {
         "branch": head_ref,
         "remote": remote,

@@ -203,16 +203,17 @@ async def test_silent_server_is_killed_at_timeout(spec: AcpSpec, fake_model_serv
     assert processes_with(mark) == []
 
 
-async def test_a_retry_loads_the_session_of_the_timed_out_attempt(fake_model_server: FakeModelServer,
+async def test_a_retry_loads_the_session_of_the_failed_attempt(fake_model_server: FakeModelServer,
                                                                   git_workspace: Path, tmp_path: Path) -> None:
     """claude-agent-acp advertises loadSession: the error carries the session id, the retry loads it."""
     require_cli("claude-agent-acp")
-    fake_model_server.script("anthropic", Text("first answer"), Hang(), Text("resumed answer"))
+    fake_model_server.script("anthropic", Text("first answer"), HttpError(500, "overloaded"),
+                             Text("resumed answer"))
     adapter = create_adapter(acp_agent("claude", fake_model_server))
     artifacts = tmp_path / "artifacts"
     first = await adapter.run(make_request(git_workspace, "remember 7", artifacts=artifacts), Events())
-    with pytest.raises(AgentTimeout) as info:
-        await adapter.run(make_request(git_workspace, "what number?", artifacts=artifacts, timeout=30,
+    with pytest.raises(AgentFailed) as info:
+        await adapter.run(make_request(git_workspace, "what number?", artifacts=artifacts, timeout=60,
                                        session_id=first.session_id, attempt=2), Events())
     assert info.value.session_id == first.session_id
     result = await adapter.run(make_request(git_workspace, "what number?", artifacts=artifacts, attempt=3,

@@ -100,8 +100,17 @@ def test_an_approval_pause_is_not_an_error_and_says_what_to_type(project: Path, 
 """)
     paused = baton("run", "release", code=3)
     eid = json.loads(baton("status", "--json").stdout)["execution_id"]
+    assert "paused: waiting for approval of step deploy" in baton("status").stdout
     assert "error:" not in paused.stderr and "paused: waiting for approval of step deploy" in paused.stderr
     assert f"next: baton approve {eid}   (or add --reject --reason ...)" in paused.stdout.splitlines()
     approved = baton("approve")  # the latest execution
     assert f"step deploy approved; continuing {eid}" in approved.stderr
     assert json.loads(baton("status", "--json").stdout)["status"] == "completed"
+
+
+def test_json_errors_are_json(project: Path, baton: Baton) -> None:
+    result = baton("status", "zzzz", "--json", code=2)
+    assert json.loads(result.stdout) == {"error": {"type": "ExecutionNotFound",
+                                                   "message": "no execution 'zzzz' (see `baton history`)",
+                                                   "exit_code": 2}}
+    assert "error: no execution 'zzzz'" in result.stderr

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from baton.errors import BatonError
 from baton.models import Configuration
@@ -149,13 +150,23 @@ def serve(
     app = create_app(service)
     bind_host = host or cfg.deployment.host
     bind_port = port or cfg.deployment.port
-    log.info(
-        "Baton API on http://%s:%d/api/v1 (%s worker)",
-        bind_host,
-        bind_port,
-        "with an in-process" if worker else "without a",
+    base = f"http://{bind_host}:{bind_port}"
+    sys.stderr.write(
+        f"Baton serving on {base}\n"
+        f"  dashboard: {base}/\n"
+        f"  API:       {base}/api/v1   (OpenAPI docs: {base}/api/v1/docs)\n"
+        f"  worker:    {'in this process' if worker else 'none here (run `baton worker`)'}\n"
+        "Press Ctrl+C to stop.\n"
     )
-    server = uvicorn.Server(
+    sys.stderr.flush()
+    class _Server(uvicorn.Server):
+        # uvicorn re-raises SIGTERM/SIGINT after its shutdown, so say goodbye here
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            sys.stderr.write(f"Baton stopped serving {base}\n")
+            sys.stderr.flush()
+
+    server = _Server(
         uvicorn.Config(
             app,
             host=bind_host,

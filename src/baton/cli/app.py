@@ -51,6 +51,9 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except BatonError as exc:
+            if kwargs.get("as_json"):  # --json: the error as JSON on stdout too, for scripts
+                print_json({"error": {"type": type(exc).__name__, "message": str(exc),
+                                      "exit_code": exc.cli_exit_code}})
             raise fail(str(exc), exc.cli_exit_code) from None
         except KeyboardInterrupt:
             raise fail("interrupted", EXIT_CANCELLED) from None

@@ -393,8 +393,10 @@ def status(
     console.print(f"[bold]{data['execution_id']}[/] {data['workflow_id']} "
                   f"[{_style(data['status'])}]{data['status']}[/]", highlight=False)
     console.print(f"config: {_config_label(data['config_version'], data['config_hash'])}", highlight=False)
+    waiting = any(s["status"] == "waiting" for s in data["steps"])
     if data["error"]:
-        console.print(f"error: {escape(data['error'])}", highlight=False)
+        label = "paused" if waiting and data["status"] == "pending" else "error"
+        console.print(f"{label}: {escape(data['error'])}", highlight=False)
     table = Table("step", "status", "agent", "attempt", "duration", "tokens", "cost", "note")
     for s in data["steps"]:
         dur = ""

@@ -21,16 +21,22 @@ def _imports() -> None:
 
 
 def serve(
-    host: str | None = typer.Option(None, "--host", help="Address to bind (default: deployment.host)."),
-    port: int | None = typer.Option(None, "--port", "-p", help="Port (default: deployment.port)."),
+    host: str | None = typer.Option(
+        None, "--host", help="Address to bind (default: deployment.host, else 127.0.0.1).",
+        show_default=False),
+    port: int | None = typer.Option(
+        None, "--port", "-p", help="Port (default: deployment.port, else 8080).", show_default=False),
     workers: int | None = typer.Option(
         None,
         "--workers",
         min=0,
-        help="In-process workers: 1 (default: deployment.workers) or 0 for API only.",
+        help="In-process workers: 1, or 0 for the API only (default: deployment.workers, else 1).",
+        show_default=False,
     ),
     concurrency: int | None = typer.Option(
-        None, "--concurrency", min=1, help="Executions the in-process worker runs at once."
+        None, "--concurrency", min=1, show_default=False,
+        help="Executions the in-process worker runs at once (default: global.max_concurrent_executions, "
+             "else 10).",
     ),
     worker_id: str | None = typer.Option(None, "--worker-id", help="Worker id (default: host:pid)."),
     access_log: bool = typer.Option(False, "--access-log", help="Log every request."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 
@@ -175,3 +176,26 @@ async def test_terminal_is_refused_in_a_read_only_step(ws: Path) -> None:
         await client.create_terminal(session_id="s", command="touch", args=["x"])
     assert list(ws.iterdir()) == []
     assert events.of("permission")[0].data["tool_kind"] == "execute"
+
+
+def test_mcp_servers_reach_session_new_in_acp_form(tmp_path: Path) -> None:
+    """``mcp_servers:`` → the agent's mcp_config (written by Baton) → ACP McpServer objects."""
+    from baton.agents.acp import AcpAgent
+    from baton.integrations.mcp.agent_config import cli_flavor, config_document
+    from baton.models import Agent
+    from baton.models.mcp import McpServerConfig
+
+    servers = {"files": McpServerConfig(command="npx", args=["-y", "fs-server", "."], env={"A": "1"}),
+               "web": McpServerConfig(url="http://127.0.0.1:9/mcp", headers={"Authorization": "Bearer t"})}
+    agent = Agent(id="g", provider="google", model="gemini-2.5-pro", interface="acp", capabilities=["x"])
+    flavor = cli_flavor(agent)
+    assert flavor is not None
+    path = tmp_path / "mcp.json"
+    path.write_text(json.dumps(config_document(flavor, servers)))
+    agent.config = {"mcp_config": str(path)}
+    found = {s.name: s.model_dump(mode="json", by_alias=True, exclude_none=True)
+             for s in AcpAgent(agent)._mcp_servers()}
+    assert found["files"] == {"name": "files", "command": "npx", "args": ["-y", "fs-server", "."],
+                              "env": [{"name": "A", "value": "1"}]}
+    assert found["web"]["type"] == "http" and found["web"]["url"] == "http://127.0.0.1:9/mcp"
+    assert found["web"]["headers"] == [{"name": "Authorization", "value": "Bearer t"}]

@@ -100,3 +100,19 @@ def test_summary_lists_files_per_step_and_diff_shows_them(project: Path, baton: 
 def test_a_run_that_changes_nothing_says_so(project: Path, baton: Baton) -> None:
     baton("run", "hello")
     assert "changed no files" in baton("diff").stderr
+
+
+def test_a_markdown_report_is_rendered_on_a_terminal_and_plain_otherwise() -> None:
+    import io
+
+    from rich.console import Console
+
+    from baton.cli.run_cmd import print_report
+
+    report = "# Review\n\n**Verdict:** approve\n\n- `a.py`: fine\n"
+    tty, plain = io.StringIO(), io.StringIO()
+    print_report(report, Console(file=tty, force_terminal=True, width=60))
+    print_report(report, Console(file=plain, force_terminal=False, width=60))
+    assert plain.getvalue().rstrip("\n") == report.rstrip("\n")
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", tty.getvalue())
+    assert "**" not in shown and "# Review" not in shown and "Verdict: approve" in shown

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -106,7 +107,7 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> tuple[ExecutionResu
         if not console.is_terminal:
             console.print(summary(result, view))
         if published and published.get("text"):
-            console.print(published["text"], highlight=False, markup=False, soft_wrap=True)
+            print_report(str(published["text"]), console)
         else:
             _print_final_outputs(handle, result)
         waiting = [k for k, v in result.steps.items() if v is StepStatus.WAITING]
@@ -125,6 +126,16 @@ async def _watch(baton: Baton, start: Any, as_json: bool) -> tuple[ExecutionResu
         if hint:
             console.print(hint, highlight=False, markup=False, soft_wrap=True)
     return result, (published or {}).get("verdict")
+
+
+def print_report(text: str, out: Console) -> None:
+    """A published report (Markdown): rendered on a terminal, as written otherwise."""
+    if out.is_terminal:
+        from rich.markdown import Markdown
+
+        out.print(Markdown(text))
+    else:
+        out.print(text, highlight=False, markup=False, soft_wrap=True)
 
 
 async def _print_workspace(baton: Baton, result: ExecutionResult) -> None:

@@ -14,7 +14,7 @@
 #                          agent CLIs pinned in .ci/agents.sh
 #   - $BATON_DEPS_IMAGE    `--target deps`: the same plus Python and Baton's dependencies
 #                          (the FC image test builds the last stage on it: --cache-from)
-#   both saved to $BATON_CI_CACHE, loaded from there while their inputs are the same
+#   each saved to $BATON_CI_CACHE, loaded from there while its inputs are the same
 # dockerd keeps its data under .tools/docker (its sockets under /run: a unix socket path
 # must stay short). Exports DOCKER_HOST and the BATON_TEST_* variables the tests read.
 
@@ -141,25 +141,34 @@ _baton_build_stage() {
 
 _baton_stage_images() {
   # The agent image (`agents` stage) and the Python dependencies of the service image
-  # (`deps` stage, FROM agents): saved together, loaded while their inputs are the same.
-  local key
-  key="$(
-    { cat deploy/fc/Dockerfile pyproject.toml; echo "${BATON_AGENT_PINS[*]}"; cat "$BATON_TEST_EXTRA_CA_CERTS"; } \
+  # (`deps` stage, FROM agents), each saved to the cache and loaded while its inputs are
+  # the same: a pyproject.toml change rebuilds only `deps`.
+  local agents_key deps_key
+  agents_key="$(
+    { sed '/^# -- deps/,$d' deploy/fc/Dockerfile; echo "${BATON_AGENT_PINS[*]}"; cat "$BATON_TEST_EXTRA_CA_CERTS"; } \
       | sha256sum | cut -c1-12
   )"
-  BATON_AGENT_IMAGE="baton-agents:$key"
-  BATON_DEPS_IMAGE="baton-deps:$key"
-  if docker image inspect "$BATON_AGENT_IMAGE" "$BATON_DEPS_IMAGE" >/dev/null 2>&1; then
-    return 0
+  deps_key="$({ echo "$agents_key"; cat deploy/fc/Dockerfile pyproject.toml; } | sha256sum | cut -c1-12)"
+  BATON_AGENT_IMAGE="baton-agents:$agents_key"
+  BATON_DEPS_IMAGE="baton-deps:$deps_key"
+  local agents_tar="$BATON_CI_CACHE/agents-$agents_key.tar" deps_tar="$BATON_CI_CACHE/deps-$deps_key.tar"
+  if ! docker image inspect "$BATON_AGENT_IMAGE" "$BATON_DEPS_IMAGE" >/dev/null 2>&1 && [ -s "$deps_tar" ]; then
+    docker load -q -i "$deps_tar" >/dev/null || true
   fi
-  local saved="$BATON_CI_CACHE/images-$key.tar"
-  if [ -s "$saved" ] && docker load -q -i "$saved" >/dev/null; then
-    return 0
+  if ! docker image inspect "$BATON_AGENT_IMAGE" >/dev/null 2>&1; then
+    if [ -s "$agents_tar" ] && docker load -q -i "$agents_tar" >/dev/null; then
+      :
+    else
+      _baton_build_stage agents "$BATON_AGENT_IMAGE" || return 1
+      rm -f "$BATON_CI_CACHE"/agents-*.tar
+      docker save -o "$agents_tar.part" "$BATON_AGENT_IMAGE" && mv "$agents_tar.part" "$agents_tar"
+    fi
   fi
-  _baton_build_stage agents "$BATON_AGENT_IMAGE" || return 1
-  _baton_build_stage deps "$BATON_DEPS_IMAGE" || return 1
-  rm -f "$BATON_CI_CACHE"/images-*.tar
-  docker save -o "$saved.part" "$BATON_AGENT_IMAGE" "$BATON_DEPS_IMAGE" && mv "$saved.part" "$saved"
+  if ! docker image inspect "$BATON_DEPS_IMAGE" >/dev/null 2>&1; then
+    _baton_build_stage deps "$BATON_DEPS_IMAGE" || return 1
+    rm -f "$BATON_CI_CACHE"/deps-*.tar "$BATON_CI_CACHE"/images-*.tar
+    docker save -o "$deps_tar.part" "$BATON_AGENT_IMAGE" "$BATON_DEPS_IMAGE" && mv "$deps_tar.part" "$deps_tar"
+  fi
 }
 
 baton_docker_build_args() {

@@ -90,6 +90,11 @@ stop_docker() {
   done
   kill -9 "$BATON_DOCKERD_STARTED" 2>/dev/null
   BATON_DOCKERD_STARTED=""
+  # dockerd leaves its network namespace mounted under the exec root
+  local mount
+  for mount in $(awk -v root="$BATON_DOCKER_RUN" 'index($2, root) == 1 {print $2}' /proc/mounts | sort -r); do
+    umount "$mount" 2>/dev/null || umount -l "$mount" 2>/dev/null || true
+  done
 }
 
 _baton_base_image() {

@@ -30,6 +30,7 @@ ROUTES = [
     ("GET", "/api/v1/agents", "viewer", None),
     ("POST", "/api/v1/agents/{agent_id}/check", "admin", None),
     ("GET", "/api/v1/audit", "admin", None),
+    ("GET", "/api/v1/export", "admin", None),
     ("GET", "/healthz", None, None),
     ("GET", "/readyz", None, None),
     ("GET", "/metrics", None, None),

@@ -183,3 +183,12 @@ def test_admin_api_export(project: Path, baton: Baton, monkeypatch: pytest.Monke
         assert body["executions"][0]["logs"]
     finally:
         opened.store.close()
+
+
+def test_import_of_a_missing_or_binary_file_is_a_clear_error(project: Path, baton: Baton) -> None:
+    missing = baton("import", str(project / "nope.json"), code=2)
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)
+    assert "nope.json: cannot read (No such file or directory)" in missing.stderr
+    binary = project / "blob.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    assert "blob.json: cannot read" in baton("import", str(binary), code=2).stderr

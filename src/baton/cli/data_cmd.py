@@ -96,7 +96,11 @@ def import_(
     from baton.store.bundle import import_bundle
     from baton.store.sql import SqlStore
 
-    raw = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    try:
+        raw = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise fail(f"{path}: cannot read ({reason}); give a file written by `baton export`") from None
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:

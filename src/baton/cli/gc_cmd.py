@@ -45,7 +45,7 @@ def gc(
     from baton.engine.gc import plan, prune
     from baton.store import open_store
 
-    cutoff = parse_since(older_than)
+    cutoff = parse_since(older_than, option="--older-than")
     if cutoff is None:
         raise fail("--older-than: expected a span like 7d, 24h, 2w or a date")
     loaded = load_configuration(resolve_config_path(config), cwd=Path.cwd())

@@ -28,7 +28,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 BAR_WIDTH = 10
 
 
-def parse_since(value: str | None, now: datetime | None = None) -> datetime | None:
+def parse_since(value: str | None, now: datetime | None = None, option: str = "--since") -> datetime | None:
     """``7d``, ``24h``, ``30m``, ``2w`` before now, or an ISO date/time (UTC unless given)."""
     if not value:
         return None
@@ -40,7 +40,7 @@ def parse_since(value: str | None, now: datetime | None = None) -> datetime | No
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise fail(
-            f"--since {value!r}: expected a span like 7d, 24h, 30m, 2w or a date like 2026-01-31"
+            f"{option} {value!r}: expected a span like 7d, 24h, 30m, 2w or a date like 2026-01-31"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -56,8 +56,10 @@ def export(
                                        dir_okay=False),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Export executions (steps, logs, usage, artefact index), configuration versions and their
-    audit trail as one versioned JSON file."""
+    """Export executions, configuration versions and their audit trail as one JSON file.
+
+    Each execution carries its steps, logs, usage and artefact index; the file is versioned.
+    """
     from baton.cli.run_cmd import _open
     from baton.store.bundle import export_bundle
     from baton.store.sql import SqlStore
@@ -90,8 +92,10 @@ def import_(
     as_json: bool = JsonOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Load an export into this store; what is already there is left alone (importing twice
-    changes nothing)."""
+    """Load an export into this store; importing twice changes nothing.
+
+    What is already there is left alone.
+    """
     from baton.cli.run_cmd import _open
     from baton.store.bundle import import_bundle
     from baton.store.sql import SqlStore

@@ -524,7 +524,7 @@ def history(
         table.add_row(r.id, r.workflow_id, f"[{_style(r.status.value)}]{r.status.value}[/]",
                       f"{r.start_time:%Y-%m-%d %H:%M:%S}",
                       f"{r.end_time:%H:%M:%S}" if r.end_time else "", (r.error or "")[:60])
-    console.print(keep_whole(table, "execution"))
+    console.print(keep_whole(table, "execution", "status"))
 
 
 def cancel(

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from baton import __version__
 from baton.api import problems
 from baton.engine import Baton
+from baton.errors import BatonError
 from baton.store.sql import SqlStore
 from baton.ui.actions import LocalActions
 from baton.ui.app import install
@@ -42,13 +43,6 @@ def create_local_app(baton: Baton, config_path: Path | None, gate: LocalGate, po
     return app
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def serve_local(
     config_path: Path | None,
     *,
@@ -62,7 +56,16 @@ def serve_local(
 
     baton = Baton.from_config(config_path, cwd=cwd)
     gate = LocalGate()
-    bind = port or free_port()
+    # Listening before the link is printed: a browser opening it at once waits, never is refused.
+    listener = socket.socket()
+    try:
+        listener.bind((HOST, port or 0))
+    except OSError as exc:
+        listener.close()
+        baton.close()
+        raise BatonError(f"cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
+    listener.listen(128)
+    bind: int = listener.getsockname()[1]
     app = create_local_app(baton, config_path, gate, bind)
     url = f"http://{HOST}:{bind}/?token={gate.login_token}"
     announce(url)
@@ -80,6 +83,7 @@ def serve_local(
         )
     )
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
+        listener.close()
         baton.close()

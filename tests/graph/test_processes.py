@@ -151,7 +151,8 @@ def test_kill_9_in_a_loop_then_resume_runs_no_finished_node_again(tmp_path: Path
 
     execution_id = _json(_baton(tmp_path, "history", "--json"))[0]["execution_id"]
     before = _json(_baton(tmp_path, "status", execution_id, "--json"))
-    assert before["status"] == "running"  # what a crash leaves behind
+    # the first command after the crash notices the dead owner: interrupted, resumable
+    assert before["status"] == "failed" and before["error"].startswith("interrupted:")
     resumed = _baton(tmp_path, "resume", execution_id, "--json")
     assert resumed.returncode == 0, resumed.stderr
     result = _json(resumed)

@@ -92,6 +92,11 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from serve(tmp_path_factory)
+
+
+def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Start a server of its own (a test that changes what others rely on needs one)."""
     root = tmp_path_factory.mktemp("service")
     (root / "ws").mkdir()
     record = root / "calls.jsonl"

@@ -76,7 +76,7 @@ def test_list_filters_and_cursor_pagination(operator: httpx.Client) -> None:
         i["execution_id"] for i in failed
     }
     bad = operator.get("/api/v1/executions", params={"cursor": "nope"})
-    assert bad.status_code == 422 and bad.json()["type"] == "urn:baton:problem:invalid-cursor"
+    assert bad.status_code == 404 and bad.json()["type"] == "urn:baton:problem:invalid-cursor"
 
 
 def test_cancel_stops_a_running_execution(operator: httpx.Client) -> None:

@@ -11,7 +11,7 @@ when ``api.public_metrics`` is false.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
@@ -32,6 +32,10 @@ baton.yaml or `baton tokens create`). Roles: **viewer** reads, **operator** also
 cancels and approves, **admin** also checks agents and reads the audit trail. Errors are
 RFC 9457 `application/problem+json` with a stable `type` (`urn:baton:problem:<slug>`).
 """
+
+_METRICS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Prometheus text exposition", "content": {CONTENT_TYPE.split(";")[0]: {}}},
+}
 
 
 def create_app(service: ApiService) -> FastAPI:
@@ -71,12 +75,13 @@ def create_app(service: ApiService) -> FastAPI:
 
     if service.configuration.api.public_metrics:
 
-        @app.get("/metrics", tags=["probes"], summary="Prometheus metrics")
+        @app.get("/metrics", tags=["probes"], summary="Prometheus metrics", responses=_METRICS)
         async def metrics() -> Response:
             return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
     else:
 
-        @app.get("/metrics", tags=["probes"], summary="Prometheus metrics (viewer)")
+        @app.get("/metrics", tags=["probes"], summary="Prometheus metrics (viewer)",
+                 responses=_METRICS)
         async def metrics_private(_: Annotated[Principal, Depends(require("viewer"))]) -> Response:
             return Response(service.metrics.exposition(), media_type=CONTENT_TYPE)
 

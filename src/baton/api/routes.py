@@ -44,10 +44,28 @@ Operator = Annotated[Principal, Depends(require("operator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 ExecutionId = Annotated[str, Path(min_length=1, max_length=128)]
 
-_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+# Cursors, sequence numbers and ids are stored as signed 64-bit integers.
+MAX_INT64 = 2**63 - 1
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The request body cannot be parsed", **_PROBLEM},
     401: {"description": "No or unknown token", **_PROBLEM},
     403: {"description": "The token's role is too small", **_PROBLEM},
+    404: {"description": "No such execution, workflow or agent", **_PROBLEM},
+    409: {"description": "The request conflicts with the resource's state", **_PROBLEM},
+    413: {"description": "The request body is too large", **_PROBLEM},
+    422: {"description": "The request is not valid (problem details list the errors)", **_PROBLEM},
     429: {"description": "Over the token's rate limit", **_PROBLEM},
 }
 
@@ -161,7 +179,7 @@ def get_logs(
     level: LogLevel | None = None,
     step: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_INT64)] = None,
 ) -> Page[LogEntry]:
     return _service(request).logs(execution_id, level=level, step=step, limit=limit, cursor=cursor)
 
@@ -175,20 +193,26 @@ async def get_events(
     execution_id: ExecutionId,
     request: Request,
     _: Viewer,
-    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    last_event_id: Annotated[
+        str, Header(alias="Last-Event-ID", pattern=r"^\s*([0-9]{1,18})?\s*$",
+                    description="The id (seq) of the last event received")
+    ] = "",
     after: Annotated[
-        int | None, Query(ge=0, description="Like Last-Event-ID, for clients that cannot set headers")
+        int | None,
+        Query(ge=0, le=MAX_INT64, description="Like Last-Event-ID, for clients that cannot set headers"),
     ] = None,
 ) -> StreamingResponse:
     service = _service(request)
     start = after
-    if last_event_id is not None and last_event_id.strip():
-        if not last_event_id.strip().isdigit():
+    if last_event_id.strip():
+        text = last_event_id.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_INT64:
             raise Problem(
                 422,
                 "validation-error",
                 "Invalid request",
-                "Last-Event-ID must be the id (seq) of an event of this stream",
+                f"Last-Event-ID must be the id (seq) of an event of this stream: an integer "
+                f"from 0 to {MAX_INT64}",
             )
         start = int(last_event_id.strip())
     if await asyncio.to_thread(service.store.get_execution, execution_id) is None:
@@ -315,7 +339,7 @@ def list_audit(
     _: Admin,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[int | None, Query(ge=1, le=MAX_INT64)] = None,
 ) -> Page[AuditEntryOut]:
     rows = _service(request).audit.recent(limit=limit + 1, before=cursor, actor=actor)
     more = len(rows) > limit

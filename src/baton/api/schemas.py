@@ -10,10 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 T = TypeVar("T")
 
 
+_STRING = {"type": "string"}
+# what _one_workspace checks, said in the schema too, so clients (and fuzzers) know it
+_WORKSPACE_RULES: dict[str, Any] = {"allOf": [
+    {"not": {"required": ["workspace_dir", "repo"],
+             "properties": {"workspace_dir": _STRING, "repo": _STRING}}},
+    {"if": {"required": ["ref"], "properties": {"ref": _STRING}},
+     "then": {"required": ["repo"], "properties": {"repo": _STRING}}},
+]}
+
+
 class ExecutionCreate(BaseModel):
     """Start a workflow. Returns at once (202); the execution runs on a worker."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_WORKSPACE_RULES)
 
     workflow_id: str = Field(min_length=1, max_length=128)
     parameters: dict[str, Any] = Field(default_factory=dict)

@@ -298,8 +298,9 @@ class ApiService:
                 status=status, workflow_id=workflow_id, limit=limit + 1, before=cursor
             )
         except NotFound:
+            # 404: the cursor is well formed, the execution it names is gone (or never was)
             raise Problem(
-                422,
+                404,
                 "invalid-cursor",
                 "Invalid cursor",
                 f"cursor {cursor!r} names no execution; start again without it",

@@ -274,7 +274,8 @@ def apply_command(
 def history_command(
     config: Path | None = ConfigOption,
     as_json: bool = JsonOption,
-    limit: int = typer.Option(100, "--limit", min=1, help="Audit rows to show (newest first)."),
+    limit: int = typer.Option(100, "--limit", min=1, max=10_000,
+                              help="Audit rows to show (newest first, 1-10000)."),
 ) -> None:
     """List the applied configuration versions and the audit trail."""
     loaded = _load(config)

@@ -504,7 +504,8 @@ def logs(
 
 
 def history(
-    limit: int = typer.Option(20, "--limit", "-n"),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000,
+                              help="How many executions to list (1-10000)."),
     workflow: str | None = typer.Option(None, "--workflow"),
     status_: ExecutionStatus | None = typer.Option(None, "--status"),
     as_json: bool = JsonOption,

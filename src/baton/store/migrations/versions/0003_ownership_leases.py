@@ -23,10 +23,10 @@ ID = sa.String(128)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("executions") as batch:
-        batch.add_column(sa.Column("owner_host", sa.String(200), nullable=True))
-        batch.add_column(sa.Column("owner_pid", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("owner_start", sa.String(100), nullable=True))
+    # plain ADD COLUMN (nullable, no default): no table rebuild on SQLite
+    op.add_column("executions", sa.Column("owner_host", sa.String(200), nullable=True))
+    op.add_column("executions", sa.Column("owner_pid", sa.Integer(), nullable=True))
+    op.add_column("executions", sa.Column("owner_start", sa.String(100), nullable=True))
     op.create_table(
         "execution_processes",
         sa.Column("execution_id", ID, nullable=False),

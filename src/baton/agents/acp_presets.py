@@ -71,7 +71,7 @@ class GenericAcp(CliAgent):
         return []
 
     def new_parser(self, ctx: CallContext) -> StreamParser:  # pragma: no cover - never a CLI
-        raise NotImplementedError
+        raise TypeError("a provider: acp agent is driven over ACP, never as a headless CLI")
 
 
 class PresetCli:

@@ -89,7 +89,7 @@ def chromium_path() -> str | None:
     return found if found and Path(found).exists() else None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # Playwright keeps an event loop running here: stop it with tests/ui
 def browser() -> Iterator[Any]:
     exe = chromium_path()
     try:

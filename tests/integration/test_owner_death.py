@@ -51,10 +51,10 @@ def _wait_running_step(project: Project, step: str, timeout: float = 60) -> str:
         out = project.baton("history", "--json")
         rows = json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else []
         if rows:
-            status = project.json("status", rows[0]["id"])
+            status = project.json("status", rows[0]["execution_id"])
             if any(s["step_id"] == step and s["status"] == "running" for s in status["steps"]) \
                     and _sleepers():
-                return str(rows[0]["id"])
+                return str(rows[0]["execution_id"])
         time.sleep(0.2)
     raise AssertionError(f"step {step} never started")
 
@@ -81,7 +81,7 @@ def test_kill_9_of_baton_run_is_noticed_its_agent_killed_and_resume_completes(tm
             proc.wait()
 
     history = project.json("history")
-    assert history[0]["id"] == execution_id
+    assert history[0]["execution_id"] == execution_id
     assert history[0]["status"] == "failed"
     assert history[0]["error"].startswith("interrupted:")
     assert f"baton resume {execution_id}" in history[0]["error"]
@@ -138,7 +138,7 @@ def test_disk_full_is_a_clear_error_and_leaves_the_execution_resumable(small_dis
     (project.root / "fill.bin").unlink()
     (project.root / "roomy").write_text("")
     history = project.json("history")
-    assert history[0]["id"] == execution_id
+    assert history[0]["execution_id"] == execution_id
     assert history[0]["status"] == "failed" and history[0]["error"].startswith("interrupted:")
     resumed = project.baton("resume", execution_id, "--json")
     assert resumed.returncode == 0, resumed.stderr

@@ -33,7 +33,7 @@ def test_gc_prunes_finished_executions_and_keeps_waiting_ones(tmp_path: Path) ->
     ids = {"done": done["execution_id"]}
     for name in ("broken", "release"):
         rows = baton_json(repo, "history")
-        ids[name] = next(r["id"] for r in rows if r["workflow_id"] == name)
+        ids[name] = next(r["execution_id"] for r in rows if r["workflow_id"] == name)
     assert baton_json(repo, "status", ids["release"])["status"] == "pending", waiting.stdout
     orphan = repo / ".baton" / "artifacts" / "01-orphan"
     orphan.mkdir()

@@ -47,6 +47,7 @@ def test_the_api_refuses_transport_helpers_and_other_strings(
         "file:///etc",
         "/etc",
         "no/such/dir",
+        "~no-such-user-baton/repo",
         "https://",
         "",
     ):

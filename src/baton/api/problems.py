@@ -131,7 +131,7 @@ def problem_response(
     if extensions:
         body.update({k: v for k, v in extensions.items() if k not in body})
     return Response(
-        json.dumps(body, default=str, ensure_ascii=False).encode(),
+        json.dumps(body, default=str, ensure_ascii=False).encode("utf-8", "replace"),
         status_code=status,
         media_type=MEDIA_TYPE,
         headers=dict(headers or {}),

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import BeforeValidator
 
 from baton.api.auth import Principal, require
 from baton.api.problems import Problem
@@ -349,6 +350,13 @@ def list_audit(
 
 
 # -- export ------------------------------------------------------------------------------------------
+def _not_a_number(value: Any) -> Any:
+    """A date in a query is ISO 8601 text; pydantic would also take ``0.5`` as a Unix time."""
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("expected an ISO 8601 date or date-time, not a number")
+    return value
+
+
 @router.get(
     "/export",
     responses=ERRORS,
@@ -358,7 +366,7 @@ def export_store(
     request: Request,
     _: Admin,
     execution_id: Annotated[list[str] | None, Query(max_length=128)] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[datetime | None, Query(), BeforeValidator(_not_a_number)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """The same document ``baton export`` writes (``baton import`` reads it): the executions named

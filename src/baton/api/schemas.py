@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -20,10 +21,21 @@ _WORKSPACE_RULES: dict[str, Any] = {"allOf": [
 ]}
 
 
+def _encodable(data: Any) -> Any:
+    """JSON may carry lone surrogates (``"\\ud962"``); no store or log can hold them."""
+    try:
+        json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (a lone surrogate code point is not)") from None
+    return data
+
+
 class ExecutionCreate(BaseModel):
     """Start a workflow. Returns at once (202); the execution runs on a worker."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_WORKSPACE_RULES)
+
+    _valid_unicode = model_validator(mode="before")(_encodable)
 
     workflow_id: str = Field(min_length=1, max_length=128)
     parameters: dict[str, Any] = Field(default_factory=dict)
@@ -147,6 +159,8 @@ class ApproveRequest(BaseModel):
     """Approve (or reject) a step waiting for a human."""
 
     model_config = ConfigDict(extra="forbid")
+
+    _valid_unicode = model_validator(mode="before")(_encodable)
 
     step: str | None = Field(default=None, description="Needed when several steps wait.")
     approved: bool = True

@@ -225,7 +225,11 @@ class ApiService:
         )
 
     def _path(self, value: str) -> Path:
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # ~name of a user this machine does not have
+            raise Problem(422, "workspace-not-allowed", "Workspace not allowed",
+                          f"{value!r}: no such user's home directory") from None
         return (path if path.is_absolute() else self.root / path).resolve()
 
     def _roots(self) -> list[Path]:

@@ -49,7 +49,10 @@ def parse_repo(value: str, *, base: Path | None = None) -> RepoSource:
         return RepoSource(text)
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) and not text.startswith("file://"):
         raise RepoNotAllowed(f"repo {value!r}: only https:// and ssh:// URLs are accepted ({ACCEPTED})")
-    path = Path(text.removeprefix("file://")).expanduser()
+    try:
+        path = Path(text.removeprefix("file://")).expanduser()
+    except RuntimeError:  # ~name of a user this machine does not have
+        raise RepoNotAllowed(f"repo {value!r}: no such user's home directory ({ACCEPTED})") from None
     if not path.is_absolute() and base is not None:
         path = base / path
     path = path.resolve()

@@ -9,6 +9,10 @@ processes cannot interleave (they queue on the busy timeout instead).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from baton.private import private_dir, private_file
+from baton.private import FILE_MODE, private_dir
 from baton.store.errors import StoreUnavailable
 from baton.store.types import dumps, loads
 
@@ -66,7 +70,7 @@ def make_engine(url: str) -> Engine:
         path = Path(database).expanduser()
         if path.parent.name == ".baton" or not path.parent.exists():
             private_dir(path.parent)
-        private_file(path)  # SQLite gives its -wal and -shm files the database file's mode
+        _create_sqlite_file(path)
         engine = create_engine(
             parsed,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
@@ -86,11 +90,39 @@ def make_engine(url: str) -> Engine:
     return create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=8, **common)
 
 
+def _create_sqlite_file(path: Path) -> None:
+    """Make ``path`` an owner-only SQLite database in WAL mode, unless it exists already.
+
+    The database is made under a temporary name and linked into place, so that no other
+    opener ever sees a file still in rollback mode (turning on WAL needs an exclusive lock
+    that a concurrent reader makes fail at once, without the busy timeout) and no
+    descriptor this process closes ever belongs to the live file (closing one drops every
+    POSIX lock the process holds on it, SQLite's among them). SQLite gives its -wal and
+    -shm files the database file's mode.
+    """
+    if path.exists():
+        os.chmod(path, FILE_MODE)
+        return
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    try:
+        os.close(os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        db = sqlite3.connect(scratch)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+        finally:
+            db.close()
+        with contextlib.suppress(FileExistsError):  # another opener won; its file is as good
+            os.link(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # a no-op on files _create_sqlite_file made; converts a database made elsewhere
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")

@@ -56,6 +56,7 @@ from baton.agents.acp_presets import PresetCli
 from baton.agents.acp_terminals import Terminals
 from baton.agents.acp_transport import RecordingTransport, Scrubber, StdioTransport
 from baton.agents.base import (
+    AgentBase,
     AgentError,
     AgentEvent,
     AgentFailed,
@@ -68,11 +69,13 @@ from baton.agents.base import (
     InvalidOutput,
     Usage,
 )
-from baton.agents.cli_base import LIVE_CHECK_PROMPT, CallContext, CliAgent, as_str_list
+from baton.agents.cli_base import LIVE_CHECK_PROMPT
 from baton.agents.failures import from_message, redact, to_error
 from baton.agents.pricing import price
+from baton.agents.process_env import CallContext, ProcessEnvironment, as_str_list
 from baton.agents.structured import extract_json, schema_instruction
 from baton.models import Agent, Permissions
+from baton.private import private_file
 from baton.workspace import snapshot
 from baton.workspace.process import signal_group
 
@@ -91,11 +94,11 @@ class Session:
     stderr: deque[str]
 
 
-class AcpAgent:
+class AcpAgent(AgentBase):
     """An agent reached over ACP (``interface: acp``, or ``provider: acp``)."""
 
     def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+        super().__init__(agent)
         self.preset = PresetCli(agent)
 
     # -- protocol --------------------------------------------------------------------------
@@ -104,12 +107,9 @@ class AcpAgent:
         return True
 
     @property
-    def config(self) -> dict[str, Any]:
-        return self.agent.config
-
-    @property
-    def cli(self) -> CliAgent:
-        return self.preset.cli
+    def process(self) -> ProcessEnvironment:
+        """The environment, secrets and home handling of the provider's program."""
+        return self.preset.process
 
     def argv(self) -> list[str]:
         """The program and arguments that start the agent's ACP server."""
@@ -137,11 +137,8 @@ class AcpAgent:
         agent = self.agent.permissions
         return step.over(agent) if step is not None else agent
 
-    def call_name(self, request: AgentRequest) -> str:
-        return f"{request.step_id or 'step'}-{request.attempt}-{self.agent.id}"
-
     def secrets(self) -> list[str]:
-        return self.cli.secrets()
+        return self.process.secrets()
 
     # -- one call ----------------------------------------------------------------------------
     async def run(self, request: AgentRequest, on_event: EventCallback) -> AgentResult:
@@ -150,11 +147,14 @@ class AcpAgent:
         workspace = Path(request.workspace_dir)
         own = [Path(request.artifacts_dir)] if request.artifacts_dir is not None else []
         before = await snapshot.take(workspace, exclude=own)
-        with self._dirs(request) as (home, call_dir):
+        secrets = self.secrets()
+        # The home is kept across the agent's calls in one execution: a retry session/loads.
+        keep = self.config.get("keep_home") is not False
+        with self.process.call_dirs(request, secrets, keep_home=keep) as (home, call_dir):
             ctx = CallContext(request=request, program=argv, home=home, call_dir=call_dir, prompt="",
-                              secrets=self.secrets())
-            self.cli.prepare(ctx)
-            env = self.cli.build_env(ctx)
+                              secrets=secrets)
+            self.process.prepare(ctx)
+            env = self.process.build_env(ctx)
             if self.preset.preset:
                 env.update(dict(self.preset.preset.extra_env))
                 if self.agent.provider == "anthropic":
@@ -173,27 +173,7 @@ class AcpAgent:
             return None, None
         path = Path(request.artifacts_dir) / f"{self.call_name(request)}.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path, path.open("w", encoding="utf-8")
-
-    @contextlib.contextmanager
-    def _dirs(self, request: AgentRequest) -> Any:
-        wants_home = self.cli.wants_private_home()
-        if request.artifacts_dir is not None:
-            base = Path(request.artifacts_dir)
-            call_dir = base / "calls" / self.call_name(request)
-            call_dir.mkdir(parents=True, exist_ok=True)
-            home = base / "homes" / self.agent.id if wants_home else None
-            if home is not None:
-                home.mkdir(parents=True, exist_ok=True)
-            yield home, call_dir
-            return
-        with tempfile.TemporaryDirectory(prefix="baton-acp-") as tmp:
-            call_dir = Path(tmp) / "call"
-            call_dir.mkdir()
-            home = Path(tmp) / "home" if wants_home else None
-            if home is not None:
-                home.mkdir()
-            yield home, call_dir
+        return path, private_file(path).open("w", encoding="utf-8")
 
     @contextlib.asynccontextmanager
     async def _spawn(self, argv: list[str], env: dict[str, str], cwd: Path,
@@ -374,7 +354,7 @@ class AcpAgent:
         if marker and last.startswith(marker):
             failure = from_message(last[len(marker):])
             raise to_error(failure, agent_id=self.agent.id, cli=self.preset.name,
-                           credential_hint=self.cli.credential_hint(), secrets=self.secrets(),
+                           credential_hint=self.process.credential_hint(), secrets=self.secrets(),
                            exit_code=session.proc.returncode)
 
     async def _ensure_asking(self, conn: ClientSideConnection, session_id: str, modes: Any) -> None:
@@ -415,7 +395,7 @@ class AcpAgent:
         tail = self._stderr_text(session)
         failure = from_message(tail or f"{self.preset.name} exited with code {code} before answering")
         return to_error(failure, agent_id=self.agent.id, cli=self.preset.name,
-                        credential_hint=self.cli.credential_hint(), secrets=self.secrets(),
+                        credential_hint=self.process.credential_hint(), secrets=self.secrets(),
                         exit_code=code)
 
     def _request_failed(self, exc: RequestError, session: Session) -> AgentError:
@@ -431,7 +411,7 @@ class AcpAgent:
                 if with_tail.status is not None or with_tail.auth or with_tail.rate_limited:
                     failure = with_tail
         return to_error(failure, agent_id=self.agent.id, cli=self.preset.name,
-                        credential_hint=self.cli.credential_hint(), secrets=self.secrets(),
+                        credential_hint=self.process.credential_hint(), secrets=self.secrets(),
                         exit_code=session.proc.returncode)
 
     # -- result ---------------------------------------------------------------------------------
@@ -445,8 +425,8 @@ class AcpAgent:
             argv = self.argv()
         except AgentUnavailable as exc:
             return HealthReport(ok=False, detail=str(exc))
-        if self.cli.base_url and not self.cli.api_key:
-            hint = self.cli.credential_hint()
+        if self.base_url and not self.api_key:
+            hint = self.process.credential_hint()
             return HealthReport(ok=False, detail=f"base_url is set but no api_key: set {hint}")
         if not live:
             return HealthReport(ok=True, detail=f"ACP agent {' '.join(argv)}")

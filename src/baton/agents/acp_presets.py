@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from baton.agents.claude import ClaudeAgent
-from baton.agents.cli_base import CallContext, CliAgent, StreamParser
+from baton.agents.cli_base import CliAgent
 from baton.agents.codex import CodexAgent
 from baton.agents.copilot import CopilotAgent
 from baton.agents.gemini import GeminiAgent
+from baton.agents.process_env import ProcessEnvironment
 from baton.models import Agent
 
 
@@ -61,29 +62,27 @@ PRESETS: dict[str, Preset] = {
 }
 
 
-class GenericAcp(CliAgent):
+class GenericAcp(ProcessEnvironment):
     """Environment handling for ``provider: acp`` (no vendor variables, no private home)."""
 
     cli_name = "acp"
-    npm_package = "(the agent's own package)"
-
-    def build_args(self, ctx: CallContext) -> list[str]:  # pragma: no cover - never a CLI
-        return []
-
-    def new_parser(self, ctx: CallContext) -> StreamParser:  # pragma: no cover - never a CLI
-        raise TypeError("a provider: acp agent is driven over ACP, never as a headless CLI")
 
 
 class PresetCli:
-    """The preset and the CLI adapter (for env, home and config files) of one ACP agent."""
+    """The preset and the environment handling (env, home, config files) of one ACP agent.
+
+    A preset borrows its provider's CLI adapter for that (the same program reads the same
+    variables and config files); ``provider: acp`` gets :class:`GenericAcp`.
+    """
 
     BYPASS_MODES: ClassVar[frozenset[str]] = frozenset(
         {"auto", "bypassPermissions", "acceptEdits", "yolo", "autoEdit", "full-access", "dontAsk"})
 
     def __init__(self, agent: Agent) -> None:
         self.preset = PRESETS.get(agent.provider)
-        cls = self.preset.cli if self.preset and self.preset.cli else GenericAcp
-        self.cli = cls(agent)
+        cls: type[ProcessEnvironment] = (
+            self.preset.cli if self.preset and self.preset.cli else GenericAcp)
+        self.process = cls(agent)
         self.agent = agent
 
     @property

@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import IO, Any, ClassVar
 
 from baton.agents.base import (
+    AgentBase,
     AgentError,
     AgentEvent,
     AgentFailed,
@@ -167,7 +168,7 @@ def error_message(exc: Any) -> str:
     return str(getattr(exc, "message", None) or exc)
 
 
-class ApiAgent(ABC):
+class ApiAgent(AgentBase, ABC):
     """Base class of the model-API adapters; subclasses implement :meth:`call`."""
 
     sdk_name: ClassVar[str]
@@ -175,17 +176,13 @@ class ApiAgent(ABC):
     sdk_base_error: ClassVar[str]
 
     def __init__(self, agent: Agent) -> None:
-        self.agent = agent
+        super().__init__(agent)
         protect_agents([agent.config])
 
     # -- protocol -----------------------------------------------------------------------------
     @property
     def acts_on_workspace(self) -> bool:
         return False
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.agent.config
 
     # -- hooks ----------------------------------------------------------------------------------
     @property
@@ -196,10 +193,6 @@ class ApiAgent(ABC):
     @property
     def key_env(self) -> str:
         return ""
-
-    @property
-    def default_base_url(self) -> str | None:
-        return None
 
     @abstractmethod
     async def call(
@@ -215,16 +208,6 @@ class ApiAgent(ABC):
         ...
 
     # -- shared ---------------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str | None:
-        value = self.config.get("base_url")
-        return str(value).rstrip("/") if value else self.default_base_url
-
-    @property
-    def api_key(self) -> str | None:
-        value = self.config.get("api_key")
-        return str(value) if value else None
-
     def headers(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in (self.config.get("headers") or {}).items()}
 
@@ -270,7 +253,7 @@ class ApiAgent(ABC):
             return None
         folder = Path(request.artifacts_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        return folder / f"{request.step_id or 'step'}-{request.attempt}-{self.agent.id}.jsonl"
+        return folder / f"{self.call_name(request)}.jsonl"
 
     def error_from(self, sdk: ModuleType, exc: BaseException) -> AgentError:
         """The agent error for an exception the SDK raised (messages redacted, one line)."""

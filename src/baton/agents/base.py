@@ -234,6 +234,39 @@ class HealthReport:
     version: str | None = None
 
 
+class AgentBase:
+    """What every adapter reads from its :class:`~baton.models.Agent`: config, endpoint, key.
+
+    The one place the ``config`` keys shared by all kinds of agent are read; subclasses
+    give ``default_base_url`` when their provider has one.
+    """
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.agent.config
+
+    @property
+    def default_base_url(self) -> str | None:
+        return None
+
+    @property
+    def base_url(self) -> str | None:
+        value = self.config.get("base_url")
+        return str(value).rstrip("/") if value else self.default_base_url
+
+    @property
+    def api_key(self) -> str | None:
+        value = self.config.get("api_key")
+        return str(value) if value else None
+
+    def call_name(self, request: AgentRequest) -> str:
+        """``<step>-<attempt>-<agent>``: the name of one call's transcript, folder and home."""
+        return f"{request.step_id or 'step'}-{request.attempt}-{self.agent.id}"
+
+
 @runtime_checkable
 class AgentAdapter(Protocol):
     """The one seam between the engine and an agent: CLI, API, shell or scripted."""

@@ -14,17 +14,13 @@ names passed through from Baton's environment), ``command`` (program name, path 
 list), ``prices`` (price-table overrides), ``keep_home`` (bool). The model is the agent's
 ``model`` field.
 
-A call's private config home (``<artifacts>/homes/<step>-<attempt>-<agent>``) and call folder
-are created 0700. When the call ends the home is deleted. With ``keep_home: true`` the home is
-``<artifacts>/homes/<agent>``, shared by the agent's calls in one execution (so a later call can
-resume a session); after each call the CLI's shell snapshots, logs and credential files
-(:attr:`CliAgent.home_residue`) are removed and every registered secret in what is left (session
-files, state databases) is overwritten in place. The call folder is scrubbed the same way.
+Environment, secrets and the call's private config home and folder come from
+:class:`~baton.agents.process_env.ProcessEnvironment` (``keep_home`` keeps the home across
+the agent's calls in one execution).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -33,8 +29,7 @@ import tempfile
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
@@ -53,14 +48,16 @@ from baton.agents.base import (
 )
 from baton.agents.failures import Failure, from_message, redact, to_error
 from baton.agents.pricing import price
+
+# CallContext and as_str_list are re-exported: the CLI adapters import them from here.
+from baton.agents.process_env import CallContext as CallContext
+from baton.agents.process_env import ProcessEnvironment
+from baton.agents.process_env import as_str_list as as_str_list
 from baton.agents.structured import extract_json
-from baton.models import Agent, Isolation
-from baton.observability.propagation import agent_traceparent
-from baton.observability.redact import redactor
-from baton.private import lock_down, private_dir, private_file, scrub_tree
+from baton.models import Isolation
+from baton.private import private_file
 from baton.workspace import snapshot
 from baton.workspace.container import run_in_container
-from baton.workspace.environment import child_environment
 from baton.workspace.process import ProcessResult, run_process
 
 _VERSION = re.compile(r"(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)")
@@ -123,33 +120,6 @@ class StreamParser(ABC):
         ...
 
 
-@dataclass
-class CallContext:
-    """Everything one call of a CLI adapter needs while it is being assembled."""
-
-    request: AgentRequest
-    program: list[str]
-    home: Path | None
-    call_dir: Path
-    prompt: str
-    env: dict[str, str] = field(default_factory=dict)
-    secrets: list[str] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-    # text for the CLI's stdin (a prompt too large for one argv item), else stdin is closed
-    stdin: str | None = None
-
-
-def as_str_list(value: Any) -> list[str]:
-    """A config value given as a list or a comma-separated string, as a list of strings."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, list | tuple):
-        return [str(part) for part in value]
-    return [str(value)]
-
-
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` atomically, readable by the owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -160,69 +130,19 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-class CliAgent(ABC):
+class CliAgent(ProcessEnvironment, ABC):
     """Base class of the coding-CLI adapters; subclasses fill in the CLI-specific hooks."""
 
-    cli_name: ClassVar[str]
     npm_package: ClassVar[str]
-    # Parent-environment variables that belong to this CLI (exact names or NAME_ prefixes).
-    own_env: ClassVar[tuple[str, ...]] = ()
-    # Credential variables dropped from the parent environment when base_url is configured.
-    credential_env: ClassVar[tuple[str, ...]] = ()
-    # The variable that carries config.api_key, named in credential errors.
-    key_env: ClassVar[str] = ""
-    # Whether the CLI gets a private config home even without base_url.
-    always_private_home: ClassVar[bool] = False
-    # What the CLI leaves in its home that holds its environment or credentials (shell
-    # snapshots, logs, auth files; glob patterns relative to the home): removed even when
-    # the home is kept.
-    home_residue: ClassVar[tuple[str, ...]] = ()
     # Whether the CLI reads its prompt from stdin when no prompt argument is given.
     reads_prompt_from_stdin: ClassVar[bool] = False
-
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
 
     # -- protocol -----------------------------------------------------------------------
     @property
     def acts_on_workspace(self) -> bool:
         return True
 
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.agent.config
-
-    @property
-    def base_url(self) -> str | None:
-        value = self.config.get("base_url")
-        return str(value).rstrip("/") if value else None
-
-    @property
-    def api_key(self) -> str | None:
-        value = self.config.get("api_key")
-        return str(value) if value else None
-
-    def credential_hint(self) -> str:
-        where = f"agents.{self.agent.id}.config.api_key"
-        return f"{where} (or {self.key_env})" if self.key_env else where
-
     # -- hooks --------------------------------------------------------------------------
-    def wants_private_home(self) -> bool:
-        """Whether this call gets its own config home (the user's login is not needed)."""
-        return bool(self.base_url) or self.always_private_home
-
-    def static_env(self) -> dict[str, str]:
-        """Variables this CLI always gets (telemetry and auto-update off, ...)."""
-        return {}
-
-    def provider_env(self, ctx: CallContext) -> dict[str, str]:
-        """Variables for this call: endpoint, key, config home."""
-        return {}
-
-    def prepare(self, ctx: CallContext) -> None:
-        """Write private config files into ``ctx.home`` / ``ctx.call_dir`` (optional hook)."""
-        return None
-
     @abstractmethod
     def build_args(self, ctx: CallContext) -> list[str]:
         """The arguments after the program."""
@@ -296,78 +216,6 @@ class CliAgent(ABC):
             )
         return [found, *argv[1:]]
 
-    def secrets(self) -> list[str]:
-        """Values that must never appear in messages, events or transcripts."""
-        found = [self.api_key] if self.api_key else []
-        for name, value in (self.config.get("env") or {}).items():
-            if _SECRET_NAME.search(str(name)) and value:
-                found.append(str(value))
-        found.extend(redactor().values())  # every ${secret:...} and agent key Baton knows of
-        return found
-
-    def _allowed_names(self) -> set[str]:
-        names: set[str] = set()
-        for name in os.environ:
-            for own in self.own_env:
-                if name == own or (own.endswith("_") and name.startswith(own)):
-                    names.add(name)
-        if self.base_url:
-            names -= set(self.credential_env)
-        names.update(as_str_list(self.config.get("env_allow")))
-        return names
-
-    def build_env(self, ctx: CallContext | None) -> dict[str, str]:
-        extra: dict[str, str] = dict(self.static_env())
-        if ctx is not None:
-            extra.update(self.provider_env(ctx))
-        for key, value in (self.config.get("env") or {}).items():
-            extra[str(key)] = str(value)
-        if ctx is not None:
-            extra.update(ctx.request.environment)
-            if traceparent := agent_traceparent(ctx.request.trace_id):
-                extra["TRACEPARENT"] = traceparent
-        return child_environment(allow=self._allowed_names(), extra=extra)
-
-    @contextlib.contextmanager
-    def _dirs(self, request: AgentRequest, secrets: list[str]) -> Iterator[tuple[Path | None, Path]]:
-        """(private config home or None, per-call folder) for one call; retired afterwards."""
-        wants_home = self.wants_private_home()
-        if request.artifacts_dir is not None:
-            base = private_dir(Path(request.artifacts_dir))
-            call_dir = private_dir(private_dir(base / "calls") / self.call_name(request))
-            keep = self.config.get("keep_home") is True
-            name = self.agent.id if keep else self.call_name(request)
-            home = private_dir(private_dir(base / "homes") / name) if wants_home else None
-            try:
-                yield home, call_dir
-            finally:
-                self._retire(home, call_dir, secrets)
-            return
-        with tempfile.TemporaryDirectory(prefix=f"baton-{self.cli_name}-") as tmp:
-            call_dir = private_dir(Path(tmp) / "call")
-            home = private_dir(Path(tmp) / "home") if wants_home else None
-            yield home, call_dir
-
-    def _retire(self, home: Path | None, call_dir: Path, secrets: list[str]) -> None:
-        """Delete the call's home (or strip and scrub it with keep_home) and scrub the call folder."""
-        if home is not None:
-            if self.config.get("keep_home") is True:
-                for pattern in self.home_residue:
-                    for path in home.glob(pattern):
-                        if path.is_dir() and not path.is_symlink():
-                            shutil.rmtree(path, ignore_errors=True)
-                        else:
-                            path.unlink(missing_ok=True)
-                scrub_tree(home, secrets)
-                lock_down(home)
-            else:
-                shutil.rmtree(home, ignore_errors=True)
-        scrub_tree(call_dir, secrets)
-        lock_down(call_dir)
-
-    def call_name(self, request: AgentRequest) -> str:
-        return f"{request.step_id or 'step'}-{request.attempt}-{self.agent.id}"
-
     def prompt_for(self, ctx: CallContext, extra: str = "") -> str | None:
         """The prompt argument; None when the prompt is too large for argv and goes to stdin.
 
@@ -393,7 +241,7 @@ class CliAgent(ABC):
         program = self.program()
         started = time.monotonic()
         call_secrets = self.secrets()
-        with self._dirs(request, call_secrets) as (home, call_dir):
+        with self.call_dirs(request, call_secrets) as (home, call_dir):
             ctx = CallContext(
                 request=request,
                 program=program,

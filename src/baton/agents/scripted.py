@@ -29,6 +29,7 @@ from typing import Any
 
 from baton.agents.base import (
     AgentAdapter,
+    AgentBase,
     AgentError,
     AgentEvent,
     AgentFailed,
@@ -65,17 +66,16 @@ def _error(entry: Entry, agent_id: str) -> AgentError:
                        exit_code=entry.get("exit_code"), agent_id=agent_id)
 
 
-class ScriptedAgent:
+class ScriptedAgent(AgentBase):
     """An in-process agent whose answers are scripted per call."""
 
     def __init__(self, agent: Agent, handler: Handler | None = None) -> None:
-        self.agent = agent
+        super().__init__(agent)
         self.handler = handler
         self.calls: list[AgentRequest] = []
         self._counters: dict[str, int] = {}
-        cfg = agent.config
-        self._record = Path(cfg["record"]) if cfg.get("record") else None
-        self._acts = bool(cfg.get("acts_on_workspace", False))
+        self._record = Path(self.config["record"]) if self.config.get("record") else None
+        self._acts = bool(self.config.get("acts_on_workspace", False))
 
     @property
     def acts_on_workspace(self) -> bool:
@@ -84,7 +84,7 @@ class ScriptedAgent:
     def _next(self, request: AgentRequest) -> Entry:
         if self.handler is not None:
             return self.handler(request)
-        script = self.agent.config.get("script", [{"echo": True}])
+        script = self.config.get("script", [{"echo": True}])
         if isinstance(script, dict):
             entries = script.get(request.step_id) or script.get("*") or [{"echo": True}]
             counter = request.step_id

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from baton.agents.base import (
+    AgentBase,
     AgentEvent,
     AgentFailed,
     AgentRequest,
@@ -53,19 +54,19 @@ def _load_from_files(values: dict[str, str], folder: Path) -> str:
     return "; ".join(parts) + "\n"
 
 
-class ShellAgent:
+class ShellAgent(AgentBase):
     """Runs a step's script in the workspace, in its own process group."""
 
     def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        self.program = str(agent.config.get("command") or agent.model)
+        super().__init__(agent)
+        self.program = str(self.config.get("command") or agent.model)
 
     @property
     def acts_on_workspace(self) -> bool:
         return True
 
     def _env(self, request: AgentRequest) -> dict[str, str]:
-        extra = {str(k): str(v) for k, v in (self.agent.config.get("env") or {}).items()}
+        extra = {str(k): str(v) for k, v in (self.config.get("env") or {}).items()}
         extra.update(request.environment)
         extra.update({
             "BATON_EXECUTION_ID": request.execution_id,
@@ -74,7 +75,7 @@ class ShellAgent:
         })
         if traceparent := agent_traceparent(request.trace_id):
             extra["TRACEPARENT"] = traceparent
-        return child_environment(allow=self.agent.config.get("env_allow") or (), extra=extra)
+        return child_environment(allow=self.config.get("env_allow") or (), extra=extra)
 
     async def run(self, request: AgentRequest, on_event: EventCallback) -> AgentResult:
         if shutil.which(self.program) is None:

@@ -107,6 +107,9 @@ CONTEXTS = [
     ("parameter default", 'printf "%s" "${UNSET_BATON_VAR:-PR title: {{ v }}}"', "prefixed"),
     ("assignment", 'x={{ v }}; printf "%s" "$x"', "words-joined"),
     ("comment", "# {{ v }}\nprintf '%s' done", "done"),
+    # a '#' right after an expansion is a letter, not a comment
+    ("after a parameter", "printf '%s' ${UNSET_BATON_VAR}#{{ v }}", "hashed"),
+    ("after arithmetic", "printf '%s' $((1))#{{ v }}", "one-hashed"),
     ("arithmetic", "echo $(( {{ v }} + 1 ))", "arith"),
     ("arithmetic command", "(( n = {{ v }} )); echo $n", "arith-command"),
 ]
@@ -135,6 +138,10 @@ def _expected(kind: str, value: str) -> str | None:
         return value
     if kind == "words-trimmed":
         return value.rstrip("\n")
+    if kind == "hashed":
+        return "#" + value
+    if kind == "one-hashed":
+        return "1#" + value
     if kind == "done":
         return "done"
     return None

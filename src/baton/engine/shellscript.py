@@ -90,11 +90,53 @@ def _place(state: int, out: _Out, index: int, heredoc: _Heredoc | None) -> str:
     return value.strip()
 
 
+# Contexts in which only the closing character matters.
+_CLOSED_BY = {_DQ: '"', _PARAM: "}"}
+
+
+class _Nesting:
+    """The open contexts, innermost last, each with its count of open parentheses."""
+
+    def __init__(self) -> None:
+        self.states = [_CMD]
+        self.parens = [0]
+
+    def push(self, state: int) -> None:
+        self.states.append(state)
+        self.parens.append(0)
+
+    def pop(self) -> None:
+        self.states.pop()
+        self.parens.pop()
+
+
+# What opens a nested context, longest first: (text, the context, at a word start after it).
+_OPENERS = (("$((", _ARITH, False), ("$(", _SUB, True), ("${", _PARAM, False), ("`", _BT, True))
+# Which contexts each context can open (a backtick inside backticks closes them).
+_NESTS = {
+    _CMD: {_ARITH, _SUB, _PARAM, _BT},
+    _SUB: {_ARITH, _SUB, _PARAM, _BT},
+    _BT: {_ARITH, _SUB, _PARAM},
+    _DQ: {_ARITH, _SUB, _PARAM, _BT},
+    _PARAM: {_PARAM},
+    _ARITH: {_SUB},
+}
+
+
+def _opener(text: str, i: int, state: int, word_start: bool) -> tuple[str, int, bool] | None:
+    """(token, context, word start after it) when a nested context opens at ``i``."""
+    if state in (_CMD, _SUB, _BT) and word_start and text.startswith("((", i):
+        return "((", _ARITH, False  # an arithmetic command
+    for token, inner, starts_word in _OPENERS:
+        if text.startswith(token, i):
+            return (token, inner, starts_word) if inner in _NESTS.get(state, ()) else None
+    return None
+
+
 def substitute(text: str, values: list[str]) -> tuple[str, dict[str, str]]:
     """The script with every sentinel replaced, and the variables it needs exported."""
     out = _Out(values)
-    stack: list[int] = [_CMD]
-    depth: list[int] = [0]  # open parentheses per stack level ($( ) and (( )) nesting)
+    nest = _Nesting()
     pending: list[_Heredoc] = []
     heredoc: _Heredoc | None = None
     word_start = True
@@ -103,7 +145,7 @@ def substitute(text: str, values: list[str]) -> tuple[str, dict[str, str]]:
         found = _sentinel_at(text, i)
         if found is not None:
             index, i = found
-            out.parts.append(_place(stack[-1], out, index, heredoc))
+            out.parts.append(_place(nest.states[-1], out, index, heredoc))
             word_start = False
             continue
         ch = text[i]
@@ -122,28 +164,22 @@ def substitute(text: str, values: list[str]) -> tuple[str, dict[str, str]]:
             out.parts.append(text[i:stop])
             i = stop
             continue
-        state = stack[-1]
+        state = nest.states[-1]
         two = text[i:i + 2]
         three = text[i:i + 3]
-        if state == _SQ:
-            out.parts.append(ch)
-            i += 1
-            if ch == "'":
-                stack.pop()
-            continue
-        if state == _ANSI:
-            if ch == "\\":
+        if state in (_SQ, _ANSI):
+            if state == _ANSI and ch == "\\":
                 out.parts.append(two)
                 i += 2
                 continue
             out.parts.append(ch)
             i += 1
             if ch == "'":
-                stack.pop()
+                nest.pop()
             continue
         if state == _COMMENT:
             if ch == "\n":
-                stack.pop()
+                nest.pop()
                 continue
             out.parts.append(ch)
             i += 1
@@ -153,80 +189,41 @@ def substitute(text: str, values: list[str]) -> tuple[str, dict[str, str]]:
             i += 2
             word_start = False
             continue
-        if state == _DQ:
-            if ch == '"':
-                stack.pop()
-            elif three == "$((":
-                stack.append(_ARITH)
-                depth.append(0)
-                out.parts.append(three)
-                i += 3
-                continue
-            elif two == "$(":
-                stack.append(_SUB)
-                depth.append(0)
-                out.parts.append(two)
-                i += 2
-                word_start = True
-                continue
-            elif two == "${":
-                stack.append(_PARAM)
-                depth.append(0)
-                out.parts.append(two)
-                i += 2
-                continue
-            elif ch == "`":
-                stack.append(_BT)
-                depth.append(0)
-                word_start = True
-            out.parts.append(ch)
-            i += 1
+        opened = _opener(text, i, state, word_start)
+        if opened is not None:
+            token, inner, word_start = opened
+            nest.push(inner)
+            out.parts.append(token)
+            i += len(token)
             continue
-        if state == _PARAM:
-            if ch == "}":
-                stack.pop()
-                depth.pop()
-            elif two == "${":
-                stack.append(_PARAM)
-                depth.append(0)
-                out.parts.append(two)
-                i += 2
-                continue
+        if state in _CLOSED_BY:
+            if ch == _CLOSED_BY[state]:
+                nest.pop()
             out.parts.append(ch)
             i += 1
             continue
         if state == _ARITH:
             if ch == "(":
-                depth[-1] += 1
-            elif two == "))" and depth[-1] == 0:
-                stack.pop()
-                depth.pop()
+                nest.parens[-1] += 1
+            elif two == "))" and nest.parens[-1] == 0:
+                nest.pop()
                 out.parts.append(two)
                 i += 2
                 continue
             elif ch == ")":
-                depth[-1] -= 1
-            elif two == "$(" and three != "$((":
-                stack.append(_SUB)
-                depth.append(0)
-                out.parts.append(two)
-                i += 2
-                word_start = True
-                continue
+                nest.parens[-1] -= 1
             out.parts.append(ch)
             i += 1
             continue
         # command contexts: top level, $( ), backticks
         if ch == "`" and state == _BT:
-            stack.pop()
-            depth.pop()
+            nest.pop()
             out.parts.append(ch)
             i += 1
             word_start = False
             continue
-        if ch == ")" and state == _SUB and depth[-1] == 0:
-            stack.pop()
-            depth.pop()
+        if ch == ")" and state == _SUB and nest.parens[-1] == 0:
+            nest.pop()
             out.parts.append(ch)
             i += 1
             word_start = False
@@ -239,40 +236,17 @@ def substitute(text: str, values: list[str]) -> tuple[str, dict[str, str]]:
                 heredoc = pending.pop(0)
             continue
         if ch == "'":
-            stack.append(_SQ)
+            nest.push(_SQ)
         elif two == "$'":
-            stack.append(_ANSI)
+            nest.push(_ANSI)
             out.parts.append(two)
             i += 2
             word_start = False
             continue
         elif ch == '"':
-            stack.append(_DQ)
-        elif ch == "`":
-            stack.append(_BT)
-            depth.append(0)
-        elif three == "$((" or (two == "((" and word_start):
-            size = 3 if three == "$((" else 2
-            stack.append(_ARITH)
-            depth.append(0)
-            out.parts.append(text[i:i + size])
-            i += size
-            continue
-        elif two == "$(":
-            stack.append(_SUB)
-            depth.append(0)
-            out.parts.append(two)
-            i += 2
-            word_start = True
-            continue
-        elif two == "${":
-            stack.append(_PARAM)
-            depth.append(0)
-            out.parts.append(two)
-            i += 2
-            continue
+            nest.push(_DQ)
         elif ch == "#" and word_start:
-            stack.append(_COMMENT)
+            nest.push(_COMMENT)
             out.parts.append(ch)
             i += 1
             continue
@@ -289,9 +263,9 @@ def substitute(text: str, values: list[str]) -> tuple[str, dict[str, str]]:
                 word_start = False
                 continue
         elif ch == "(" and state == _SUB:
-            depth[-1] += 1
+            nest.parens[-1] += 1
         elif ch == ")" and state == _SUB:
-            depth[-1] -= 1
+            nest.parens[-1] -= 1
         out.parts.append(ch)
         i += 1
         word_start = ch in " \t;&|()" or (word_start and ch in " \t")

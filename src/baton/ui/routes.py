@@ -220,57 +220,41 @@ def _filter(
 Text = Annotated[str | None, Query(max_length=200)]
 
 
-@router.get("/", response_class=HTMLResponse)
-async def runs_page(
-    request: Request,
+async def _listing(
     board: Board,
-    principal: Viewer,
     status: Text = None,
     workflow: Text = None,
     since: Text = None,
     until: Text = None,
     q: Text = None,
     cursor: Text = None,
-) -> HTMLResponse:
+) -> dict[str, Any]:
+    """One page of the runs list under the request's filters (the runs page and its rows)."""
     flt = _filter(status, workflow, since, until, q)
     result = await _runs(board, flt, cursor)
+    return {"result": result, "flt": flt, "cursor": cursor, "query": urlencode(flt.query_string())}
+
+
+# After the principal in a route's parameters: the role is checked before the query runs.
+Listing = Annotated[dict[str, Any], Depends(_listing)]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def runs_page(request: Request, board: Board, principal: Viewer, listing: Listing) -> HTMLResponse:
     workflows = await asyncio.to_thread(queries.workflow_ids, board.store.engine)
     return page(
         request,
         "runs.html",
         principal,
-        result=result,
-        flt=flt,
-        cursor=cursor,
         statuses=list(ExecutionStatus),
         workflows=sorted(set(workflows) | set(board.baton.workflow_ids())),
-        query=urlencode(flt.query_string()),
+        **listing,
     )
 
 
 @router.get("/runs/rows", response_class=HTMLResponse)
-async def runs_rows(
-    request: Request,
-    board: Board,
-    principal: Viewer,
-    status: Text = None,
-    workflow: Text = None,
-    since: Text = None,
-    until: Text = None,
-    q: Text = None,
-    cursor: Text = None,
-) -> HTMLResponse:
-    flt = _filter(status, workflow, since, until, q)
-    result = await _runs(board, flt, cursor)
-    return page(
-        request,
-        "_runrows.html",
-        principal,
-        result=result,
-        flt=flt,
-        cursor=cursor,
-        query=urlencode(flt.query_string()),
-    )
+async def runs_rows(request: Request, principal: Viewer, listing: Listing) -> HTMLResponse:
+    return page(request, "_runrows.html", principal, **listing)
 
 
 async def _runs(board: Dashboard, flt: queries.RunFilter, cursor: str | None) -> queries.RunPage:

@@ -82,7 +82,7 @@ def test_doctor_says_what_is_missing_in_one_line_each(project: Path, baton: Bato
                       "ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN (then `baton agents check claude`)"]
     codex = [line for line in lines if line.startswith("problem agent codex:")]
     assert len(codex) == 1 and "codex" in codex[0] and "PATH" in codex[0], lines
-    assert lines[-1] == "2 problem(s)"
+    assert lines[-1] == "2 problems"
     os.environ["ANTHROPIC_API_KEY"] = "sk-test-not-real"
     try:
         again = json.loads(baton("doctor", "--json", code=1).stdout)
@@ -90,6 +90,18 @@ def test_doctor_says_what_is_missing_in_one_line_each(project: Path, baton: Bato
         del os.environ["ANTHROPIC_API_KEY"]
     by_name = {c["name"]: c for c in again["checks"]}
     assert by_name["agent claude"]["ok"] is True and by_name["agent codex"]["ok"] is False
+
+
+def test_doctor_counts_executions_in_good_english(project: Path, baton: Baton) -> None:
+    assert "(0 executions)" in baton("doctor").stdout
+    add_workflow(project, "hi", """\
+  steps:
+    - {id: say, agent_id: sh, prompt_template: "echo hi"}
+""")
+    baton("run", "hi")
+    assert "(1 execution)" in baton("doctor").stdout
+    baton("run", "hi")
+    assert "(2 executions)" in baton("doctor").stdout
 
 
 def test_doctor_without_a_project_says_run_init(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_pull_request_opened_is_reviewed_posted_and_fails_the_job(
         ("Baton code-review", pull_request.repo.head_sha, "failure")
     ]
     assert summary.startswith("## Baton code review: ❌ Changes requested")
-    assert "posted a REQUEST_CHANGES review with 2 inline comment(s) on #7" in summary
+    assert "posted a REQUEST_CHANGES review with 2 inline comments on #7" in summary
 
 
 def test_synchronize_reviews_only_the_new_commits_and_edits_the_sticky(

@@ -99,7 +99,7 @@ def test_pr_fix_addresses_comments_pushes_and_replies(pull_request: PullRequest,
         (comment["id"], "Fixed: add() returns a + b.")
     ]
     sticky = gh.comments(REPO, PR_NUMBER)
-    assert len(sticky) == 1 and "Addressed 1 comment(s)." in sticky[0]["body"]
+    assert len(sticky) == 1 and "Addressed 1 comment." in sticky[0]["body"]
 
 
 def test_pr_fix_refuses_fork_pull_requests(pull_request: PullRequest, tmp_path: Path) -> None:

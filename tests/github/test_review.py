@@ -42,7 +42,7 @@ def test_code_review_posts_one_review_with_inline_comments_then_updates_the_stic
         ["github", "review", "--pr", str(PR_NUMBER), "--config", str(cfg)], pull_request.env(), tmp_path
     )
     assert first.returncode == 0, first.stderr
-    assert "posted a REQUEST_CHANGES review on #7: 2 inline comment(s), 1 in the body" in first.stderr
+    assert "posted a REQUEST_CHANGES review on #7: 2 inline comments, 1 in the body" in first.stderr
     assert "## Baton code review: ❌ Changes requested" in first.stdout
 
     reviews = gh.reviews(REPO, PR_NUMBER)

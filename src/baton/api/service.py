@@ -46,6 +46,7 @@ from baton.models.errors import IllegalTransition
 from baton.models.execution import new_id, step_totals
 from baton.store.errors import NotFound
 from baton.store.sql import SqlStore
+from baton.wording import counted
 from baton.workers.dbos_runtime import Dispatcher
 from baton.workers.submissions import Submission, SubmissionStore
 from baton.workspace.remote import ACCEPTED, RepoNotAllowed, parse_repo
@@ -424,7 +425,7 @@ class ApiService:
                 bad.append(agent_id)
         if bad:
             return False, f"unavailable: {', '.join(bad)} (see GET /api/v1/agents)"
-        return True, f"{len(self.baton.agents)} agent(s) available"
+        return True, f"{counted(len(self.baton.agents), 'agent')} available"
 
     def agent_unavailable(self, agent: Agent) -> str | None:
         """Why ``agent`` cannot be used: registry status, missing program, or a CLI with no login."""

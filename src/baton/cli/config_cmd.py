@@ -34,6 +34,7 @@ from baton.config import (
     parse_assignments,
 )
 from baton.store.base import Store
+from baton.wording import counted
 
 config_app = typer.Typer(
     name="config",
@@ -135,13 +136,9 @@ def validate_command(
         )
         return
     _out(
-        f"OK {shown}: version {cfg.version}, {_count(len(cfg.agents), 'agent')}, "
-        f"{_count(len(cfg.workflows), 'workflow')}"
+        f"OK {shown}: version {cfg.version}, {counted(len(cfg.agents), 'agent')}, "
+        f"{counted(len(cfg.workflows), 'workflow')}"
     )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _shown(path: Path) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 
 from baton.cli.app import ConfigOption, JsonOption, console, err_console, fail, handle_errors, print_json
+from baton.wording import counted
 
 db_app = typer.Typer(help="Move the store to another database.", no_args_is_help=True)
 
@@ -83,8 +84,8 @@ def export(
     else:
         output.write_text(text, encoding="utf-8")
         versions = len(document["config_versions"])
-        err_console.print(f"exported {len(ids)} execution(s), {versions} configuration version(s) "
-                          f"to {output}", highlight=False)
+        err_console.print(f"exported {counted(len(ids), 'execution')}, "
+                          f"{counted(versions, 'configuration version')} to {output}", highlight=False)
 
 
 def import_(
@@ -119,9 +120,10 @@ def import_(
     if as_json:
         print_json(report.as_dict())
         return
-    console.print(f"imported {report.executions_added} execution(s) ({report.executions_present} already "
-                  f"present), {report.config_versions_added} configuration version(s), "
-                  f"{report.audit_rows_added} audit row(s)", highlight=False)
+    console.print(f"imported {counted(report.executions_added, 'execution')} "
+                  f"({report.executions_present} already present), "
+                  f"{counted(report.config_versions_added, 'configuration version')}, "
+                  f"{counted(report.audit_rows_added, 'audit row')}", highlight=False)
 
 
 @db_app.command("copy")

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 
 from baton.cli.app import EXIT_FAILED, ConfigOption, JsonOption, console, handle_errors, print_json
+from baton.wording import counted
 
 MIN_PYTHON = (3, 11)
 
@@ -76,7 +77,8 @@ def _store(loaded: object) -> Check:
         shown = str(loaded.root / ".baton" / "baton.db")
     else:
         shown = url if "@" not in url else url.split("://")[0] + "://…@" + url.split("@", 1)[1]
-    return Check("store", True, f"{shown} ({count}{'+' if count == 1000 else ''} executions)")
+    executions = "1000+ executions" if count == 1000 else counted(count, "execution")
+    return Check("store", True, f"{shown} ({executions})")
 
 
 def _agents(loaded: object) -> list[Check]:
@@ -145,7 +147,7 @@ def doctor(as_json: bool = JsonOption, config: Path | None = ConfigOption) -> No
         for c in checks:
             mark = "[green]ok[/]     " if c.ok else "[red]problem[/]"
             console.print(f"{mark} {c.name}: {c.detail}", highlight=False, soft_wrap=True)
-        console.print(f"{len(problems)} problem(s)" if problems else "all good", highlight=False)
+        console.print(counted(len(problems), 'problem') if problems else "all good", highlight=False)
     if problems:
         raise typer.Exit(EXIT_FAILED)
 

@@ -17,6 +17,7 @@ from baton.cli.app import (
     resolve_config_path,
 )
 from baton.cli.usage_cmd import parse_since
+from baton.wording import counted
 
 
 def _human(size: int) -> str:
@@ -72,8 +73,9 @@ def gc(
             console.print(f"{verb} {item.kind} {item.target} ({item.reason}{size})",
                           highlight=False, markup=False)
         total = sum(i.bytes for i in items)
-        console.print(f"{verb} {len(items)} item(s), {_human(total)}; nothing of executions that are "
-                      f"running, waiting or ended after {cutoff:%Y-%m-%d %H:%M} UTC", highlight=False)
+        console.print(f"{verb} {counted(len(items), 'item')}, {_human(total)}; nothing of executions "
+                      f"that are running, waiting or ended after {cutoff:%Y-%m-%d %H:%M} UTC",
+                      highlight=False)
         for problem in problems:
             console.print(f"could not remove {problem}", highlight=False, markup=False)
     if problems:

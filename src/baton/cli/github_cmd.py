@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from baton.cli.app import EXIT_FAILED, EXIT_OK, ConfigOption, console, err_console, handle_errors, print_json
+from baton.wording import counted
 
 github_app = typer.Typer(
     help="Run workflows for GitHub: the Action's entry point, PR reviews.", no_args_is_help=True
@@ -141,7 +142,7 @@ async def _review(
                 execution_id=result.execution_id,
             )
             err_console.print(
-                f"posted a {posted.event} review on #{pr}: {posted.inline} inline comment(s), "
+                f"posted a {posted.event} review on #{pr}: {counted(posted.inline, 'inline comment')}, "
                 f"{posted.outside} in the body",
                 highlight=False,
                 markup=False,

@@ -20,6 +20,7 @@ from baton.cli.app import (
     print_json,
 )
 from baton.models import ParameterSpec
+from baton.wording import counted
 
 if TYPE_CHECKING:
     from baton.engine import Baton
@@ -176,7 +177,7 @@ def workflows_validate(name: str | None = typer.Argument(None), as_json: bool = 
     if as_json:
         print_json({"valid": ids})
     else:
-        console.print(f"ok: {len(ids)} workflow(s) valid", highlight=False)
+        console.print(f"ok: {counted(len(ids), 'workflow')} valid", highlight=False)
 
 
 @workflows_app.command("graph")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from baton.models import ExecutionLog, LogLevel
+from baton.wording import counted
 
 
 def _now() -> datetime:
@@ -140,7 +141,7 @@ class RateLimitWait(Event):
 
     def message(self) -> str:
         return (f"step {self.step} waits ~{self.wait_seconds:.2f}s for {self.agent_id} "
-                f"({self.reason}; {self.queued_ahead} call(s) ahead)")
+                f"({self.reason}; {counted(self.queued_ahead, 'call')} ahead)")
 
 
 @dataclass(slots=True, kw_only=True)

@@ -40,6 +40,7 @@ from baton.engine.templates import evaluate, step_context
 from baton.models import StepRun, StepStatus, Workflow, WorkflowStep
 from baton.models.graph_rules import END, max_steps, shortest_cycle, topology
 from baton.models.templating import compile_template
+from baton.wording import counted
 
 Node = Callable[[GraphState, RunnableConfig], Awaitable[dict[str, Any]]]
 Router = Callable[[GraphState], "str | list[str]"]
@@ -166,9 +167,9 @@ class StepNodes:
             )
         if (state.get("steps") or 0) + 1 > self.max_steps:
             return (
-                f"workflow {self.workflow.id!r} used its whole step budget ({self.max_steps} steps, "
-                f"config.max_steps) at step {step.id!r}{self._loop(step)}; raise config.max_steps "
-                "or check the loop's exit route"
+                f"workflow {self.workflow.id!r} used its whole step budget "
+                f"({counted(self.max_steps, 'step')}, config.max_steps) at step {step.id!r}"
+                f"{self._loop(step)}; raise config.max_steps or check the loop's exit route"
             )
         return None
 

@@ -43,6 +43,7 @@ from baton.integrations.github import TOKEN_VARIABLES, GitHubClient, GitHubError
 from baton.integrations.github_review import post_review
 from baton.integrations.hooks import prepare, publish
 from baton.models.configuration import TRUSTED_ASSOCIATIONS as DEFAULT_TRUSTED
+from baton.wording import counted
 
 TRUSTED_ASSOCIATIONS = frozenset(DEFAULT_TRUSTED)
 PR_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
@@ -382,8 +383,8 @@ async def _run(
                 execution_id=result.execution_id,
             )
             notes.append(
-                f"posted a {posted.event} review with {posted.inline} inline comment(s) on "
-                f"#{plan.pr}; {posted.outside} finding(s) outside the diff"
+                f"posted a {posted.event} review with {counted(posted.inline, 'inline comment')} on "
+                f"#{plan.pr}; {counted(posted.outside, 'finding')} outside the diff"
             )
         head_sha = plan.head_sha or str(published.data.get("head") or "")
         if client is not None and options.check_run and head_sha:

@@ -50,6 +50,7 @@ from baton.integrations.github_review import (
 )
 from baton.models import ExecutionStatus, Workflow
 from baton.models.configuration import GitHubConfig
+from baton.wording import counted
 from baton.workspace.remote import RepoNotAllowed, fetch_args, parse_repo, transport_args
 
 if TYPE_CHECKING:
@@ -463,8 +464,8 @@ def pull_request_body(baton: Baton, result: ExecutionResult) -> tuple[str, str]:
     command = setup.get("test_command") or "(none)"
     status = "passed" if test.get("exit_code") == 0 else f"exit code {test.get('exit_code')}"
     lines.append(
-        f"`{command}` {status} after {runs} run{'s' if runs != 1 else ''}"
-        f"{f' ({runs - 1} fix round' + ('s' if runs - 1 != 1 else '') + ')' if runs > 1 else ''}."
+        f"`{command}` {status} after {counted(runs, 'run')}"
+        + (f" ({counted(runs - 1, 'fix round')})" if runs > 1 else "") + "."
     )
     tail = str(test.get("text") or "").strip()[-1500:]
     if tail:
@@ -540,7 +541,8 @@ async def reply_to_comments(
     sha = str(pushed.get("sha") or "")[:12]
     summary = sanitize(str(fix.get("summary") or ""), 4000)
     text = (
-        f"Baton pushed {sha} to `{pushed.get('branch')}`: {summary}\n\nAddressed {len(replies)} comment(s)."
+        f"Baton pushed {sha} to `{pushed.get('branch')}`: {summary}\n\n"
+        f"Addressed {counted(len(replies), 'comment')}."
     )
     out = Published(text=text, data={"replies": len(replies), "sha": pushed.get("sha")})
     number = int(str(params.get("pr") or "0").lstrip("#") or 0)

@@ -51,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from baton.errors import BatonError
 from baton.models import AgentConfig, Workflow, WorkflowConfig
+from baton.wording import counted
 from baton.workflows.schemas import SCHEMAS
 
 BUILTIN_DIR = Path(__file__).resolve().parent
@@ -150,7 +151,7 @@ class BuiltinWorkflow(BaseModel):
 def _shortage(
     workflow_id: str, name: str, role: RoleSpec, found: int, agents: Mapping[str, AgentConfig]
 ) -> str:
-    want = f"{role.min} agent{'s' if role.min != 1 else ''}"
+    want = counted(role.min, 'agent')
     have = ", ".join(agents) or "none"
     hint = (
         "add one with `baton agents add` (or `sh: {provider: shell, model: bash, capabilities: [command]}` "
@@ -331,7 +332,7 @@ def builtin_needs(workflow_id: str, agents: Mapping[str, AgentConfig]) -> list[s
     for name, role in builtin.roles.items():
         found = len(role.candidates(agents))
         if found < role.min:
-            needs.append(f"{role.min - found} more agent{'s' if role.min - found != 1 else ''} "
+            needs.append(f"{counted(role.min - found, 'more agent')} "
                          f"({role.needs()}) for {name}")
     return needs
 

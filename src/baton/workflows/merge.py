@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from baton.wording import counted
 from baton.workflows.schemas import SEVERITIES, VERDICTS
 
 LINE_WINDOW = 3
@@ -240,7 +241,7 @@ def nothing_to_review(context: Mapping[str, Any]) -> dict[str, Any]:
     how: list[str] = []
     pending = int(context.get("pending_files") or 0)
     if pending and not context.get("uncommitted"):
-        how.append(f"You have uncommitted changes in {pending} file{'s' if pending != 1 else ''}: "
+        how.append(f"You have uncommitted changes in {counted(pending, 'file')}: "
                    "review them with `baton run code-review --uncommitted`.")
     how.append("Compare with another branch or commit: `baton run code-review --base BRANCH`.")
     if not context.get("uncommitted") and not pending:
@@ -279,7 +280,7 @@ def render_report(
     lines = [f"## Baton code review: {_TITLES[result['verdict']]}", ""]
     files = context.get("files") or []
     head = str(context.get("head") or "")[:12]
-    scope = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    scope = counted(len(files), 'file')
     if context.get("incremental"):
         scope += f", changes since {str(context.get('from') or '')[:12]}"
     elif context.get("base"):

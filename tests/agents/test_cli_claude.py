@@ -63,19 +63,10 @@ async def test_plan_mode_denies_write(
     await scenarios.read_only_blocks_write(spec(git_workspace), fake_model_server, git_workspace, events)
 
 
-async def test_http_500_is_a_retryable_failure(
-    fake_model_server: FakeModelServer, git_workspace: Path
-) -> None:
-    """CLAUDE_CODE_MAX_RETRIES=0 (agent env) makes claude give up after one try (~2 s)."""
-    await scenarios.server_error(spec(git_workspace), fake_model_server, git_workspace, 30)
 
 
-async def test_http_429_is_rate_limited(fake_model_server: FakeModelServer, git_workspace: Path) -> None:
-    await scenarios.rate_limited(spec(git_workspace), fake_model_server, git_workspace, 30)
 
 
-async def test_http_401_names_the_credential(fake_model_server: FakeModelServer, git_workspace: Path) -> None:
-    await scenarios.unauthorized(spec(git_workspace), fake_model_server, git_workspace, 30)
 
 
 async def test_silent_server_is_killed_at_timeout(

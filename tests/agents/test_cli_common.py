@@ -268,6 +268,8 @@ async def test_codex_base_url_writes_private_codex_home(tmp_path: Path, git_work
         "base_url": "http://127.0.0.1:9/v1",
         "env_key": "BATON_CODEX_API_KEY",
         "wire_api": "responses",
+        "request_max_retries": 1,  # config.cli_retries' default
+        "stream_max_retries": 1,
     }
     assert config["analytics"] == {"enabled": False}
     assert config["features"] == {"plugins": False}

@@ -57,20 +57,10 @@ async def test_read_only_denies_write(
     assert "denied" in str(bodies[1]["messages"][-1]["content"])
 
 
-async def test_http_500_is_a_retryable_failure(
-    fake_model_server: FakeModelServer, git_workspace: Path
-) -> None:
-    """copilot has no retry setting: it retries 5 times (~17 s) before failing."""
-    await scenarios.server_error(SPEC, fake_model_server, git_workspace, timeout=60)
 
 
-async def test_http_429_is_rate_limited(fake_model_server: FakeModelServer, git_workspace: Path) -> None:
-    """copilot honours Retry-After: 1 and retries 5 times (~8 s) before failing."""
-    await scenarios.rate_limited(SPEC, fake_model_server, git_workspace, timeout=60)
 
 
-async def test_http_401_names_the_credential(fake_model_server: FakeModelServer, git_workspace: Path) -> None:
-    await scenarios.unauthorized(SPEC, fake_model_server, git_workspace, timeout=60)
 
 
 async def test_silent_server_is_killed_at_timeout(

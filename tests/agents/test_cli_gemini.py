@@ -56,19 +56,10 @@ async def test_default_mode_offers_no_write_tool(
     assert "run_shell_command" not in tool_names(bodies[0])
 
 
-async def test_http_500_is_a_retryable_failure(
-    fake_model_server: FakeModelServer, git_workspace: Path
-) -> None:
-    """settings general.maxAttempts=1 (agent config) makes gemini exit 244 after one try."""
-    await scenarios.server_error(SPEC, fake_model_server, git_workspace, timeout=60)
 
 
-async def test_http_429_is_rate_limited(fake_model_server: FakeModelServer, git_workspace: Path) -> None:
-    await scenarios.rate_limited(SPEC, fake_model_server, git_workspace, timeout=60)
 
 
-async def test_http_401_names_the_credential(fake_model_server: FakeModelServer, git_workspace: Path) -> None:
-    await scenarios.unauthorized(SPEC, fake_model_server, git_workspace, timeout=60)
 
 
 async def test_silent_server_is_killed_at_timeout(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from baton.agents.base import AgentFailed, RateLimited
-from baton.agents.failures import Failure, from_message, retry_after_in, status_in, to_error
+from baton.agents.failures import Failure, describe, from_message, retry_after_in, status_in, to_error
 from baton.agents.structured import extract_json
 
 KEY = "sk-live-abcdef123456"
@@ -88,3 +88,59 @@ def test_json_answers(text: str, value: object) -> None:
 @pytest.mark.parametrize("text", ["", "the answer is 42?", "```json\n{broken\n```"])
 def test_not_json_answers(text: str) -> None:
     assert extract_json(text) == (False, None)
+
+
+# What each CLI printed while retrying, as recorded against the fake model server.
+RETRY_LINES = {
+    "claude": ('{"type":"system","subtype":"api_retry","attempt":1,"max_retries":10,'
+               '"retry_delay_ms":561,"error_status":401,"error":"authentication_failed"}', 401),
+    "codex": ('{"type":"error","message":"Reconnecting... 1/5 (unexpected status 401 Unauthorized: '
+              'bad key, url: http://127.0.0.1:1/v1/responses)"}', 401),
+    "copilot": ('{"type":"model.call_failure","data":{"model":"gpt-5.4","statusCode":500,'
+                '"retryAttempt":0},"ephemeral":true}', 500),
+}
+
+
+@pytest.mark.parametrize("cli", sorted(RETRY_LINES))
+def test_retry_notices_on_stdout(cli: str) -> None:
+    from baton.agents.claude import ClaudeParser
+    from baton.agents.codex import CodexParser
+    from baton.agents.copilot import CopilotParser
+
+    parser = {"claude": ClaudeParser, "codex": CodexParser, "copilot": CopilotParser}[cli]()
+    line, status = RETRY_LINES[cli]
+    events = parser.feed(line)
+    assert [f.status for f in parser.retries] == [status]
+    assert any(e.data.get("retry") for e in events)
+    assert (parser.fatal is not None) is (status == 401)
+
+
+@pytest.mark.parametrize(
+    ("line", "status", "kind"),
+    [
+        ("Attempt 1 failed with status 500. Retrying with backoff... _ApiError: {...}", 500, "server"),
+        ("Attempt 2 failed with 429 error (no Retry-After header). Retrying with backoff...", 429, "rate"),
+        ("Attempt 1 failed with 5xx error. Retrying with backoff...", None, "server"),
+        ("Attempt 3 failed: Quota exceeded for requests. Retrying after 1200ms...", None, "rate"),
+    ],
+)
+def test_gemini_retry_notices_on_stderr(line: str, status: int | None, kind: str) -> None:
+    from baton.agents.gemini import GeminiParser
+
+    parser = GeminiParser()
+    parser.feed_stderr(line)
+    (failure,) = parser.retries
+    assert failure.status == status
+    assert failure.is_rate_limited is (kind == "rate")
+    assert describe(failure, "x").startswith("server error" if kind == "server" else "rate limited")
+    assert parser.feed_stderr("    at throwErrorIfNotOK (file:///bundle.js:1:2)") == []
+
+
+def test_codex_names_no_status_for_a_5xx() -> None:
+    from baton.agents.codex import CodexParser
+
+    parser = CodexParser()
+    parser.feed('{"type":"turn.failed","error":{"message":"We\u2019re currently experiencing high demand, '
+                'which may cause temporary errors."}}')
+    assert parser.failure is not None and parser.failure.server_error
+    assert describe(parser.failure, "openai at http://h") == "server error from openai at http://h"

@@ -7,12 +7,17 @@ With ``config.base_url`` it talks to that endpoint (``ANTHROPIC_BASE_URL`` /
 ``ANTHROPIC_API_KEY``) and keeps its state in a private ``CLAUDE_CONFIG_DIR``; otherwise it
 uses the user's own login. Claude reports ``total_cost_usd`` itself. An API failure is a
 ``result`` with ``is_error: true`` (often with ``subtype: "success"``) and
-``api_error_status``.
+``api_error_status``. Claude retries failed requests itself (401 included) and says so in
+``{"type":"system","subtype":"api_retry","error_status":401}`` events: Baton stops it at the
+first rejected credential, and its own retry budget is ``config.cli_retries``
+(``CLAUDE_CODE_MAX_RETRIES``, default 1, unless the user set that variable) so Baton's
+retry policy is in charge.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from baton.agents.base import AgentEvent, Usage
@@ -20,6 +25,7 @@ from baton.agents.cli_base import CallContext, CliAgent, StreamParser, as_str_li
 from baton.agents.failures import from_message
 from baton.workspace.process import ProcessResult
 
+RETRIES_ENV = "CLAUDE_CODE_MAX_RETRIES"
 FILE_TOOLS = {"Write", "Edit", "MultiEdit", "NotebookEdit"}
 SHELL_TOOLS = {"Bash"}
 # Disallowed in read-only calls: nothing a read-only agent reads can leave through them.
@@ -45,6 +51,10 @@ class ClaudeParser(StreamParser):
                     },
                 )
             ]
+        if kind == "system" and obj.get("subtype") == "api_retry":
+            status = obj.get("error_status")
+            message = str(obj.get("error") or "api error")
+            return self.retrying(from_message(message, int(status) if status else None), obj.get("attempt"))
         if kind == "assistant":
             return self._assistant(obj)
         if kind == "user":
@@ -165,7 +175,10 @@ class ClaudeAgent(CliAgent):
     reads_prompt_from_stdin = True
 
     def static_env(self) -> dict[str, str]:
-        return {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
+        env = {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1"}
+        if "cli_retries" in self.config or RETRIES_ENV not in os.environ:  # the user's own setting stays
+            env[RETRIES_ENV] = str(self.cli_retries())
+        return env
 
     def provider_env(self, ctx: CallContext) -> dict[str, str]:
         env: dict[str, str] = {}

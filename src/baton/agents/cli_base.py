@@ -11,8 +11,15 @@ Config keys honoured by every CLI adapter (``agents.<id>.config``):
 ``base_url``, ``api_key``, ``max_turns``, ``allowed_tools``, ``disallowed_tools``,
 ``extra_args`` (list), ``mcp_config`` (path), ``env`` (dict), ``env_allow`` (list of
 names passed through from Baton's environment), ``command`` (program name, path or argv
-list), ``prices`` (price-table overrides), ``keep_home`` (bool). The model is the agent's
-``model`` field.
+list), ``prices`` (price-table overrides), ``keep_home`` (bool), ``cli_retries`` (how often
+the CLI itself retries a failed request, default 1, where the CLI lets Baton set it: claude,
+codex with ``base_url``, gemini; Baton's step ``retry_policy`` does the rest). The model is
+the agent's ``model`` field.
+
+Errors do not hide behind the timeout: each parser notes the failed requests its CLI says it
+is retrying (:meth:`StreamParser.retrying`). A rejected credential (401/403) stops the CLI at
+once (its process group is killed) with a non-retryable "credentials rejected" error; a call
+that runs out of time while the CLI retries names the last status it saw.
 
 Environment, secrets and the call's private config home and folder come from
 :class:`~baton.agents.process_env.ProcessEnvironment` (``keep_home`` keeps the home across
@@ -21,6 +28,7 @@ the agent's calls in one execution).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -46,7 +54,7 @@ from baton.agents.base import (
     InvalidOutput,
     Usage,
 )
-from baton.agents.failures import Failure, from_message, redact, to_error
+from baton.agents.failures import Failure, describe, from_message, redact, to_error
 from baton.agents.pricing import price
 
 # CallContext and as_str_list are re-exported: the CLI adapters import them from here.
@@ -63,6 +71,8 @@ from baton.workspace.process import ProcessResult, run_process
 _VERSION = re.compile(r"(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _STDERR_TAIL = 40
+DEFAULT_CLI_RETRIES = 1
+MAX_CLI_RETRIES = 9
 # Longer prompts go through a file: one argv string may not exceed 128 KiB on Linux.
 MAX_ARGV_PROMPT = 100_000
 LIVE_CHECK_PROMPT = "Reply with the single word: ok"
@@ -88,6 +98,26 @@ class StreamParser(ABC):
         self.metadata: dict[str, Any] = {}
         # usage reported by the messages streamed so far, by message id (before the final report)
         self.streamed: dict[str, Usage] = {}
+        # failed requests the CLI said it is retrying on its own (api_retry events, "Attempt N
+        # failed with status 500", "Reconnecting... 1/5 (...)"), oldest first
+        self.retries: list[Failure] = []
+
+    def retrying(self, failure: Failure, attempt: Any = None) -> list[AgentEvent]:
+        """Note that the CLI is retrying after ``failure``; the event that says so."""
+        self.retries.append(failure)
+        status = f"HTTP {failure.status}" if failure.status else "an error"
+        return [AgentEvent("status", f"retrying after {status}", {
+            "retry": True, "status": failure.status, "attempt": attempt})]
+
+    @property
+    def fatal(self) -> Failure | None:
+        """A retried failure no retry can cure (credentials rejected): stop the CLI now."""
+        last = self.retries[-1] if self.retries else None
+        return last if last is not None and last.is_auth else None
+
+    def feed_stderr(self, line: str) -> list[AgentEvent]:
+        """Events for one stderr line (a CLI that reports its retries there overrides this)."""
+        return []
 
     def streamed_usage(self) -> Usage:
         total = Usage()
@@ -141,6 +171,15 @@ class CliAgent(ProcessEnvironment, ABC):
     @property
     def acts_on_workspace(self) -> bool:
         return True
+
+    def cli_retries(self) -> int:
+        """How often the CLI may retry a failed request on its own (``config.cli_retries``)."""
+        value = self.config.get("cli_retries", DEFAULT_CLI_RETRIES)
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            count = DEFAULT_CLI_RETRIES
+        return max(0, min(count, MAX_CLI_RETRIES))
 
     # -- hooks --------------------------------------------------------------------------
     @abstractmethod
@@ -264,6 +303,14 @@ class CliAgent(ProcessEnvironment, ABC):
                 transcript = private_file(transcript_path).open("w", encoding="utf-8")
             stderr: deque[str] = deque(maxlen=_STDERR_TAIL)
             secrets = ctx.secrets
+            stop: list[Failure] = []
+            runner: asyncio.Future[ProcessResult] | None = None
+
+            def stop_on_fatal() -> None:
+                fatal = parser.fatal
+                if fatal is not None and not stop and runner is not None:
+                    stop.append(fatal)
+                    runner.cancel()
 
             async def on_stdout(line: str) -> None:
                 clean = redact(line, secrets) if secrets else line
@@ -277,16 +324,20 @@ class CliAgent(ProcessEnvironment, ABC):
                     usage = parser.streamed_usage()
                     await on_event(AgentEvent("usage", "", {
                         "usage": usage.as_dict(), "cost_usd": self._cost(parser, usage)}))
+                stop_on_fatal()
 
             async def on_stderr(line: str) -> None:
                 clean = redact(line, secrets) if secrets else line
                 stderr.append(clean)
                 if clean.strip():
                     await on_event(AgentEvent(kind="stderr", text=clean))
+                for event in parser.feed_stderr(clean):
+                    await on_event(event)
+                stop_on_fatal()
 
-            try:
+            async def spawn() -> ProcessResult:
                 if self.agent.isolation is Isolation.DOCKER:
-                    proc = await run_in_container(
+                    return await run_in_container(
                         argv,
                         agent=self.agent,
                         request=request,
@@ -296,16 +347,25 @@ class CliAgent(ProcessEnvironment, ABC):
                         on_stderr=on_stderr,
                         extra_mounts=[p for p in (ctx.home, ctx.call_dir) if p is not None],
                     )
-                else:
-                    proc = await run_process(
-                        argv,
-                        cwd=workspace,
-                        env=ctx.env,
-                        timeout=request.timeout_seconds,
-                        on_stdout=on_stdout,
-                        on_stderr=on_stderr,
-                        stdin_text=ctx.stdin,
-                    )
+                return await run_process(
+                    argv,
+                    cwd=workspace,
+                    env=ctx.env,
+                    timeout=request.timeout_seconds,
+                    on_stdout=on_stdout,
+                    on_stderr=on_stderr,
+                    stdin_text=ctx.stdin,
+                )
+
+            runner = asyncio.ensure_future(spawn())
+            try:
+                proc = await runner
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if stop and (task is None or not task.cancelling()):
+                    # the CLI was stopped (its process group killed) on a failure it kept retrying
+                    raise self._billed(parser, self._error(stop[0], None, secrets)) from None
+                raise
             except FileNotFoundError:
                 raise AgentUnavailable(
                     f"agent {self.agent.id!r}: cannot start {argv[0]}; install it with: "
@@ -329,24 +389,42 @@ class CliAgent(ProcessEnvironment, ABC):
                     agent_id=self.agent.id,
                 )
             if proc.timed_out:
-                raise self._billed(parser, AgentTimeout(
-                    f"agent {self.agent.id!r} ({self.cli_name}) did not finish within "
-                    f"{request.timeout_seconds:g}s; its process group was killed",
-                    agent_id=self.agent.id,
-                ))
+                raise self._billed(parser, self._timeout(request, parser))
             self.collect(ctx, proc, parser)
             failure = self.failure_of(proc, parser, list(stderr))
             if failure is not None:
-                raise self._billed(parser, to_error(
-                    failure,
-                    agent_id=self.agent.id,
-                    cli=self.cli_name,
-                    credential_hint=self.credential_hint(),
-                    secrets=secrets,
-                    exit_code=proc.exit_code,
-                ))
+                raise self._billed(parser, self._error(failure, proc.exit_code, secrets))
             files = await snapshot.changed_since(workspace, before, exclude=own)
         return self._result(request, proc, parser, files, transcript_path, started)
+
+    def endpoint(self) -> str:
+        """Where the CLI's model requests go, as named in error messages."""
+        return f"{self.agent.provider} at {self.base_url}" if self.base_url else self.agent.provider
+
+    def _error(self, failure: Failure, exit_code: int | None, secrets: list[str]) -> AgentError:
+        return to_error(
+            failure,
+            agent_id=self.agent.id,
+            cli=self.cli_name,
+            credential_hint=self.credential_hint(),
+            secrets=secrets,
+            exit_code=exit_code,
+            endpoint=self.endpoint(),
+        )
+
+    def _timeout(self, request: AgentRequest, parser: StreamParser) -> AgentTimeout:
+        """The timeout error; when the CLI was retrying failed requests, it says after what."""
+        ran_out = f"did not finish within {request.timeout_seconds:g}s; its process group was killed"
+        where = f"agent {self.agent.id!r} ({self.cli_name})"
+        if not parser.retries:
+            return AgentTimeout(f"{where} {ran_out}", agent_id=self.agent.id)
+        last = parser.retries[-1]
+        tries = len(parser.retries)
+        return AgentTimeout(
+            f"{where}: {describe(last, self.endpoint())}: {self.cli_name} was still retrying after "
+            f"{tries} failed request{'s' if tries != 1 else ''} and {ran_out}",
+            agent_id=self.agent.id,
+        )
 
     def _cost(self, parser: StreamParser, usage: Usage) -> float | None:
         return price(parser.model or self.agent.model, usage, self.config.get("prices"))

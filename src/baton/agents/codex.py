@@ -5,8 +5,10 @@ Runs ``codex exec --json --skip-git-repo-check -s read-only|workspace-write -m M
 OpenAI-style base such as ``http://host:port/v1``; a bare host gets ``/v1``) Baton writes a
 private ``CODEX_HOME/config.toml`` whose ``model_providers.baton`` entry uses the Responses
 wire API and reads its key from ``BATON_CODEX_API_KEY``, which only this child's
-environment holds. Without it codex uses the user's own ``~/.codex`` login, with analytics,
-update checks and plugins switched off by ``-c`` overrides.
+environment holds, and whose ``request_max_retries`` / ``stream_max_retries`` are
+``config.cli_retries`` (codex's defaults, 4 and 5, made one 500 cost 30 requests).
+Without it codex uses the user's own ``~/.codex`` login, with analytics, update checks and
+plugins switched off by ``-c`` overrides (its built-in provider keeps its own retry budget).
 
 Codex prints no cost; it is priced from ``baton/data/prices.json``. It has no options for
 ``max_turns`` or tool allow-lists, so those keys are ignored; ``mcp_config`` (a JSON file
@@ -16,15 +18,20 @@ with ``mcpServers``) becomes ``-c mcp_servers.NAME={...}`` overrides.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from baton.agents.base import AgentEvent
 from baton.agents.cli_base import CallContext, CliAgent, StreamParser, as_str_list, write_private
-from baton.agents.failures import from_message
+from baton.agents.failures import Failure, from_message
 
 KEY_VARIABLE = "BATON_CODEX_API_KEY"
+# codex's retry notice: "Reconnecting... 2/5 (unexpected status 401 Unauthorized: ...)"
+RECONNECTING = re.compile(r"^Reconnecting\.\.\.\s*(\d+)/\d+\s*\((.*)\)\s*$", re.DOTALL)
+# what codex says for any 5xx answer (its InternalServerError), without the status
+SERVER_ERROR_TEXT = "experiencing high demand"
 PROVIDER = "baton"
 QUIET_SETTINGS: dict[str, Any] = {
     "check_for_update_on_startup": False,
@@ -78,6 +85,13 @@ def openai_base(url: str) -> str:
     return url + "/v1" if urlsplit(url).path in ("", "/") else url
 
 
+def codex_failure(message: str) -> Failure:
+    """A failure from codex's message; codex names no status for a 5xx, only this sentence."""
+    failure = from_message(message)
+    failure.server_error = failure.status is None and SERVER_ERROR_TEXT in message
+    return failure
+
+
 class CodexParser(StreamParser):
     """Parses ``codex exec --json`` lines."""
 
@@ -103,12 +117,16 @@ class CodexParser(StreamParser):
             return []
         if kind == "turn.failed":
             message = str((obj.get("error") or {}).get("message") or self.last_error or "")
-            self.failure = from_message(message or "codex turn failed")
+            self.failure = codex_failure(message or "codex turn failed")
             self.completed = True
             return [AgentEvent("error", message, {"final": True})]
         if kind == "error":
             self.last_error = str(obj.get("message") or "")
-            return [AgentEvent("error", self.last_error)]
+            events = [AgentEvent("error", self.last_error)]
+            retry = RECONNECTING.match(self.last_error)
+            if retry:
+                events += self.retrying(codex_failure(retry.group(2)), retry.group(1))
+            return events
         return []
 
     def _item(self, item: dict[str, Any], done: bool) -> list[AgentEvent]:
@@ -194,6 +212,8 @@ class CodexAgent(CliAgent):
             "base_url": openai_base(self.base_url),
             "env_key": KEY_VARIABLE,
             "wire_api": "responses",
+            "request_max_retries": self.cli_retries(),
+            "stream_max_retries": self.cli_retries(),
         }
         document = {
             "model": self.agent.model,

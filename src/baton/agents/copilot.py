@@ -46,6 +46,10 @@ class CopilotParser(StreamParser):
     def handle(self, obj: dict[str, Any]) -> list[AgentEvent]:
         kind = obj.get("type")
         data = obj.get("data") or {}
+        if kind == "model.call_failure" and data.get("statusCode"):
+            code = int(data["statusCode"])
+            failure = from_message(f"HTTP {code} from the model", code)
+            return self.retrying(failure, data.get("retryAttempt"))
         if obj.get("ephemeral"):
             return []
         if kind == "assistant.message":

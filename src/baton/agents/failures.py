@@ -4,7 +4,10 @@ Each CLI parser fills a :class:`Failure` (HTTP status when known, the CLI's mess
 Retry-After when known); :func:`to_error` turns it into ``RateLimited`` (429),
 ``AgentFailed(retryable=False)`` naming the credential to fix (401/403, bad key),
 ``AgentFailed(retryable=False)`` for other client errors and ``AgentFailed(retryable=True)``
-for 5xx, crashes and anything unknown. Secrets are redacted from every message.
+for 5xx, crashes and anything unknown. :func:`describe` says the same in a few words
+("credentials rejected by URL (HTTP 401)", "server error (HTTP 500) from URL"), for the
+messages of calls that ended while the CLI was still retrying. Secrets are redacted from
+every message.
 """
 
 from __future__ import annotations
@@ -48,6 +51,16 @@ class Failure:
     retry_after: float | None = None
     auth: bool = False
     rate_limited: bool = False
+    server_error: bool = False  # a 5xx the CLI reported without naming its status
+
+    @property
+    def is_auth(self) -> bool:
+        """The credentials were rejected: trying again cannot help."""
+        return self.status in (401, 403) or (self.status is None and self.auth)
+
+    @property
+    def is_rate_limited(self) -> bool:
+        return self.status == 429 or (self.status is None and self.rate_limited)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -96,6 +109,21 @@ def _one_line(text: str, limit: int = 400) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def describe(failure: Failure, endpoint: str) -> str:
+    """What went wrong, in a few words naming the status and the endpoint."""
+    status = failure.status
+    code = f" (HTTP {status})" if status else ""
+    if failure.is_rate_limited:
+        return f"rate limited by {endpoint}{code or ' (HTTP 429)'}"
+    if failure.is_auth:
+        return f"credentials rejected by {endpoint}{code}"
+    if (status is not None and status >= 500) or (status is None and failure.server_error):
+        return f"server error{code} from {endpoint}"
+    if status is not None and 400 <= status < 500:
+        return f"request refused by {endpoint}{code}"
+    return f"HTTP {status} from {endpoint}" if status else "failed"
+
+
 def to_error(
     failure: Failure,
     *,
@@ -104,33 +132,34 @@ def to_error(
     credential_hint: str,
     secrets: Iterable[str] = (),
     exit_code: int | None = None,
+    endpoint: str | None = None,
 ) -> AgentError:
-    """The :class:`AgentError` for ``failure`` (message redacted, one line)."""
+    """The :class:`AgentError` for ``failure`` (message redacted, one line).
+
+    ``endpoint`` (the base URL or provider the call went to) is named in the message.
+    """
     secrets = list(secrets)
     detail = _one_line(redact(failure.message, secrets)) or "no error message"
     where = f"agent {agent_id!r} ({cli})"
+    what = describe(failure, endpoint or cli)
     status = failure.status
-    if status == 429 or (status is None and failure.rate_limited):
+    if failure.is_rate_limited:
         wait = f"; retry after {failure.retry_after:g}s" if failure.retry_after else ""
         return RateLimited(
-            f"{where}: rate limited (HTTP 429): {detail}{wait}",
+            f"{where}: {what}: {detail}{wait}",
             retry_after=failure.retry_after,
             agent_id=agent_id,
         )
-    if status in (401, 403) or (status is None and failure.auth):
-        code = f"HTTP {status}" if status else "authentication failed"
+    if failure.is_auth:
         return AgentFailed(
-            f"{where}: credentials rejected ({code}): {detail}; check {credential_hint}",
+            f"{where}: {what}: {detail}; check {credential_hint}",
             retryable=False,
             exit_code=exit_code,
             agent_id=agent_id,
         )
     if status is not None and 400 <= status < 500 and status not in (408, 409):
-        return AgentFailed(
-            f"{where}: request refused (HTTP {status}): {detail}",
-            retryable=False,
-            exit_code=exit_code,
-            agent_id=agent_id,
-        )
-    code = f"HTTP {status}" if status else (f"exit code {exit_code}" if exit_code is not None else "failed")
-    return AgentFailed(f"{where}: {code}: {detail}", retryable=True, exit_code=exit_code, agent_id=agent_id)
+        return AgentFailed(f"{where}: {what}: {detail}", retryable=False, exit_code=exit_code,
+                           agent_id=agent_id)
+    if what == "failed":
+        what = f"exit code {exit_code}" if exit_code is not None else "failed"
+    return AgentFailed(f"{where}: {what}: {detail}", retryable=True, exit_code=exit_code, agent_id=agent_id)

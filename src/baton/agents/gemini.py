@@ -8,8 +8,10 @@ shell tools) and exclude ``web_fetch`` and ``google_web_search``; writing calls 
 With ``config.base_url`` or ``config.api_key`` gemini gets a private ``GEMINI_CLI_HOME``
 whose ``.gemini/settings.json`` selects API-key auth (``GOOGLE_GEMINI_BASE_URL``,
 ``GEMINI_API_KEY``) and turns usage statistics off; otherwise the user's own login and
-settings are used, with Baton's settings as system defaults. ``config.settings`` (a dict)
-is merged into those settings (e.g. ``{general: {maxAttempts: 1}}`` to fail fast);
+settings are used, with Baton's settings as system defaults. ``general.maxAttempts`` is
+``config.cli_retries`` + 1 (gemini's default of 10 kept a 500 going for minutes); gemini's
+retry notices on stderr ("Attempt 1 failed with status 500") are read as retry events.
+``config.settings`` (a dict) is merged into those settings;
 ``max_turns`` → ``model.maxSessionTurns``, ``disallowed_tools`` → ``tools.exclude``,
 ``mcp_config`` (a JSON file with ``mcpServers``) → ``mcpServers``.
 
@@ -20,6 +22,7 @@ Failures: the exit code is the HTTP status mod 256 (145 = 401, 173 = 429, 244 = 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +63,31 @@ def status_from_exit(code: int | None) -> int | None:
     return None
 
 
+# gemini's retry notices on stderr (retryWithBackoff in its bundle)
+RETRY_NOTICE = re.compile(
+    r"Attempt (\d+) failed(?: with status (\d{3})| with (429|5xx) error|: (.*?)\. Retrying after)"
+)
+
+
+def retry_failure(line: str) -> tuple[Failure, str] | None:
+    """(the failure, the attempt number) of a retry notice gemini printed, or None."""
+    match = RETRY_NOTICE.search(line)
+    if match is None:
+        return None
+    attempt, status, kind, quota = match.groups()
+    if status:
+        return from_message(line, int(status)), attempt
+    if kind == "429":
+        return from_message(line, 429), attempt
+    if kind == "5xx":
+        return Failure(message=line, server_error=True), attempt
+    failure = from_message(quota or line)
+    failure.rate_limited = failure.status is None  # only quota errors are retried after a delay
+    return failure, attempt
+
+
 class GeminiParser(StreamParser):
-    """Parses ``gemini -o stream-json`` lines."""
+    """Parses ``gemini -o stream-json`` lines (and the retry notices it prints on stderr)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -108,6 +134,10 @@ class GeminiParser(StreamParser):
                 else []
             )
         return []
+
+    def feed_stderr(self, line: str) -> list[AgentEvent]:
+        found = retry_failure(line)
+        return self.retrying(*found) if found is not None else []
 
     def _tool_use(self, obj: dict[str, Any]) -> list[AgentEvent]:
         self._since_tool.clear()
@@ -192,7 +222,10 @@ class GeminiAgent(CliAgent):
         return {"GEMINI_CLI_NO_RELAUNCH": "true"}
 
     def settings(self, with_auth: bool, read_only: bool = False) -> dict[str, Any]:
-        data: dict[str, Any] = {"privacy": {"usageStatisticsEnabled": False}}
+        data: dict[str, Any] = {
+            "privacy": {"usageStatisticsEnabled": False},
+            "general": {"maxAttempts": self.cli_retries() + 1},
+        }
         if with_auth:
             data["security"] = {"auth": {"selectedType": "gemini-api-key"}}
         if self.config.get("max_turns"):

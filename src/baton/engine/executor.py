@@ -54,6 +54,9 @@ _FENCE = re.compile(r"```(?:json)?\s*\n(.*?)\n```", re.DOTALL)
 # Adapters enforce the step timeout themselves (and kill their process group); the engine's
 # own deadline is a safety net a little later.
 _ENGINE_GRACE_SECONDS = 5.0
+# A step reads the agent registry at most this often per agent (an operator's `baton agents
+# disable` reaches running executions within it, as a cancellation does).
+_REGISTRY_SECONDS = 1.0
 
 
 @dataclass(slots=True)
@@ -71,6 +74,7 @@ class Services:
     # Baton's own configuration and state (baton.yaml, .baton/): no agent step may change them.
     protected: tuple[Path, ...] = ()
     _adapters: dict[str, AgentAdapter] = field(default_factory=dict, init=False, repr=False)
+    _registry: dict[str, tuple[float, str | None]] = field(default_factory=dict, init=False, repr=False)
 
     def agent(self, agent_id: str) -> Agent:
         """The configured agent; AgentUnavailable when the registry has it in ERROR or INACTIVE."""
@@ -78,12 +82,17 @@ class Services:
             agent = self.agents[agent_id]
         except KeyError:
             raise AgentNotFound(f"agent {agent_id!r} is not configured") from None
-        if (reason := self.registry_reason(agent_id)) is not None:
+        now = time.monotonic()
+        read_at, reason = self._registry.get(agent_id, (float("-inf"), None))
+        if now - read_at >= _REGISTRY_SECONDS:
+            reason = self.registry_reason(agent_id)
+            self._registry[agent_id] = (now, reason)
+        if reason is not None:
             raise AgentUnavailable(reason, agent_id=agent_id)
         return agent
 
     def registry_reason(self, agent_id: str) -> str | None:
-        """Why the agent registry says ``agent_id`` must not be used, or None."""
+        """Why the agent registry says ``agent_id`` must not be used, or None (read now)."""
         return unusable_reason(self.store.get_agent(agent_id))
 
     def adapter(self, agent: Agent) -> AgentAdapter:
@@ -215,9 +224,9 @@ class StepExecutor:
                       started_at=self.s.clock.now())
         er.runs[step.id] = run
         er.statuses[step.id] = StepStatus.RUNNING
-        er.recorder.transition(run, ev.StepStarted(execution_id=er.ctx.id, step=step.id,
-                                                   agent_id=agent.id, attempt=attempt,
-                                                   iteration=iteration))
+        er.recorder.start(run, ev.StepStarted(execution_id=er.ctx.id, step=step.id,
+                                              agent_id=agent.id, attempt=attempt,
+                                              iteration=iteration))
         keep_prompt(er.artifacts_dir, step.id, prompt)
         cache = self.s.cache if (self.s.cache and not er.no_cache and _cacheable(agent)) else None
         key = None

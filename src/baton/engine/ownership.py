@@ -44,13 +44,12 @@ def describe_owner(record: ExecutionRecord) -> str:
 
 def group_watcher(store: Store, execution_id: str, step_id: str) -> GroupWatcher:
     """Records the process groups of one agent call while they run."""
-    host = procinfo.hostname()
 
     def watch(pgid: int, started: bool) -> None:
         with contextlib.suppress(Exception):  # tracking must never break the call itself
             if started:
-                store.track_process(execution_id, step_id,
-                                    OwnedGroup(pgid, host, procinfo.start_token(pgid)))
+                store.track_process(execution_id, step_id, OwnedGroup(
+                    pgid, procinfo.hostname(), procinfo.start_token(pgid)))
             else:
                 store.untrack_process(execution_id, pgid)
 

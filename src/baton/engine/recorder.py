@@ -3,6 +3,12 @@
 Step transitions are written with their log rows in one transaction before the engine
 moves on; chatty events (agent output) are buffered and flushed with the next
 transition, when the buffer fills, or by a periodic flush.
+
+A step's start is the exception: it is published at once but committed with the step's
+next transition, or after ``_START_SECONDS`` (or with any earlier flush) if the step is
+still running then. A step that ends at once costs one transaction instead of two; a
+process killed before the start was committed leaves the step not started, and resuming
+runs it again, as it does a step left RUNNING.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from baton.store.base import Store, UsageRecord
 
 _FLUSH_ROWS = 200
 _FLUSH_SECONDS = 0.5
+_START_SECONDS = 0.1
 
 
 class Recorder:
@@ -32,6 +39,8 @@ class Recorder:
         self._subscribers: list[asyncio.Queue[Event | None]] = []
         self._buffer: list[ExecutionLog] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._starting: dict[str, StepRun] = {}  # published, not committed yet
+        self._start_timer: asyncio.TimerHandle | None = None
         self._closed = False
 
     # -- fan-out ---------------------------------------------------------------------------
@@ -72,12 +81,25 @@ class Recorder:
         elif self._flusher is None:
             self._flusher = asyncio.get_running_loop().create_task(self._delayed_flush())
 
+    def start(self, run: StepRun, event: Event) -> None:
+        """A step's RUNNING state and its event: published now, committed with the step's
+        next transition or within ``_START_SECONDS``."""
+        run, event = redact(run), redact(event)
+        self._publish(event)
+        self._buffer.append(to_log(event, self.trace_id))
+        self._starting[run.step_id] = run
+        if self._start_timer is None:
+            self._start_timer = asyncio.get_running_loop().call_later(_START_SECONDS, self._timed_flush)
+
     def transition(self, run: StepRun, *events: Event, usage: UsageRecord | None = None) -> None:
         """Commit a step's new state with its events, buffered rows and usage, atomically."""
         run, events = redact(run), redact(events)
         for event in events:
             self._publish(event)
             self._buffer.append(to_log(event, self.trace_id))
+        # this write supersedes an uncommitted start
+        if self._starting.pop(run.step_id, None) is not None and not self._starting:
+            self._cancel_start_timer()
         logs, self._buffer = self._buffer, []
         self.store.save_step(run, logs, usage)
 
@@ -88,6 +110,7 @@ class Recorder:
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None
+        self._write_starts()
         event = redact(event)
         self._publish(event)
         self._buffer.append(to_log(event, self.trace_id))
@@ -95,9 +118,29 @@ class Recorder:
         commit(logs)
 
     def flush(self) -> None:
+        """Commit buffered rows and uncommitted starts."""
+        self._write_starts()
         if self._buffer:
             logs, self._buffer = self._buffer, []
             self.store.append_logs(logs)
+
+    def _cancel_start_timer(self) -> None:
+        if self._start_timer is not None:
+            self._start_timer.cancel()
+            self._start_timer = None
+
+    def _write_starts(self) -> None:
+        self._cancel_start_timer()
+        while self._starting:
+            run = self._starting.pop(next(iter(self._starting)))
+            logs, self._buffer = self._buffer, []
+            self.store.save_step(run, logs)
+
+    def _timed_flush(self) -> None:
+        self._start_timer = None
+        # a store that cannot be written now fails the step's next transition, which says so
+        with contextlib.suppress(Exception):
+            self.flush()
 
     async def _delayed_flush(self) -> None:
         try:

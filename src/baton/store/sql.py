@@ -91,6 +91,8 @@ DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=30)
 USAGE_GROUPS = ("agent", "model", "workflow", "day", "execution")
 _PG_CONFIG_LOCK = 0x62A70_0002
 _AGENT_FIELDS = tuple(AgentConfig.model_fields)
+# an execution's context: every column but its workflow snapshot (large, decoded for nothing)
+_CONTEXT_COLUMNS = tuple(c for c in executions.c if c.name != "workflow_snapshot")
 _ACTIVE = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
 
 
@@ -337,7 +339,7 @@ class SqlStore:
         before: str | None = None,
     ) -> list[ExecutionContext]:
         """Executions newest first; ``before`` is the id of the last one of the previous page."""
-        query = select(executions).order_by(executions.c.start_time.desc(), executions.c.id.desc())
+        query = select(*_CONTEXT_COLUMNS).order_by(executions.c.start_time.desc(), executions.c.id.desc())
         if status is not None:
             query = query.where(executions.c.status == status.value)
         if workflow_id is not None:
@@ -372,7 +374,7 @@ class SqlStore:
         now = self._now()
         with self._write() as conn:
             row = conn.execute(
-                select(executions).where(executions.c.id == execution_id).with_for_update()
+                select(*_CONTEXT_COLUMNS).where(executions.c.id == execution_id).with_for_update()
             ).first()
             if row is None:
                 raise NotFound("execution", execution_id)
@@ -401,7 +403,7 @@ class SqlStore:
             ).rowcount
             if changed != 1:  # the lock makes this unreachable; never overwrite blindly
                 raise IllegalTransition("execution", current.value, status.value, [])
-            fresh = conn.execute(select(executions).where(executions.c.id == execution_id)).one()
+            fresh = conn.execute(select(*_CONTEXT_COLUMNS).where(executions.c.id == execution_id)).one()
         return _context(fresh)
 
     def finish_execution(
@@ -421,7 +423,7 @@ class SqlStore:
         self._steps.write(None, groups, self._now(), what=f"execution {execution_id!r}",
                           finish=(execution_id, status, error))
         with self._read() as conn:
-            fresh = conn.execute(select(executions).where(executions.c.id == execution_id)).one()
+            fresh = conn.execute(select(*_CONTEXT_COLUMNS).where(executions.c.id == execution_id)).one()
         return _context(fresh)
 
     def claim_execution(self, execution_id: str, owner: str, *, process: OwnerProcess | None = None

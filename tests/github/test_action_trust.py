@@ -171,7 +171,7 @@ def test_an_outside_contributors_review_comment_never_reaches_the_writing_step(
     (prompt,) = [a for a in dumps(tmp_path, ".argv")]
     assert "add() subtracts, please fix" in prompt and '"association": "OWNER"' in prompt
     assert "mallory" not in prompt and "secrets.env" not in prompt and str(evil["id"]) not in prompt
-    assert "left out as untrusted" in summary and f"review comment {evil['id']} by mallory (NONE)" in summary
+    assert "left out as untrusted" in summary and f"review thread on calc.py:{evil['line']} by mallory (NONE)" in summary
 
     # Baton pushed the fix (and only the fix) to the pull request's branch
     assert git(repo.bare, "show", "feature:calc.py") == FIXED

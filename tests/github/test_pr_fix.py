@@ -82,7 +82,9 @@ def test_pr_fix_addresses_comments_pushes_and_replies(pull_request: PullRequest,
 
     prompt = json.loads(record.read_text().splitlines()[0])["prompt"]
     assert "add() subtracts, please fix" in prompt and f'"id": {comment["id"]}' in prompt
-    assert "FAILED test_calc.py::test_add" in prompt and "+1" not in prompt
+    assert "FAILED test_calc.py::test_add" in prompt
+    # the reply is part of its thread, not a comment of its own
+    assert '"replies": [{"author": "maintainer", "association": "OWNER", "body": "+1"}]' in prompt
 
     # the fix sits on top of the pull request's branch on the remote
     assert git(repo.bare, "show", "feature:calc.py") == FIXED

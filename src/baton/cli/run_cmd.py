@@ -171,9 +171,22 @@ def _print_final_outputs(handle: ExecutionHandle, result: ExecutionResult, limit
                           markup=False)
 
 
+def _nothing_to_do(message: str, as_json: bool) -> typer.Exit:
+    """A prepared run with nothing to act on (pr-fix on a green pull request): said, exit 0."""
+    if as_json:
+        print_json({"execution_id": None, "status": "nothing_to_do", "message": message})
+    else:
+        console.print(message, highlight=False, markup=False, soft_wrap=True)
+    return typer.Exit(EXIT_OK)
+
+
 def _finish(baton: Baton, start: Any, as_json: bool, fail_on: str | None = None) -> None:
+    from baton.integrations.hooks import NothingToDo
+
     try:
         result, verdict = asyncio.run(_watch(baton, start, as_json))
+    except NothingToDo as exc:
+        raise _nothing_to_do(str(exc), as_json) from None
     finally:
         baton.close()
     code = _EXIT.get(result.status, EXIT_FAILED)
@@ -202,11 +215,13 @@ def _check_fail_on(baton: Baton, workflow: str, fail_on: str | None) -> str | No
 
 async def _prepared_run(baton: Baton, workflow: str, params: dict[str, Any], workspace: Path | None,
                         no_cache: bool) -> ExecutionHandle:
-    from baton.integrations.hooks import prepare
+    from baton.integrations.hooks import NothingToDo, prepare
 
     prepared = await prepare(baton, baton.workflow(workflow), params, workspace)
     for note in prepared.notes:
-        err_console.print(f"[dim]{note}[/]", highlight=False)
+        err_console.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)
+    if prepared.nothing_to_do:
+        raise NothingToDo(prepared.nothing_to_do)
     return baton.run(workflow, prepared.params, workspace_dir=prepared.workspace_dir, no_cache=no_cache)
 
 
@@ -278,6 +293,9 @@ def run(
         from baton.integrations.hooks import prepare
 
         prepared = asyncio.run(prepare(baton, baton.workflow(workflow), params, workspace))
+        if prepared.nothing_to_do:
+            baton.close()
+            raise _nothing_to_do(prepared.nothing_to_do, as_json)
         ctx = baton.submit(workflow, prepared.params, workspace_dir=prepared.workspace_dir)
         log = baton.root / ".baton" / "artifacts" / f"{ctx.id}.detached.log"
         log.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,36 @@ _REMOTE = re.compile(r"(?:[:/])([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$
 TOKEN_VARIABLES = ("BATON_GITHUB_TOKEN", "GITHUB_TOKEN", "GH_TOKEN")
 PER_PAGE = 100
 MAX_PAGES = 30
+# every review thread of a pull request, 100 a page; the first 100 comments of each
+REVIEW_THREADS = """
+query($owner: String!, $name: String!, $number: Int!, $cursor: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $cursor) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          isResolved
+          isOutdated
+          path
+          line
+          originalLine
+          comments(first: 100) {
+            nodes {
+              databaseId
+              author { __typename login }
+              authorAssociation
+              body
+              path
+              line
+              originalLine
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
 
 
 class GitHubError(BatonError):
@@ -160,12 +190,11 @@ class GitHubClient:
         return str(data["token"])
 
     @staticmethod
-    async def _call(awaitable: Any) -> Any:
-        from githubkit.exception import RequestError, RequestFailed
+    def _api_error(exc: Exception) -> GitHubApiError:
+        """A githubkit error as Baton's (status, method, path and GitHub's message)."""
+        from githubkit.exception import GraphQLFailed, RequestFailed
 
-        try:
-            response = await awaitable
-        except RequestFailed as exc:
+        if isinstance(exc, RequestFailed):
             status = exc.response.status_code
             try:
                 detail = exc.response.json()
@@ -174,13 +203,24 @@ class GitHubClient:
             except ValueError:
                 message, errors = "", None
             extra = f" ({'; '.join(map(str, errors))})" if errors else ""
-            raise GitHubApiError(
+            return GitHubApiError(
                 f"GitHub API {exc.response.raw_request.method} "
                 f"{exc.response.raw_request.url.path}: {status} {message}{extra}",
                 status=status,
-            ) from None
-        except RequestError as exc:
-            raise GitHubApiError(f"cannot reach the GitHub API: {exc}") from None
+            )
+        if isinstance(exc, GraphQLFailed):
+            messages = "; ".join(str(e.message) for e in exc.response.errors or [])
+            return GitHubApiError(f"GitHub GraphQL API: {messages or exc}")
+        return GitHubApiError(f"cannot reach the GitHub API: {exc}")
+
+    @classmethod
+    async def _call(cls, awaitable: Any) -> Any:
+        from githubkit.exception import RequestError, RequestFailed
+
+        try:
+            response = await awaitable
+        except (RequestFailed, RequestError) as exc:
+            raise cls._api_error(exc) from None
         if not response.content:
             return None
         try:
@@ -232,12 +272,57 @@ class GitHubClient:
         s = self.settings
         return await self._pages(gh.rest.pulls.async_list_review_comments, s.owner, s.name, number)
 
-    async def check_runs(self, ref: str) -> list[dict[str, Any]]:
+    async def reviews(self, number: int) -> list[dict[str, Any]]:
+        """The submitted reviews of pull request ``number`` (bodies, states, authors), all pages."""
         gh = await self._client()
         s = self.settings
-        data = await self._call(gh.rest.checks.async_list_for_ref(s.owner, s.name, ref, per_page=PER_PAGE))
-        runs: list[dict[str, Any]] = (data or {}).get("check_runs", [])
+        return await self._pages(gh.rest.pulls.async_list_reviews, s.owner, s.name, number)
+
+    async def review_threads(self, number: int) -> list[dict[str, Any]]:
+        """Every review thread of pull request ``number`` (GraphQL, all pages): ``isResolved``,
+        ``isOutdated``, ``path``, ``line`` and its comments (``comments.nodes``)."""
+        from githubkit.exception import GitHubException
+
+        gh = await self._client()
+        s = self.settings
+        threads: list[dict[str, Any]] = []
+        pages = gh.graphql.paginate(REVIEW_THREADS, {"owner": s.owner, "name": s.name, "number": number})
+        try:
+            async for page in pages:
+                pull = ((page.get("repository") or {}).get("pullRequest")) or {}
+                threads.extend((pull.get("reviewThreads") or {}).get("nodes") or [])
+                if len(threads) >= PER_PAGE * MAX_PAGES:
+                    break
+        except GitHubException as exc:
+            raise self._api_error(exc) from None
+        return threads
+
+    async def check_runs(self, ref: str) -> list[dict[str, Any]]:
+        """Every check run of commit ``ref`` (all pages)."""
+        gh = await self._client()
+        s = self.settings
+        runs: list[dict[str, Any]] = []
+        for page in range(1, MAX_PAGES + 1):
+            data = await self._call(
+                gh.rest.checks.async_list_for_ref(s.owner, s.name, ref, per_page=PER_PAGE, page=page)
+            )
+            batch = (data or {}).get("check_runs") or []
+            runs.extend(batch)
+            total = (data or {}).get("total_count")
+            done = len(runs) >= total if isinstance(total, int) else len(batch) < PER_PAGE
+            if not batch or done:
+                break
         return runs
+
+    async def job(self, job_id: int) -> dict[str, Any] | None:
+        """An Actions job (its steps, their conclusions, its URL), or None when it cannot be read."""
+        gh = await self._client()
+        s = self.settings
+        try:
+            data = await self._call(gh.rest.actions.async_get_job_for_workflow_run(s.owner, s.name, job_id))
+        except GitHubApiError:
+            return None
+        return data if isinstance(data, dict) else None
 
     async def job_log(self, job_id: int) -> str | None:
         """The log of an Actions job (a check run id), or None when it cannot be read."""

@@ -40,8 +40,8 @@ from typing import Any
 from baton.errors import BatonError
 from baton.integrations.git_credentials import scrub_persisted_credentials
 from baton.integrations.github import TOKEN_VARIABLES, GitHubClient, GitHubError, GitHubSettings
-from baton.integrations.github_review import post_review
-from baton.integrations.hooks import prepare, publish
+from baton.integrations.github_review import post_review, upsert_sticky
+from baton.integrations.hooks import NOTHING_TO_DO, prepare, publish
 from baton.models.configuration import TRUSTED_ASSOCIATIONS as DEFAULT_TRUSTED
 from baton.wording import counted
 
@@ -307,6 +307,34 @@ async def _config_path(
     return target
 
 
+async def _answer(client: GitHubClient, pr: int, workflow_id: str, text: str, notes: list[str]) -> None:
+    """Say on the pull request why Baton did nothing, in its one sticky comment (edited in place)."""
+    try:
+        await upsert_sticky(client, pr, workflow_id, text, {"verdict": NOTHING_TO_DO})
+    except GitHubError as exc:
+        notes.append(f"no comment on #{pr}: {exc}")
+
+
+async def _nothing_to_do(
+    env: MutableMapping[str, str],
+    plan: ActionPlan,
+    workflow_id: str,
+    client: GitHubClient | None,
+    message: str,
+    notes: list[str],
+    log: Callable[[str], None],
+) -> ActionOutcome:
+    """No run: the job summary, the outputs and the sticky comment say why; exit 0."""
+    if client is not None and plan.pr:
+        await _answer(client, plan.pr, workflow_id, message, notes)
+    summary = f"## Baton {workflow_id}: nothing to do\n\n{message}\n" + "\n".join(f"- {n}" for n in notes)
+    write_summary(env, summary)
+    write_outputs(env, {"verdict": NOTHING_TO_DO, "execution-id": "", "cost-usd": "0"})
+    for line in [message, *notes]:
+        log(line)
+    return ActionOutcome(0, NOTHING_TO_DO, summary=summary, notes=notes)
+
+
 async def run_action(
     options: ActionOptions, env: MutableMapping[str, str] | None = None, log: Callable[[str], None] = print
 ) -> ActionOutcome:
@@ -367,12 +395,16 @@ async def _run(
         params = {k: (str(workspace) if k == "repo" and v == "." else v) for k, v in plan.params.items()}
         prepared = await prepare(baton, workflow, params, workspace, env, client)
         notes += prepared.notes
+        if prepared.nothing_to_do:
+            return await _nothing_to_do(env, plan, workflow.id, client, prepared.nothing_to_do, notes, log)
         handle = baton.run(plan.workflow, prepared.params, workspace_dir=prepared.workspace_dir or workspace)
         result = await handle.wait()
         ok = result.status is ExecutionStatus.COMPLETED
         published = await publish(baton, workflow, result, env=env, client=client, post=client is not None)
         notes += published.notes
         verdict = published.verdict or ("completed" if ok else "failed")
+        if verdict == NOTHING_TO_DO and client is not None and plan.pr:
+            await _answer(client, plan.pr, workflow.id, published.text, notes)
         if client is not None and ok and workflow.config.get("publish") == "review" and plan.pr:
             posted = await post_review(
                 client,

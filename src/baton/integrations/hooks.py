@@ -48,6 +48,7 @@ from baton.integrations.github_review import (
     upsert_sticky,
     validate_review,
 )
+from baton.integrations.pr_context import ADDRESSED_MARKER, read_pull_state, rest_author
 from baton.models import ExecutionStatus, Workflow
 from baton.models.configuration import GitHubConfig
 from baton.wording import counted
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 MAX_TITLE = 200
 MAX_PR_BODY = 60_000
-ADDRESSED_MARKER = "<!-- baton:addressed -->"
 
 
 class HookError(BatonError):
@@ -75,10 +75,20 @@ class Prepared:
     params: dict[str, Any]
     workspace_dir: Path | None
     notes: list[str] = field(default_factory=list)
+    # set when there is nothing to do (pr-fix on a green pull request): no run starts
+    nothing_to_do: str | None = None
+
+
+class NothingToDo(BatonError):
+    """The workflow has nothing to act on; front ends say so and exit 0 without a run."""
+
+    cli_exit_code = 0
 
 
 # The verdict of a review that had nothing to review: neutral, never an approval.
 NOTHING_TO_REVIEW = "nothing_to_review"
+# The verdict of a pr-fix that found nothing to fix (checks green, no thread waiting).
+NOTHING_TO_DO = "nothing_to_do"
 
 
 @dataclass
@@ -200,7 +210,7 @@ async def _pr_author(out: Prepared, client: GitHubClient | None) -> None:
         pull = await client.pull(int(number))
     except GitHubError:
         return
-    login, association = _author(pull)
+    login, association = rest_author(pull)
     out.params["pr_author"] = f"{login} ({association})"
 
 
@@ -229,12 +239,6 @@ async def _prefetch(out: Prepared, kind: str, client: GitHubClient, env: Mapping
         out.notes.append("Baton could not fetch from origin before the run; steps fetch without credentials")
 
 
-def _author(item: Mapping[str, Any]) -> tuple[str, str]:
-    """(login, author_association) of a GitHub issue, pull request or comment."""
-    login = str((item.get("user") or {}).get("login") or "unknown")
-    return login, str(item.get("author_association") or "NONE").upper()
-
-
 def _left_out(out: Prepared, items: list[str], trust: GitHubConfig) -> None:
     if items:
         allowed = ", ".join(trust.trusted_associations) + (
@@ -255,7 +259,7 @@ async def _issue_text(out: Prepared, client: GitHubClient | None, trust: GitHubC
             "or pass the issue's text instead"
         )
     data = await client.issue(int(issue))
-    login, association = _author(data)
+    login, association = rest_author(data)
     if not trust.trusts(login, association):
         raise HookError(
             f"issue #{issue} was opened by {login} ({association}); issue-to-pr acts only on text "
@@ -273,59 +277,22 @@ async def _pr_context(out: Prepared, client: GitHubClient | None, trust: GitHubC
         raise HookError("pr-fix needs --pr NUMBER")
     if client is None:
         raise HookError("pr-fix reads the pull request from GitHub: set GITHUB_TOKEN and GITHUB_REPOSITORY")
-    pull = await client.pull(int(number))
-    head = pull.get("head") or {}
-    if (head.get("repo") or {}).get("full_name") != client.settings.repository:
+    state = await read_pull_state(client, int(number), trust)
+    if state.head_repo != client.settings.repository:
         raise HookError(
             f"pull request #{number} comes from a fork; pr-fix only pushes to branches of "
             f"{client.settings.repository}"
         )
-    comments = await client.review_comments(int(number))
-    answered = {c.get("in_reply_to_id") for c in comments if ADDRESSED_MARKER in str(c.get("body") or "")}
-    left_out: list[str] = []
-    open_comments = []
-    for c in comments:
-        login, association = _author(c)
-        if c.get("in_reply_to_id") or c["id"] in answered or login.endswith("[bot]"):
-            continue
-        if not trust.trusts(login, association):
-            left_out.append(f"review comment {c['id']} by {login} ({association})")
-            continue
-        open_comments.append(
-            {
-                "id": c["id"],
-                "path": c.get("path"),
-                "line": c.get("line"),
-                "author": login,
-                "association": association,
-                "body": sanitize(str(c.get("body") or ""), 3000),
-            }
-        )
-    failing = []
-    runs = [
-        r
-        for r in await client.check_runs(str(head.get("sha") or ""))
-        if r.get("conclusion") in ("failure", "timed_out", "cancelled")
-    ]
-    # a check's log is what the pull request's code printed: as trusted as the PR's author
-    pr_login, pr_association = _author(pull)
-    if runs and not trust.trusts(pr_login, pr_association):
-        left_out += [f"log of check {r.get('name')} (code by {pr_login}, {pr_association})" for r in runs]
-        runs = []
-    for run in runs:
-        log = await client.job_log(int(run["id"])) or ""
-        output = run.get("output") or {}
-        text = log or "\n".join(str(output.get(k) or "") for k in ("title", "summary", "text"))
-        failing.append(
-            f"## {run.get('name')}: {run.get('conclusion')} (pull request by {pr_login}, {pr_association})"
-            f"\n{text[-8000:]}"
-        )
-    _left_out(out, left_out, trust)
+    _left_out(out, state.left_out, trust)
     out.params.update(
-        head_ref=str(head.get("ref") or ""), comments=json.dumps(open_comments), checks="\n\n".join(failing)
+        head_ref=state.head_ref,
+        head_sha=state.head_sha,
+        comments=json.dumps(state.threads),
+        conversation=json.dumps(state.conversation),
+        checks=state.checks_text(),
     )
-    if not open_comments and not failing:
-        out.notes.append(f"pull request #{number} has no unresolved review comment and no failing check")
+    if not state.needs_work:
+        out.nothing_to_do = state.nothing_to_do()
 
 
 async def _since_last_review(
@@ -391,11 +358,37 @@ async def publish(
         out = Published(notes=["read-only run: nothing pushed or posted"])
         out.text = f"Baton did not push (read-only run); the change is in {result.workspace_dir}"
         return out
+    if kind == "pr_fix" and client is not None:
+        idle = await recheck_pull(baton, result, params, client)
+        if idle is not None:
+            return idle
     token = await client.git_token() if client is not None else None
     await asyncio.to_thread(push_result, result, token, env)
     if kind == "pull_request":
         return await open_pull_request(baton, result, params, client)
     return await reply_to_comments(result, params, client)
+
+
+async def recheck_pull(
+    baton: Baton, result: ExecutionResult, params: Mapping[str, Any], client: GitHubClient
+) -> Published | None:
+    """Re-read the pull request right before pushing a fix: HookError when its head moved
+    since the run read it, a neutral result (nothing pushed) when there is no longer anything
+    to fix, None to go on."""
+    number = int(str(params.get("pr") or "0").lstrip("#") or 0)
+    setup = (result.outputs.get("setup") or {}).get("json") or {}
+    read = str(params.get("head_sha") or setup.get("head") or "")
+    state = await read_pull_state(client, number, baton.configuration.github, logs=False)
+    if read and state.head_sha != read:
+        raise HookError(
+            f"pull request #{number} moved while Baton worked: its head is now {state.head_sha[:12]}, "
+            f"the fix was made on {read[:12]}. Baton pushed nothing; the fix stays in "
+            f"{result.workspace_dir}. Run pr-fix again to fix the new head."
+        )
+    if state.needs_work:
+        return None
+    message = state.nothing_to_do() + f"; Baton pushed nothing (the fix stays in {result.workspace_dir})"
+    return Published(text=message, verdict=NOTHING_TO_DO, notes=[message])
 
 
 def push_result(result: ExecutionResult, token: str | None, env: Mapping[str, str]) -> None:
@@ -561,7 +554,9 @@ async def reply_to_comments(
 
 __all__ = [
     "ADDRESSED_MARKER",
+    "NOTHING_TO_DO",
     "HookError",
+    "NothingToDo",
     "Prepared",
     "Published",
     "checkout",
@@ -571,5 +566,6 @@ __all__ = [
     "prepare",
     "publish",
     "pull_request_body",
+    "recheck_pull",
     "reply_to_comments",
 ]

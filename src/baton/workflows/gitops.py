@@ -6,7 +6,8 @@ Run by the workflows' shell steps inside the execution's worktree as
 - ``setup``: name the worktree's branch after the issue (``baton/issue-12-fix-the-parser``),
   start it from ``origin/BASE`` when the repository has a remote, and pick the test
   command (given, or detected from the project's files).
-- ``setup-pr``: fetch pull request N's head and put the worktree on it.
+- ``setup-pr``: fetch pull request N's head and put the worktree on it; with ``--head-sha``,
+  refuse when the head is no longer the commit Baton read from GitHub before the run.
 - ``commit``: commit every change except Baton's own ``.baton/`` files, with a message that
   names the issue; fails when the agents changed nothing.
 - ``ready``: check what is to be pushed, refusing changes under ``.github/workflows/`` (a
@@ -121,9 +122,15 @@ def setup(
 
 
 def setup_pr(
-    cwd: Path, *, pr: int, head_ref: str, test_command: str, remote: str = "origin"
+    cwd: Path, *, pr: int, head_ref: str, test_command: str, remote: str = "origin", head_sha: str = ""
 ) -> dict[str, Any]:
-    git(cwd, "reset", "-q", "--hard", pr_head(cwd, pr, remote))
+    head = pr_head(cwd, pr, remote)
+    if head_sha and head != head_sha:
+        raise DiffError(
+            f"pull request {pr} moved: its head is {head[:12]}, Baton read {head_sha[:12]} from GitHub "
+            "before the run; nothing was changed. Run pr-fix again."
+        )
+    git(cwd, "reset", "-q", "--hard", head)
     return {
         "branch": head_ref,
         "remote": remote,
@@ -205,6 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("setup-pr")
     p.add_argument("--pr", type=int, required=True)
     p.add_argument("--head-ref", required=True)
+    p.add_argument("--head-sha", default="")
     p.add_argument("--test-command", default="")
     p.add_argument("--remote", default="origin")
     p = sub.add_parser("commit")
@@ -234,7 +242,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif args.command == "setup-pr":
             data = setup_pr(
-                cwd, pr=args.pr, head_ref=args.head_ref, test_command=args.test_command, remote=args.remote
+                cwd,
+                pr=args.pr,
+                head_ref=args.head_ref,
+                test_command=args.test_command,
+                remote=args.remote,
+                head_sha=args.head_sha,
             )
         elif args.command == "commit":
             data = commit(cwd, message=args.message)

@@ -379,3 +379,17 @@ def test_a_head_that_moved_before_the_agent_starts_stops_the_run(
     assert not record.exists()  # the agent never ran
     assert git(repo.bare, "rev-parse", "feature").strip() == repo.head_sha
     assert gh.writes() == []
+
+
+def test_a_long_log_keeps_the_failing_steps_header_and_its_end() -> None:
+    from baton.integrations.pr_context import log_excerpt
+
+    noise = "\n".join(f"2026-12-07T06:00:04.0000000Z test {i} ok" for i in range(5000))
+    log = JOB_LOG.format(token="ghp_" + "a" * 36).replace("FAILED test_calc", noise + "\nFAILED test_calc")
+    excerpt = log_excerpt(log, 2000)
+    assert len(excerpt) <= 2000
+    assert excerpt.startswith("##[group]Run python -m pytest -q\n[...]\n")
+    assert excerpt.endswith("##[error]Process completed with exit code 1.\nPost job cleanup.")
+    assert "token in the log: ***" in excerpt and "ghp_" not in excerpt
+    # no ##[error] line: the tail of the log
+    assert log_excerpt("a\nb\nc", 100) == "a\nb\nc"

@@ -13,8 +13,11 @@ A workflow opts in through its ``config``:
   token.
 
 :func:`prepare` also fills in what only Baton may fetch: the text of an issue given by
-number, the unresolved review comments and failing checks of a pull request, and for
-``--incremental`` reviews the commit Baton reviewed last. Text fetched for a *writing*
+number, what ``pr-fix`` acts on (:mod:`baton.integrations.pr_context`: unresolved review
+threads, review bodies, conversation comments, failing checks and their logs; when there
+is nothing to fix, :attr:`Prepared.nothing_to_do` says why and no run starts), and for
+``--incremental`` reviews the commit Baton reviewed last. Before pushing a fix,
+:func:`publish` reads the pull request again (:func:`recheck_pull`). Text fetched for a *writing*
 workflow is tagged with its author and ``author_association`` and kept only when
 ``github`` in the configuration trusts it (OWNER, MEMBER, COLLABORATOR or a listed login);
 what was left out is listed in the run's notes (the Action's job summary).

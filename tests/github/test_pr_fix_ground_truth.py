@@ -393,3 +393,35 @@ def test_a_long_log_keeps_the_failing_steps_header_and_its_end() -> None:
     assert "token in the log: ***" in excerpt and "ghp_" not in excerpt
     # no ##[error] line: the tail of the log
     assert log_excerpt("a\nb\nc", 100) == "a\nb\nc"
+
+
+def test_checks_that_turn_green_while_the_agent_works_mean_nothing_is_pushed(
+    pull_request: PullRequest, tmp_path: Path
+) -> None:
+    gh, repo = pull_request.gh, pull_request.repo
+    _failing_check(pull_request)
+    feature = git(repo.bare, "rev-parse", "feature").strip()
+    record = init_project(
+        pull_request,
+        tmp_path,
+        [{"write": {"calc.py": FIXED}, "delay": 1.0, "json": {"summary": "fixed", "addressed": []}}],
+    )
+
+    def rerun_goes_green() -> None:  # a flaky check re-run while the agent works
+        deadline = time.monotonic() + 120
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        gh.add_check_run(REPO, head_sha=repo.head_sha, name="tests", conclusion="success")
+
+    rerun = threading.Thread(target=rerun_goes_green)
+    rerun.start()
+    done = run_pr_fix(pull_request, "--json")
+    rerun.join()
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["status"] == "completed" and data["published"]["verdict"] == "nothing_to_do"
+    message = data["published"]["text"]
+    assert message.startswith(f"nothing to do on pull request #{PR_NUMBER} at {repo.head_sha[:12]}: no check failed")
+    assert "Baton pushed nothing (the fix stays in " in message
+    assert git(repo.bare, "rev-parse", "feature").strip() == feature
+    assert gh.writes() == []

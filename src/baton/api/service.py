@@ -38,9 +38,9 @@ from baton.api.schemas import (
 )
 from baton.api.tokens import TokenStore
 from baton.engine import Baton
-from baton.engine.core import resolve_execution_id
 from baton.engine.errors import ExecutionNotFound
 from baton.engine.graph_approval import record_decision
+from baton.engine.lookup import resolve_execution_id
 from baton.models import Agent, AgentInterface, Configuration, ExecutionStatus, LogLevel, StepStatus
 from baton.models.errors import IllegalTransition
 from baton.models.execution import new_id, step_totals

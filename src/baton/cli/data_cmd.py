@@ -139,6 +139,9 @@ def db_copy(
 
     from baton.cli.app import resolve_config_path
     from baton.config import load_configuration
+    from baton.extras import require
+
+    require("langgraph", "langgraph")  # the checkpoints are copied through LangGraph's savers
     from baton.engine.graph_checkpoint import checkpoint_url, copy_checkpoints
     from baton.store import open_store
     from baton.store.copy import copy_store

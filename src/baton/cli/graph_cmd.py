@@ -35,7 +35,7 @@ def approve(
     """Approve (or --reject) a step waiting for approval, and continue the execution."""
     baton = _open(config)
     try:
-        execution_id = resolve_id(baton, ref, last)
+        execution_id = resolve_id(baton.store, ref, last)
         run = record_decision(
             baton.store,
             execution_id,

@@ -7,8 +7,9 @@ import shlex
 
 import typer
 
-from baton.engine import Baton
-from baton.models import ExecutionStatus
+from baton.engine.lookup import resolve_execution_id
+from baton.models.enums import ExecutionStatus
+from baton.store.base import Store
 
 ExecutionArg = typer.Argument(
     None, help="Execution id or a unique prefix of one (default: the latest execution).",
@@ -17,11 +18,11 @@ ExecutionArg = typer.Argument(
 LastOption = typer.Option(False, "--last", help="The latest execution (the default without an id).")
 
 
-def resolve_id(baton: Baton, ref: str | None, last: bool = False) -> str:
+def resolve_id(store: Store, ref: str | None, last: bool = False) -> str:
     """The full id ``ref`` names; the latest execution when ``ref`` is omitted or ``--last``."""
     if last and ref is not None:
         raise typer.BadParameter("give an execution id or --last, not both")
-    return baton.execution_id(None if last else ref)
+    return resolve_execution_id(store, None if last else ref)
 
 
 def next_command(execution_id: str, status: ExecutionStatus, waiting: list[str] | None = None) -> str:

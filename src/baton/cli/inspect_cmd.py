@@ -26,7 +26,7 @@ def diff(
 
     baton = _open(config)
     try:
-        eid = resolve_id(baton, ref, last)
+        eid = resolve_id(baton.store, ref, last)
         record = baton.store.get_execution(eid)
         assert record is not None
         steps = {s.step_id for s in baton.store.list_steps(eid)}
@@ -65,7 +65,7 @@ def show(
 
     baton = _open(config)
     try:
-        eid = resolve_id(baton, ref, last)
+        eid = resolve_id(baton.store, ref, last)
         runs = {s.step_id: s for s in baton.store.list_steps(eid)}
         artifacts = baton.configuration.global_.artifacts_path(baton.root) / eid
     finally:

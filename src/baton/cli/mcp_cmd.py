@@ -31,6 +31,9 @@ def serve(
 ) -> None:
     """Serve Baton's workflows as MCP tools (stdio by default; nothing else is written to stdout)."""
     from baton.engine import Baton
+    from baton.extras import require
+
+    require("mcp", "mcp")
     from baton.integrations.mcp.server import build_server
 
     if not 1 <= port <= 65535:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from baton.cli.app import (
     EXIT_CANCELLED,
@@ -28,15 +25,14 @@ from baton.cli.app import (
     err_console,
     fail,
     handle_errors,
-    keep_whole,
     print_json,
     resolve_config_path,
 )
 from baton.cli.ids import ExecutionArg, LastOption, next_command, resolve_id
 from baton.cli.live import LiveView, changes_text, follow, summary
+from baton.cli.read_cmd import warn_interrupted
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
-from baton.models import ExecutionContext, ExecutionStatus, LogLevel, StepStatus
-from baton.models.execution import step_totals
+from baton.models import ExecutionContext, ExecutionStatus, StepStatus
 
 # A langgraph run that stops at an approval leaves its execution PENDING (resumable with
 # `baton approve`): exit 3, so scripts and CI never mistake the pause for success.
@@ -47,9 +43,7 @@ _EXIT = {ExecutionStatus.COMPLETED: EXIT_OK, ExecutionStatus.CANCELLED: EXIT_CAN
 
 def _open(config: Path | None) -> Baton:
     baton = Baton.from_config(resolve_config_path(config), cwd=Path.cwd())
-    for execution_id in baton.reap_orphans():
-        err_console.print(f"[yellow]execution {execution_id} was interrupted (its baton process is "
-                          f"gone); continue it with `baton resume {execution_id}`[/]", highlight=False)
+    warn_interrupted(baton.reap_orphans())
     return baton
 
 
@@ -358,192 +352,11 @@ def resume(
     """Continue an interrupted execution; completed steps are not run again."""
     baton = _open(config)
     try:
-        eid = resolve_id(baton, ref, last)
+        eid = resolve_id(baton.store, ref, last)
     except BaseException:
         baton.close()
         raise
     _finish(baton, lambda: baton.resume(eid, no_cache=no_cache), as_json)
-
-
-def _status_json(baton: Baton, execution_id: str) -> dict[str, Any]:
-    record = baton.store.get_execution(execution_id)
-    if record is None:
-        from baton.engine.errors import ExecutionNotFound
-
-        raise ExecutionNotFound(execution_id)
-    ctx = record.context
-    steps = baton.store.list_steps(execution_id)
-    usage, cost = step_totals(steps)
-    return {
-        "execution_id": ctx.id,
-        "workflow_id": ctx.workflow_id,
-        "status": ctx.status.value,
-        "error": ctx.error,
-        "workspace_dir": ctx.workspace_dir,
-        "parameters": ctx.parameters,
-        "trace_id": ctx.trace_id,
-        "start_time": ctx.start_time.isoformat(),
-        "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
-        "owner": record.owner,
-        "config_hash": ctx.config_hash,
-        "config_version": ctx.config_version,
-        "usage": usage,
-        "cost_usd": round(cost, 6),
-        "steps": [
-            {
-                "step_id": r.step_id, "status": r.status.value, "agent_id": r.agent_id,
-                "allowed_failure": bool((r.output or {}).get("allowed"))
-                and r.status is StepStatus.FAILED,
-                "attempt": r.attempt, "iteration": r.iteration, "cache_hit": r.cache_hit,
-                "started_at": r.started_at.isoformat() if r.started_at else None,
-                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
-                "error": r.error, "error_type": r.error_type, "output": r.output,
-            }
-            for r in steps
-        ],
-    }
-
-
-def status(
-    ref: str | None = ExecutionArg,
-    last: bool = LastOption,
-    as_json: bool = JsonOption,
-    config: Path | None = ConfigOption,
-) -> None:
-    """Show an execution's status and its steps."""
-    baton = _open(config)
-    try:
-        data = _status_json(baton, resolve_id(baton, ref, last))
-    finally:
-        baton.close()
-    if as_json:
-        print_json(data)
-        return
-    console.print(f"[bold]{data['execution_id']}[/] {data['workflow_id']} "
-                  f"[{_style(data['status'])}]{data['status']}[/]", highlight=False)
-    console.print(f"config: {_config_label(data['config_version'], data['config_hash'])}", highlight=False)
-    waiting = any(s["status"] == "waiting" for s in data["steps"])
-    if data["error"]:
-        label = "paused" if waiting and data["status"] == "pending" else "error"
-        console.print(f"{label}: {escape(data['error'])}", highlight=False)
-    table = Table("step", "status", "agent", "attempt", "duration", "tokens", "cost", "note")
-    for s in data["steps"]:
-        dur = ""
-        if s["started_at"] and s["ended_at"]:
-            from datetime import datetime
-
-            span = datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])
-            dur = f"{span.total_seconds():.2f}s"
-        out = s["output"] or {}
-        tokens = sum(int(v or 0) for v in (out.get("usage") or {}).values())
-        cost = float(out.get("cost_usd") or 0.0)
-        note = "cache hit" if s["cache_hit"] else (s["error"] or "")
-        shown = f"{s['status']} (allowed)" if s["allowed_failure"] else s["status"]
-        table.add_row(s["step_id"], f"[{_style(shown)}]{shown}[/]", s["agent_id"] or "",
-                      str(s["attempt"]), dur, str(tokens) if tokens else "",
-                      f"${cost:.4f}" if cost else "", escape(note.splitlines()[0] if note else ""))
-    console.print(keep_whole(table, "step", "status"))
-    console.print(usage_line(data["usage"], data["cost_usd"]), highlight=False)
-
-
-def _config_label(version: str | None, digest: str | None) -> str:
-    if digest is None:
-        return "unknown (no baton.yaml)"
-    if version is None:
-        return f"not applied ({digest[:12]})"
-    return f"version {version} ({digest[:12]})"
-
-
-def usage_line(usage: dict[str, int], cost_usd: float) -> str:
-    """Token counts and cost as one readable line."""
-    parts = [f"{usage.get('input_tokens', 0)} in", f"{usage.get('output_tokens', 0)} out"]
-    cached = usage.get("cache_read_tokens", 0)
-    if cached:
-        parts.append(f"{cached} cached")
-    return f"tokens: {', '.join(parts)}   cost: ${cost_usd:.4f}"
-
-
-def summary_json(ctx: ExecutionContext) -> dict[str, Any]:
-    """An execution in a list, with the API's field names (ExecutionSummary)."""
-    return {
-        "execution_id": ctx.id, "workflow_id": ctx.workflow_id, "status": ctx.status.value,
-        "start_time": ctx.start_time.isoformat(),
-        "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
-        "error": ctx.error, "config_hash": ctx.config_hash, "config_version": ctx.config_version,
-        "parameters": ctx.parameters, "workspace_dir": ctx.workspace_dir, "trace_id": ctx.trace_id,
-    }
-
-
-def _style(value: str) -> str:
-    return {"completed": "green", "failed": "red", "running": "cyan", "cancelled": "magenta",
-            "skipped": "yellow", "failed (allowed)": "yellow"}.get(value, "dim")
-
-
-def logs(
-    ref: str | None = ExecutionArg,
-    last: bool = LastOption,
-    follow_: bool = typer.Option(False, "--follow", "-f", help="Keep printing new rows."),
-    step: str | None = typer.Option(None, "--step", help="Only this step."),
-    level: LogLevel | None = typer.Option(None, "--level", help="Minimum level."),
-    as_json: bool = typer.Option(False, "--json", help="JSON (lines with --follow)."),
-    config: Path | None = ConfigOption,
-) -> None:
-    """Print an execution's log."""
-    baton = _open(config)
-    try:
-        execution_id = resolve_id(baton, ref, last)
-        after: int | None = None
-        collected: list[dict[str, Any]] = []
-        while True:
-            rows = baton.store.list_logs(execution_id, step_id=step, min_level=level, after_seq=after)
-            for row in rows:
-                after = row.seq
-                item = row.model_dump(mode="json")
-                if as_json and not follow_:
-                    collected.append(item)
-                elif as_json:
-                    sys.stdout.write(json.dumps(item, default=str) + "\n")
-                    sys.stdout.flush()
-                else:
-                    where = f" [{row.step_id}]" if row.step_id else ""
-                    console.print(f"[dim]{row.timestamp:%H:%M:%S.%f}[/] "
-                                  f"{row.level.value.upper():<7}{where} {row.message}",
-                                  highlight=False, markup=True, soft_wrap=True)
-            if not follow_:
-                break
-            record = baton.store.get_execution(execution_id)
-            if record is not None and record.context.status.is_terminal and not rows:
-                break
-            time.sleep(0.3)
-        if as_json and not follow_:
-            print_json(collected)
-    finally:
-        baton.close()
-
-
-def history(
-    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000,
-                              help="How many executions to list (1-10000)."),
-    workflow: str | None = typer.Option(None, "--workflow"),
-    status_: ExecutionStatus | None = typer.Option(None, "--status"),
-    as_json: bool = JsonOption,
-    config: Path | None = ConfigOption,
-) -> None:
-    """List recent executions."""
-    baton = _open(config)
-    try:
-        rows = baton.store.list_executions(status=status_, workflow_id=workflow, limit=limit)
-    finally:
-        baton.close()
-    if as_json:
-        print_json([summary_json(r) for r in rows])
-        return
-    table = Table("execution", "workflow", "status", "started", "ended", "error")
-    for r in rows:
-        table.add_row(r.id, r.workflow_id, f"[{_style(r.status.value)}]{r.status.value}[/]",
-                      f"{r.start_time:%Y-%m-%d %H:%M:%S}",
-                      f"{r.end_time:%H:%M:%S}" if r.end_time else "", (r.error or "")[:60])
-    console.print(keep_whole(table, "execution", "status"))
 
 
 def cancel(
@@ -555,7 +368,7 @@ def cancel(
     """Cancel an execution (a running one stops within a second, its agents killed)."""
     baton = _open(config)
     try:
-        ctx = baton.cancel(resolve_id(baton, ref, last))
+        ctx = baton.cancel(resolve_id(baton.store, ref, last))
     finally:
         baton.close()
     if as_json:
@@ -571,8 +384,5 @@ def register(app: typer.Typer) -> None:
     app.command("run", add_help_option=False, context_settings=extra)(handle_errors(run))
     app.command("_execute", hidden=True)(handle_errors(execute))
     app.command("resume")(handle_errors(resume))
-    app.command("status")(handle_errors(status))
-    app.command("logs")(handle_errors(logs))
-    app.command("history")(handle_errors(history))
     app.command("cancel")(handle_errors(cancel))
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from baton.config.diagnostics import Locator
 from baton.config.errors import ConfigError, IncludeError
 from baton.config.yamlio import read_text
+
+if TYPE_CHECKING:
+    from baton.config.diagnostics import Locator
 
 PROMPT_PREFIX = "@prompts/"
 

@@ -8,12 +8,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotenv import dotenv_values
-from pydantic import ValidationError
 
-from baton.config.diagnostics import Locator, validation_error
 from baton.config.errors import (
     AgentNotFound,
     ConfigError,
@@ -34,8 +32,9 @@ from baton.config.layers import (
 )
 from baton.config.parsecache import ParseCache, ParsedFile
 from baton.config.yamlio import FieldPath, compose, locate, read_text
-from baton.models import Agent, Configuration, GlobalConfig, Workflow
-from baton.models.agent import ID_PATTERN
+
+if TYPE_CHECKING:
+    from baton.models import Agent, Configuration, Workflow
 
 CONFIG_FILENAME = "baton.yaml"
 USER_CONFIG_ENV = "BATON_USER_CONFIG"
@@ -45,9 +44,6 @@ PROMPTS_DIR = Path(".baton") / "prompts"
 BUILTIN_DEFAULTS: dict[str, Any] = {"version": "0.0.0"}
 # Settings holding paths that are relative to the file that sets them.
 PATH_SETTINGS: tuple[FieldPath, ...] = (("global", "workspace_dir"), ("global", "artifacts_dir"))
-
-_ID = re.compile(ID_PATTERN)
-
 
 @dataclass(frozen=True)
 class LoadedConfig:
@@ -85,6 +81,8 @@ class LoadedConfig:
         cfg = self.configuration.agents.get(agent_id)
         if cfg is None:
             raise AgentNotFound(agent_id, self.agent_ids)
+        from baton.models import Agent
+
         return Agent.from_config(agent_id, cfg)
 
 
@@ -93,6 +91,8 @@ def configured_workflow(configuration: Configuration, workflow_id: str) -> Workf
     roles bound to the configured agents (built-ins are the lowest layer), else None."""
     cfg = configuration.workflows.get(workflow_id)
     if cfg is not None:
+        from baton.models import Workflow
+
         return Workflow.from_config(workflow_id, cfg)
     from baton.workflows.catalog import builtin_workflow
 
@@ -138,6 +138,31 @@ def load_configuration(
         return loader.run(path, overrides or {}, required)
     except RecursionError:
         raise ConfigFileError("configuration is nested too deeply", file=loader.current or None) from None
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """Where a project's store is: ``global.database_url`` (None: the SQLite file under
+    ``root``) as the full load would give it."""
+
+    database_url: str | None
+    root: Path
+
+
+def load_store_location(path: Path | None = None, *, cwd: Path | None = None) -> StoreLocation:
+    """The store the configuration names, without validating the rest of it: the commands
+    that only read executions (``baton status``) start without the configuration models.
+
+    The same files, ``.env``, ``BATON_*`` variables and ``${...}`` interpolation decide the
+    URL as in :func:`load_configuration`; anything unusual (a ``global`` that is not a
+    mapping, a URL that is not text) takes the full load, so its errors are the same.
+    """
+    loader = _Load(cwd=(cwd or Path.cwd()).absolute(), env=os.environ, resolvers=default_resolvers())
+    found = loader.store_location(path)
+    if found is not None:
+        return found
+    loaded = load_configuration(path, cwd=cwd)
+    return StoreLocation(loaded.configuration.global_.database_url, loaded.root)
 
 
 def default_resolvers() -> dict[str, Resolver]:
@@ -187,6 +212,11 @@ class _Load:
         if overrides:
             layers.append(override_layer(overrides))
 
+        from pydantic import ValidationError
+
+        from baton.config.diagnostics import Locator, validation_error
+        from baton.models import Configuration
+
         data = merge_layers(layers)
         locator = Locator(layers)
         if any(PROMPT_PREFIX in (lay.text if lay.text is not None else str(lay.data)) for lay in layers):
@@ -205,6 +235,32 @@ class _Load:
             text=text,
             data=data,
         )
+
+    def store_location(self, path: Path | None) -> StoreLocation | None:
+        project = self._project_path(path, required=True)
+        assert project is not None
+        env = self._environment(project.parent)
+        interpolator = Interpolator(env, self.resolvers)
+        self.cache = ParseCache.from_env(env)
+        files = [p for p in (self._user_path(env), project) if p is not None]
+        url: Any = None
+        for file in files:
+            _, parsed = self._read(file)
+            settings = parsed.data.get("global", {}) if isinstance(parsed.data, dict) else None
+            if not isinstance(settings, dict):
+                return None
+            if "database_url" in settings:
+                url = settings["database_url"]
+                if isinstance(url, str) and "$" in url:
+                    try:
+                        url = interpolator.expand_tree(url, ("global", "database_url"))
+                    except UnresolvedAt:
+                        return None
+        settings = env_layer(env).data.get("global", {})
+        url = settings.get("database_url", url)
+        if url is not None and not isinstance(url, str):
+            return None
+        return StoreLocation(url or None, project.parent)
 
     def _project_path(self, path: Path | None, required: bool) -> Path | None:
         if path is None:
@@ -270,6 +326,8 @@ class _Load:
             else:
                 data = interpolator.expand_tree(layer.data)
         except UnresolvedAt as exc:
+            from baton.config.diagnostics import Locator
+
             raise Locator([layer]).error(
                 InterpolationError,
                 exc.error.message,
@@ -281,6 +339,8 @@ class _Load:
         return replace(layer, data=data)
 
     def _workflow_layers(self, root: Path, project: Layer, interpolator: Interpolator) -> list[Layer]:
+        from baton.models.agent import ID_PATTERN
+
         folder = root / WORKFLOWS_DIR
         if not folder.is_dir():
             return []
@@ -301,7 +361,7 @@ class _Load:
             data = dict(data)
             source = "id" if "id" in data else "file name"
             workflow_id = data.pop("id", path.stem)
-            if not isinstance(workflow_id, str) or not _ID.match(workflow_id):
+            if not isinstance(workflow_id, str) or not re.match(ID_PATTERN, workflow_id):
                 raise _at(
                     ConfigValidationError,
                     text,
@@ -351,7 +411,7 @@ class _Load:
         for path in PATH_SETTINGS:
             name = str(path[1])
             given = name in settings
-            value = settings[name] if given else GlobalConfig.model_fields[name].default
+            value = settings[name] if given else _global_default(name)
             if not isinstance(value, str) or not value:
                 continue
             expanded = os.path.expanduser(value)
@@ -392,3 +452,9 @@ def _at(
         return cls(message, file=shown, field_path=field_path)
     line, col, _ = locate(tree, path)
     return cls(message, file=shown, line=line, column=col, field_path=field_path)
+
+
+def _global_default(name: str) -> Any:
+    from baton.models import GlobalConfig
+
+    return GlobalConfig.model_fields[name].default

@@ -23,7 +23,6 @@ from baton.engine.cache import PromptCache
 from baton.engine.clock import Clock, SystemClock
 from baton.engine.errors import (
     AlreadyFinished,
-    AmbiguousExecutionId,
     ConfigNotApplied,
     ExecutionNotFound,
     ExecutionNotResumable,
@@ -32,12 +31,14 @@ from baton.engine.errors import (
 )
 from baton.engine.executor import Services, StepExecutor
 from baton.engine.limits import AgentLimiter, Budget
+from baton.engine.lookup import resolve_execution_id
 from baton.engine.quotas import DailyQuotas
 from baton.engine.ratelimit import RateLimiter
 from baton.engine.recorder import Recorder
 from baton.engine.simple import run_dag
 from baton.engine.state import ExecutionRun
 from baton.errors import BatonError
+from baton.extras import require
 from baton.models import (
     Agent,
     BudgetConfig,
@@ -90,25 +91,6 @@ def _config_identity(store: Store, config_path: Path | None) -> tuple[str | None
         if version.content_hash == digest:
             return digest, version.version
     return digest, None
-
-
-def resolve_execution_id(store: Store, ref: str | None) -> str:
-    """The full id of the execution ``ref`` names (an id, a unique prefix, or None for the
-    latest); raises ExecutionNotFound or AmbiguousExecutionId."""
-    if ref is None:
-        latest = store.list_executions(limit=1)
-        if not latest:
-            raise ExecutionNotFound("", "no executions yet; start one with `baton run WORKFLOW`")
-        return latest[0].id
-    ref = ref.strip()
-    if ref and store.get_execution(ref) is not None:
-        return ref
-    matches = store.match_execution_ids(ref, limit=3) if ref else []
-    if not matches:
-        raise ExecutionNotFound(ref)
-    if len(matches) > 1:
-        raise AmbiguousExecutionId(ref, matches)
-    return matches[0]
 
 
 class ExecutionHandle:
@@ -269,6 +251,8 @@ class Baton:
         self.require_applied_config()
         workflow = self.workflow(workflow_id)
         preflight(workflow, self.agents, self.services.adapter, self.services.registry_reason)
+        if workflow.type is WorkflowType.LANGGRAPH:
+            require("langgraph", "langgraph")
         if any(step.required_tools for step in workflow.steps):
             from baton.integrations.mcp.preflight import require_tools
 
@@ -446,6 +430,7 @@ class Baton:
 
     async def _schedule(self, er: ExecutionRun) -> None:
         if er.workflow.type is WorkflowType.LANGGRAPH:
+            require("langgraph", "langgraph")
             from baton.engine.graph import run_graph
 
             await run_graph(er, self.executor, self)

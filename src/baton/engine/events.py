@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from baton.models import ExecutionLog, LogLevel
+from baton.models.enums import LogLevel
+from baton.models.execution import ExecutionLog
 from baton.wording import counted
 
 

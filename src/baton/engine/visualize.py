@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from baton.engine.graph_svg import DrawEdge, Drawing, DrawNode, render_svg
+from baton.extras import require
 from baton.models import Workflow, WorkflowType, resolved_dependencies
 
 _START, _END = "__start__", "__end__"
@@ -38,6 +39,7 @@ def mermaid(workflow: Workflow, *, root: Path | None = None) -> str:
     """Mermaid for any workflow: LangGraph's ``draw_mermaid()`` of the compiled graph for
     langgraph workflows, :func:`to_mermaid` for simple ones."""
     if workflow.type is WorkflowType.LANGGRAPH:
+        require("langgraph", "langgraph")
         from baton.engine.graph import drawable
 
         return str(drawable(workflow, root=root).get_graph().draw_mermaid())
@@ -49,6 +51,7 @@ def drawing(workflow: Workflow, *, root: Path | None = None) -> Drawing:
     agents = {s.id: s.agent_id + (" · approval" if s.approval else "") for s in workflow.steps}
     out = Drawing()
     if workflow.type is WorkflowType.LANGGRAPH:
+        require("langgraph", "langgraph")
         from baton.engine.graph import drawable
 
         graph = drawable(workflow, root=root).get_graph()

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-import jsonschema
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -286,6 +285,8 @@ def _checked_schema(canonical: str) -> str | None:
 
 
 def _check_schema(schema: dict[str, Any]) -> str | None:
+    import jsonschema  # not at module import: reading executions never needs it
+
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
@@ -374,6 +375,8 @@ class Workflow(WorkflowConfig):
         for name, spec in self.parameters.items():
             if name not in bound and spec.default is not None:
                 bound[name] = spec.default
+        import jsonschema
+
         validator = jsonschema.Draft202012Validator(self.parameter_schema())
         for error in validator.iter_errors(bound):
             where = str(error.path[0]) if error.path else (

@@ -17,15 +17,18 @@ import logging
 import os
 import sys
 from collections.abc import MutableMapping
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import structlog
 from structlog.contextvars import bind_contextvars, unbind_contextvars
 from structlog.typing import EventDict, WrappedLogger
 
 from baton.engine import events as ev
-from baton.models import LogLevel, ObservabilityConfig
+from baton.models.enums import LogLevel
 from baton.observability.redact import redactor
+
+if TYPE_CHECKING:
+    from baton.models.configuration import ObservabilityConfig
 
 LEVELS = {
     "debug": logging.DEBUG,

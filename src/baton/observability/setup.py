@@ -33,6 +33,10 @@ def setup(configuration: Configuration, root: Path) -> list[Observer]:
         provider.add_span_processor(span_processor(obs.tracing, configuration.global_.artifacts_path(root)))
         observers.append(TracingObserver(provider, configuration.agents))
     if obs.metrics:
+        from baton.extras import require
+
+        require("prometheus_client", "metrics")
+        require("opentelemetry.exporter.prometheus", "metrics")
         from baton.observability import metrics
 
         observers.append(metrics.shared(configuration))

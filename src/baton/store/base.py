@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.models import (
-    Agent,
     AgentStatus,
     ExecutionContext,
     ExecutionLog,
@@ -20,6 +19,9 @@ from baton.models import (
     LogLevel,
     StepRun,
 )
+
+if TYPE_CHECKING:
+    from baton.models.agent import Agent
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,8 +35,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from baton.config.masking import mask_secrets, mask_yaml_text
 from baton.models import (
-    Agent,
-    AgentConfig,
     AgentStatus,
     ExecutionContext,
     ExecutionLog,
@@ -86,11 +84,13 @@ from baton.store.schema import (
 )
 from baton.store.types import clean_text, utc
 
+if TYPE_CHECKING:
+    from baton.models.agent import Agent
+
 DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024
 DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=30)
 USAGE_GROUPS = ("agent", "model", "workflow", "day", "execution")
 _PG_CONFIG_LOCK = 0x62A70_0002
-_AGENT_FIELDS = tuple(AgentConfig.model_fields)
 # an execution's context: every column but its workflow snapshot (large, decoded for nothing)
 _CONTEXT_COLUMNS = tuple(c for c in executions.c if c.name != "workflow_snapshot")
 _ACTIVE = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
@@ -163,7 +163,9 @@ class SqlStore:
         """Insert or update an agent's definition; an existing agent keeps its status and
         health (those change only through :meth:`set_agent_status`)."""
         now = self._now()
-        definition = mask_secrets(agent.model_dump(mode="json", include=set(_AGENT_FIELDS)))
+        from baton.models.agent import AgentConfig
+
+        definition = mask_secrets(agent.model_dump(mode="json", include=set(AgentConfig.model_fields)))
         stmt = self._upsert(agents).values(
             id=agent.id,
             status=agent.status.value,
@@ -849,6 +851,8 @@ def _unified_diff(previous: tuple[str, str] | None, version: str, content: str) 
 
 
 def _agent(row: Row[Any]) -> Agent:
+    from baton.models.agent import Agent  # not at import: reading executions needs no agent model
+
     return Agent.model_validate(
         {
             **row.config,

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from baton.engine.graph_svg import render_svg
 from baton.engine.visualize import drawing
+from baton.extras import MissingExtra
 from baton.models import Workflow, WorkflowType
 from baton.ui.views import Bar, StepView
 
@@ -31,7 +32,10 @@ def escape(text: str) -> str:
 def graph(workflow: Workflow, steps: Sequence[StepView], root: Path | None) -> Markup:
     """The workflow's graph, each step node carrying ``st-<status>`` (and its iteration count)."""
     by_id = {s.id: s for s in steps}
-    picture = drawing(workflow, root=root)
+    try:
+        picture = drawing(workflow, root=root)
+    except MissingExtra as exc:
+        return Markup(f'<p class="muted">{escape(str(exc))}</p>')
     loops = workflow.type is WorkflowType.LANGGRAPH
     for node in picture.nodes:
         view = by_id.get(node.id)

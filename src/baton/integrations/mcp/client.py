@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 
+from baton.extras import require
 from baton.models.mcp import McpServerConfig
 
 BACKOFF_SECONDS = 0.25
@@ -67,6 +68,7 @@ def _message(exc: BaseException) -> str:
 @contextlib.asynccontextmanager
 async def connect(server: McpServerConfig, errlog: Any = None) -> AsyncIterator[Any]:
     """An open ``mcp.Client`` for ``server`` (stdio or streamable HTTP)."""
+    require("mcp", "mcp")
     from mcp import Client, StdioServerParameters
 
     if server.command is not None:

@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 from collections.abc import Mapping
 
+from baton.extras import require
 from baton.integrations.mcp.client import Discovery, McpClient, default_client
 from baton.integrations.mcp.errors import McpToolsMissing
 from baton.models import Configuration, Workflow
@@ -88,6 +89,7 @@ def require_tools(
     workflow: Workflow, configuration: Configuration, client: McpClient | None = None
 ) -> dict[str, Discovery]:
     """:func:`check_required_tools` from synchronous code (inside a running loop too)."""
+    require("mcp", "mcp")
     coro = check_required_tools(workflow, configuration, client)
     try:
         asyncio.get_running_loop()

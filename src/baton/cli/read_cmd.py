@@ -1,0 +1,242 @@
+"""``baton status``, ``logs`` and ``history``: they read the store and nothing more.
+
+They open the configured store directly, without the engine, the agents or the observers,
+so that they start fast (tests/test_imports.py keeps it so).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from baton.cli.app import (
+    ConfigOption,
+    JsonOption,
+    console,
+    err_console,
+    handle_errors,
+    keep_whole,
+    print_json,
+    resolve_config_path,
+)
+from baton.cli.ids import ExecutionArg, LastOption, resolve_id
+from baton.models.enums import ExecutionStatus, LogLevel, StepStatus
+from baton.models.execution import ExecutionContext, step_totals
+from baton.store.base import Store
+
+
+def open_for_reading(config: Path | None) -> Store:
+    """The configured store (after marking executions whose process died as interrupted)."""
+    from baton.config.loader import load_store_location
+    from baton.engine import ownership
+    from baton.store import open_store
+
+    where = load_store_location(resolve_config_path(config), cwd=Path.cwd())
+    store = open_store(where.database_url, base_dir=where.root)
+    try:
+        reaped = ownership.reap(store)
+    except Exception:  # best effort, as Baton.reap_orphans: the next command tries again
+        reaped = []
+    warn_interrupted(reaped)
+    return store
+
+
+def warn_interrupted(execution_ids: list[str]) -> None:
+    """Tell the user which executions were just found interrupted, and how to continue them."""
+    for execution_id in execution_ids:
+        err_console.print(f"[yellow]execution {execution_id} was interrupted (its baton process is "
+                          f"gone); continue it with `baton resume {execution_id}`[/]", highlight=False)
+
+
+def _status_json(store: Store, execution_id: str) -> dict[str, Any]:
+    record = store.get_execution(execution_id)
+    if record is None:
+        from baton.engine.errors import ExecutionNotFound
+
+        raise ExecutionNotFound(execution_id)
+    ctx = record.context
+    steps = store.list_steps(execution_id)
+    usage, cost = step_totals(steps)
+    return {
+        "execution_id": ctx.id,
+        "workflow_id": ctx.workflow_id,
+        "status": ctx.status.value,
+        "error": ctx.error,
+        "workspace_dir": ctx.workspace_dir,
+        "parameters": ctx.parameters,
+        "trace_id": ctx.trace_id,
+        "start_time": ctx.start_time.isoformat(),
+        "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
+        "owner": record.owner,
+        "config_hash": ctx.config_hash,
+        "config_version": ctx.config_version,
+        "usage": usage,
+        "cost_usd": round(cost, 6),
+        "steps": [
+            {
+                "step_id": r.step_id, "status": r.status.value, "agent_id": r.agent_id,
+                "allowed_failure": bool((r.output or {}).get("allowed"))
+                and r.status is StepStatus.FAILED,
+                "attempt": r.attempt, "iteration": r.iteration, "cache_hit": r.cache_hit,
+                "started_at": r.started_at.isoformat() if r.started_at else None,
+                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                "error": r.error, "error_type": r.error_type, "output": r.output,
+            }
+            for r in steps
+        ],
+    }
+
+
+def status(
+    ref: str | None = ExecutionArg,
+    last: bool = LastOption,
+    as_json: bool = JsonOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Show an execution's status and its steps."""
+    store = open_for_reading(config)
+    try:
+        data = _status_json(store, resolve_id(store, ref, last))
+    finally:
+        store.close()
+    if as_json:
+        print_json(data)
+        return
+    console.print(f"[bold]{data['execution_id']}[/] {data['workflow_id']} "
+                  f"[{_style(data['status'])}]{data['status']}[/]", highlight=False)
+    console.print(f"config: {_config_label(data['config_version'], data['config_hash'])}", highlight=False)
+    waiting = any(s["status"] == "waiting" for s in data["steps"])
+    if data["error"]:
+        label = "paused" if waiting and data["status"] == "pending" else "error"
+        console.print(f"{label}: {escape(data['error'])}", highlight=False)
+    table = Table("step", "status", "agent", "attempt", "duration", "tokens", "cost", "note")
+    for s in data["steps"]:
+        dur = ""
+        if s["started_at"] and s["ended_at"]:
+            from datetime import datetime
+
+            span = datetime.fromisoformat(s["ended_at"]) - datetime.fromisoformat(s["started_at"])
+            dur = f"{span.total_seconds():.2f}s"
+        out = s["output"] or {}
+        tokens = sum(int(v or 0) for v in (out.get("usage") or {}).values())
+        cost = float(out.get("cost_usd") or 0.0)
+        note = "cache hit" if s["cache_hit"] else (s["error"] or "")
+        shown = f"{s['status']} (allowed)" if s["allowed_failure"] else s["status"]
+        table.add_row(s["step_id"], f"[{_style(shown)}]{shown}[/]", s["agent_id"] or "",
+                      str(s["attempt"]), dur, str(tokens) if tokens else "",
+                      f"${cost:.4f}" if cost else "", escape(note.splitlines()[0] if note else ""))
+    console.print(keep_whole(table, "step", "status"))
+    console.print(usage_line(data["usage"], data["cost_usd"]), highlight=False)
+
+
+def _config_label(version: str | None, digest: str | None) -> str:
+    if digest is None:
+        return "unknown (no baton.yaml)"
+    if version is None:
+        return f"not applied ({digest[:12]})"
+    return f"version {version} ({digest[:12]})"
+
+
+def usage_line(usage: dict[str, int], cost_usd: float) -> str:
+    """Token counts and cost as one readable line."""
+    parts = [f"{usage.get('input_tokens', 0)} in", f"{usage.get('output_tokens', 0)} out"]
+    cached = usage.get("cache_read_tokens", 0)
+    if cached:
+        parts.append(f"{cached} cached")
+    return f"tokens: {', '.join(parts)}   cost: ${cost_usd:.4f}"
+
+
+def summary_json(ctx: ExecutionContext) -> dict[str, Any]:
+    """An execution in a list, with the API's field names (ExecutionSummary)."""
+    return {
+        "execution_id": ctx.id, "workflow_id": ctx.workflow_id, "status": ctx.status.value,
+        "start_time": ctx.start_time.isoformat(),
+        "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
+        "error": ctx.error, "config_hash": ctx.config_hash, "config_version": ctx.config_version,
+        "parameters": ctx.parameters, "workspace_dir": ctx.workspace_dir, "trace_id": ctx.trace_id,
+    }
+
+
+def _style(value: str) -> str:
+    return {"completed": "green", "failed": "red", "running": "cyan", "cancelled": "magenta",
+            "skipped": "yellow", "failed (allowed)": "yellow"}.get(value, "dim")
+
+
+def logs(
+    ref: str | None = ExecutionArg,
+    last: bool = LastOption,
+    follow_: bool = typer.Option(False, "--follow", "-f", help="Keep printing new rows."),
+    step: str | None = typer.Option(None, "--step", help="Only this step."),
+    level: LogLevel | None = typer.Option(None, "--level", help="Minimum level."),
+    as_json: bool = typer.Option(False, "--json", help="JSON (lines with --follow)."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Print an execution's log."""
+    store = open_for_reading(config)
+    try:
+        execution_id = resolve_id(store, ref, last)
+        after: int | None = None
+        collected: list[dict[str, Any]] = []
+        while True:
+            rows = store.list_logs(execution_id, step_id=step, min_level=level, after_seq=after)
+            for row in rows:
+                after = row.seq
+                item = row.model_dump(mode="json")
+                if as_json and not follow_:
+                    collected.append(item)
+                elif as_json:
+                    sys.stdout.write(json.dumps(item, default=str) + "\n")
+                    sys.stdout.flush()
+                else:
+                    where = f" [{row.step_id}]" if row.step_id else ""
+                    console.print(f"[dim]{row.timestamp:%H:%M:%S.%f}[/] "
+                                  f"{row.level.value.upper():<7}{where} {row.message}",
+                                  highlight=False, markup=True, soft_wrap=True)
+            if not follow_:
+                break
+            record = store.get_execution(execution_id)
+            if record is not None and record.context.status.is_terminal and not rows:
+                break
+            time.sleep(0.3)
+        if as_json and not follow_:
+            print_json(collected)
+    finally:
+        store.close()
+
+
+def history(
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000,
+                              help="How many executions to list (1-10000)."),
+    workflow: str | None = typer.Option(None, "--workflow"),
+    status_: ExecutionStatus | None = typer.Option(None, "--status"),
+    as_json: bool = JsonOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """List recent executions."""
+    store = open_for_reading(config)
+    try:
+        rows = store.list_executions(status=status_, workflow_id=workflow, limit=limit)
+    finally:
+        store.close()
+    if as_json:
+        print_json([summary_json(r) for r in rows])
+        return
+    table = Table("execution", "workflow", "status", "started", "ended", "error")
+    for r in rows:
+        table.add_row(r.id, r.workflow_id, f"[{_style(r.status.value)}]{r.status.value}[/]",
+                      f"{r.start_time:%Y-%m-%d %H:%M:%S}",
+                      f"{r.end_time:%H:%M:%S}" if r.end_time else "", (r.error or "")[:60])
+    console.print(keep_whole(table, "execution", "status"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("status")(handle_errors(status))
+    app.command("logs")(handle_errors(logs))
+    app.command("history")(handle_errors(history))

@@ -280,6 +280,8 @@ def test_a_green_pull_request_with_every_thread_resolved_is_left_alone(
     as_json = json.loads(run_pr_fix(pull_request, "--json").stdout)
     assert as_json["status"] == "nothing_to_do" and as_json["execution_id"] is None
     assert as_json["message"].startswith(f"nothing to do on pull request #{PR_NUMBER}")
+    detached = run_pr_fix(pull_request, "--detach")
+    assert detached.returncode == 0 and detached.stdout.strip() == done.stdout.strip()
 
     # no execution, no agent, no push, nothing written to GitHub
     history = json.loads(baton_cli(["history", "--json"], pull_request.env(), repo.work).stdout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -87,6 +88,9 @@ async def test_baton_acp_runs_hello_and_streams_its_steps(tmp_path: Path) -> Non
     assert plans[0] == [(s, "pending") for s in ("greet", "files", "when", "summary")]
     assert plans[-1] == [(s, "completed") for s in ("greet", "files", "when", "summary")]
     assert any(("greet", "in_progress") in plan for plan in plans)
+    history = subprocess.run([sys.executable, "-m", "baton", "history", "--json"], cwd=folder, env=env,
+                             capture_output=True, text=True, timeout=60, check=True)
+    assert [row["trigger"] for row in json.loads(history.stdout)] == ["acp"]
 
 
 async def test_plain_text_runs_the_default_workflow_and_bad_prompts_explain(tmp_path: Path) -> None:

@@ -33,8 +33,10 @@ def test_start_returns_202_at_once_and_the_worker_runs_it(operator: httpx.Client
     assert done["submitted_by"] == "operator" and done["priority"] == 5
     assert done["owner"]  # the in-process worker claimed it
     assert len(done["config_hash"]) == 64 and done["config_version"] is None  # never applied
+    assert done["trigger"] == "api"  # submitted here, run by the worker: still the API's
     listed = operator.get("/api/v1/executions", params={"limit": 50}).json()["items"]
-    assert next(i for i in listed if i["execution_id"] == body["execution_id"])["config_hash"] == done["config_hash"]
+    item = next(i for i in listed if i["execution_id"] == body["execution_id"])
+    assert item["config_hash"] == done["config_hash"] and item["trigger"] == "api"
 
 
 def test_progress_and_current_steps_of_a_running_execution(operator: httpx.Client) -> None:

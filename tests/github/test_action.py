@@ -98,6 +98,11 @@ def test_pull_request_opened_is_reviewed_posted_and_fails_the_job(
     ]
     assert summary.startswith("## Baton code review: ❌ Changes requested")
     assert "posted a REQUEST_CHANGES review with 2 inline comments on #7" in summary
+    # the execution remembers who started it
+    cfg = str(tmp_path / "action-0" / "baton.yaml")
+    shown = baton_cli(["status", outputs["execution-id"], "--json", "--config", cfg], pull_request.env(),
+                      pull_request.repo.work)
+    assert json.loads(shown.stdout).get("trigger") == "action", (shown.stdout, shown.stderr)
 
 
 def test_synchronize_reviews_only_the_new_commits_and_edits_the_sticky(

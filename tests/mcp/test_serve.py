@@ -123,7 +123,7 @@ async def test_stdio_server_lists_runs_inspects_and_cancels(project: Path, tmp_p
         )
         assert started["status"] == "running" and len(started["execution_id"]) == 32
         status = await poll(client, started["execution_id"], {"completed", "failed"})
-        assert status["status"] == "completed"
+        assert status["status"] == "completed" and status["trigger"] == "mcp"
         assert [s["step_id"] for s in status["steps"]] == ["hello", "shout"]
         logs = payload(await client.call_tool("get_logs", {"execution_id": started["execution_id"]}))
         messages = [line["message"] for line in logs]

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from baton.store import SchemaMismatch, StoreUnavailable, open_store
 from baton.store.engine import normalize_url
@@ -69,17 +69,24 @@ def test_fresh_database_upgrades_to_head_matching_the_schema(fresh_url: str) -> 
         engine.dispose()
 
 
-def test_downgrade_to_base_and_back(fresh_url: str) -> None:
+def downgrade(engine: Engine, revision: str, then: str | None = None) -> None:
+    """Downgrade to ``revision`` and run the SQL ``then``, in one transaction."""
     from alembic import command
 
-    open_store(fresh_url).close()
-    engine = create_engine(normalize_url(fresh_url))
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+        if then is not None:
+            conn.execute(text(then))
+
+
+def test_downgrade_to_base_and_back(fresh_url: str) -> None:
+    open_store(fresh_url).close()
+    engine = create_engine(normalize_url(fresh_url))
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "base")
+        downgrade(engine, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         open_store(fresh_url).close()
         assert current_revision(engine) == HEAD_REVISION
@@ -111,6 +118,30 @@ def test_two_first_opens_at_once_migrate_once(fresh_url: str) -> None:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_executions_from_before_0005_get_their_trigger_from_how_they_were_submitted(
+    fresh_url: str, tmp_path: Path
+) -> None:
+    from baton.models import ExecutionContext, Trigger
+
+    store = open_store(fresh_url)
+    for name in ("by-api", "by-cli"):
+        ctx = ExecutionContext(id=name, workflow_id="w", workspace_dir=str(tmp_path), trigger=Trigger.PYTHON)
+        store.create_execution(ctx, workflow_snapshot={"steps": []})
+    store.close()
+    engine = create_engine(normalize_url(fresh_url))
+    try:
+        downgrade(engine, "0004", "INSERT INTO service_executions (execution_id, submitted_by, request_hash, "
+                  "queue, priority, created_at) VALUES ('by-api', 'ops', 'h', 'default', 5, '2026-12-07 00:00:00')")
+    finally:
+        engine.dispose()
+    store = open_store(fresh_url)  # upgrades to head
+    try:
+        assert {n: store.get_execution(n).context.trigger for n in ("by-api", "by-cli")} == {  # type: ignore[union-attr]
+            "by-api": Trigger.API, "by-cli": Trigger.CLI}
+    finally:
+        store.close()
 
 
 def test_unknown_newer_revision_is_reported(fresh_url: str) -> None:

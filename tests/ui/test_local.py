@@ -292,6 +292,12 @@ def test_every_page_renders(local: Local, browser) -> None:
     wait_status(local.root, new_id, {"completed"})
     page.goto(f"{local.base}/runs/{new_id}?step=plan")
     assert page.locator("#panel pre.prompt").inner_text() == "plan from the form"
+    # the runs list says who started each run: the CLI, and the dashboard's form
+    page.goto(local.base + "/")
+    page.wait_for_selector("table.runs")
+    triggers = {row.get_attribute("data-id"): row.locator("td").nth(3).inner_text()
+                for row in page.locator("#runrows tr.run").all()}
+    assert (triggers[execution_id], triggers[new_id]) == ("CLI", "Dashboard"), triggers
     # check an agent now
     page.goto(local.base + "/agents")
     page.locator('tr[data-agent="bot"] button').click()

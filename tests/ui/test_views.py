@@ -18,6 +18,7 @@ from baton.models import (
     LogLevel,
     StepRun,
     StepStatus,
+    Trigger,
 )
 from baton.store import open_store
 from baton.store.base import UsageRecord
@@ -61,7 +62,7 @@ def run(ctx: ExecutionContext, step: str, status: StepStatus, attempt: int, star
 
 def test_statuses_timeline_and_step_panel_follow_the_log(baton: Baton) -> None:
     store = baton.store
-    ctx = ExecutionContext(workflow_id="wf", workspace_dir=str(baton.root), start_time=T0)
+    ctx = ExecutionContext(workflow_id="wf", workspace_dir=str(baton.root), start_time=T0, trigger=Trigger.MCP)
     store.create_execution(ctx, workflow_snapshot=baton.workflow("wf").model_dump(mode="json"))
     store.set_execution_status(ctx.id, ExecutionStatus.RUNNING)
     # a: cache hit, completed
@@ -121,7 +122,7 @@ def test_statuses_timeline_and_step_panel_follow_the_log(baton: Baton) -> None:
     page = queries.list_runs(store.engine, queries.RunFilter(), cursor=None)
     row = page.rows[0]
     assert (row.id, row.status, row.steps_done, row.steps_total, row.tokens, row.cost_usd, row.trigger) == (
-        ctx.id, "running", 2, 3, 10, 0.25, "CLI")
+        ctx.id, "running", 2, 3, 10, 0.25, "MCP")
     assert row.waiting is False
     assert queries.list_runs(store.engine, queries.RunFilter(text="nomatch"), cursor=None).rows == []
     assert queries.list_runs(store.engine, queries.RunFilter(status=ExecutionStatus.FAILED), cursor=None).rows == []

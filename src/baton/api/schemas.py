@@ -30,6 +30,10 @@ def _encodable(data: Any) -> Any:
     return data
 
 
+TRIGGER_DOC = ("the front end that started the execution: cli, api, mcp, action, acp, dashboard or "
+               "python (null: recorded before Baton kept it)")
+
+
 class ExecutionCreate(BaseModel):
     """Start a workflow. Returns at once (202); the execution runs on a worker."""
 
@@ -117,6 +121,7 @@ class ExecutionDetail(BaseModel):
     owner: str | None
     config_hash: str | None = None
     config_version: str | None = None
+    trigger: str | None = Field(default=None, description=TRIGGER_DOC)
     submitted_by: str | None = None
     queue: str | None = None
     priority: int | None = None
@@ -134,6 +139,7 @@ class ExecutionSummary(BaseModel):
     error: str | None
     config_hash: str | None = None
     config_version: str | None = None
+    trigger: str | None = Field(default=None, description=TRIGGER_DOC)
 
 
 class Page(BaseModel, Generic[T]):

@@ -41,7 +41,7 @@ from baton.engine import Baton
 from baton.engine.errors import ExecutionNotFound
 from baton.engine.graph_approval import record_decision
 from baton.engine.lookup import resolve_execution_id
-from baton.models import Agent, AgentInterface, Configuration, ExecutionStatus, LogLevel, StepStatus
+from baton.models import Agent, AgentInterface, Configuration, ExecutionStatus, LogLevel, StepStatus, Trigger
 from baton.models.errors import IllegalTransition
 from baton.models.execution import new_id, step_totals
 from baton.store.errors import NotFound
@@ -97,7 +97,8 @@ class ApiService:
 
     # -- executions ------------------------------------------------------------------------------
     def submit(
-        self, principal: Principal, body: ExecutionCreate, header_key: str | None
+        self, principal: Principal, body: ExecutionCreate, header_key: str | None,
+        trigger: Trigger = Trigger.API,
     ) -> ExecutionAccepted:
         key = body.idempotency_key or header_key
         if body.idempotency_key and header_key and body.idempotency_key != header_key:
@@ -129,7 +130,8 @@ class ApiService:
         try:
             workspace = self._workspace(body, execution_id)
             ctx = self.baton.submit(
-                body.workflow_id, body.parameters, workspace_dir=workspace, execution_id=execution_id
+                body.workflow_id, body.parameters, workspace_dir=workspace, execution_id=execution_id,
+                trigger=trigger,
             )
         except BaseException:
             self.submissions.release(execution_id)
@@ -289,6 +291,7 @@ class ApiService:
             owner=record.owner,
             config_hash=ctx.config_hash,
             config_version=ctx.config_version,
+            trigger=ctx.trigger.value if ctx.trigger else None,
             submitted_by=sub.submitted_by if sub else None,
             queue=sub.queue if sub else None,
             priority=sub.priority if sub else None,
@@ -322,6 +325,7 @@ class ApiService:
                 error=r.error,
                 config_hash=r.config_hash,
                 config_version=r.config_version,
+                trigger=r.trigger.value if r.trigger else None,
             )
             for r in rows
         ]

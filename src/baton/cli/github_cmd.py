@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from baton.cli.app import EXIT_FAILED, EXIT_OK, ConfigOption, console, err_console, handle_errors, print_json
+from baton.models import Trigger
 from baton.wording import counted
 
 github_app = typer.Typer(
@@ -123,7 +124,8 @@ async def _review(
         prepared = await prepare(baton, workflow, params, None, os.environ, client)
         for note in prepared.notes:
             err_console.print(note, highlight=False, markup=False)
-        result = await baton.run("code-review", prepared.params, workspace_dir=prepared.workspace_dir).wait()
+        result = await baton.run("code-review", prepared.params, workspace_dir=prepared.workspace_dir,
+                                 trigger=Trigger.CLI).wait()
         if result.status is not ExecutionStatus.COMPLETED:
             err_console.print(f"error: {result.error}", highlight=False, markup=False)
             return EXIT_FAILED

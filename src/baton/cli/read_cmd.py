@@ -27,7 +27,7 @@ from baton.cli.app import (
     resolve_config_path,
 )
 from baton.cli.ids import ExecutionArg, LastOption, resolve_id
-from baton.models.enums import ExecutionStatus, LogLevel, StepStatus
+from baton.models.enums import ExecutionStatus, LogLevel, StepStatus, Trigger
 from baton.models.execution import ExecutionContext, step_totals
 from baton.store.base import Store
 
@@ -77,6 +77,7 @@ def _status_json(store: Store, execution_id: str) -> dict[str, Any]:
         "owner": record.owner,
         "config_hash": ctx.config_hash,
         "config_version": ctx.config_version,
+        "trigger": ctx.trigger.value if ctx.trigger else None,
         "usage": usage,
         "cost_usd": round(cost, 6),
         "steps": [
@@ -112,6 +113,8 @@ def status(
     console.print(f"[bold]{data['execution_id']}[/] {data['workflow_id']} "
                   f"[{_style(data['status'])}]{data['status']}[/]", highlight=False)
     console.print(f"config: {_config_label(data['config_version'], data['config_hash'])}", highlight=False)
+    if data["trigger"]:
+        console.print(f"started by: {Trigger(data['trigger']).label}", highlight=False)
     waiting = any(s["status"] == "waiting" for s in data["steps"])
     if data["error"]:
         label = "paused" if waiting and data["status"] == "pending" else "error"
@@ -160,6 +163,7 @@ def summary_json(ctx: ExecutionContext) -> dict[str, Any]:
         "start_time": ctx.start_time.isoformat(),
         "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
         "error": ctx.error, "config_hash": ctx.config_hash, "config_version": ctx.config_version,
+        "trigger": ctx.trigger.value if ctx.trigger else None,
         "parameters": ctx.parameters, "workspace_dir": ctx.workspace_dir, "trace_id": ctx.trace_id,
     }
 

@@ -32,7 +32,7 @@ from baton.cli.ids import ExecutionArg, LastOption, next_command, resolve_id
 from baton.cli.live import LiveView, changes_text, follow, summary
 from baton.cli.read_cmd import warn_interrupted
 from baton.engine import Baton, ExecutionHandle, ExecutionResult
-from baton.models import ExecutionContext, ExecutionStatus, StepStatus
+from baton.models import ExecutionContext, ExecutionStatus, StepStatus, Trigger
 
 # A langgraph run that stops at an approval leaves its execution PENDING (resumable with
 # `baton approve`): exit 3, so scripts and CI never mistake the pause for success.
@@ -216,7 +216,8 @@ async def _prepared_run(baton: Baton, workflow: str, params: dict[str, Any], wor
         err_console.print(f"[dim]{escape(note)}[/]", highlight=False, soft_wrap=True)
     if prepared.nothing_to_do:
         raise NothingToDo(prepared.nothing_to_do)
-    return baton.run(workflow, prepared.params, workspace_dir=prepared.workspace_dir, no_cache=no_cache)
+    return baton.run(workflow, prepared.params, workspace_dir=prepared.workspace_dir, no_cache=no_cache,
+                     trigger=Trigger.CLI)
 
 
 async def _publish(baton: Baton, handle: ExecutionHandle, result: ExecutionResult) -> dict[str, Any] | None:
@@ -290,7 +291,8 @@ def run(
         if prepared.nothing_to_do:
             baton.close()
             raise _nothing_to_do(prepared.nothing_to_do, as_json)
-        ctx = baton.submit(workflow, prepared.params, workspace_dir=prepared.workspace_dir)
+        ctx = baton.submit(workflow, prepared.params, workspace_dir=prepared.workspace_dir,
+                           trigger=Trigger.CLI)
         log = baton.root / ".baton" / "artifacts" / f"{ctx.id}.detached.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "baton", "_execute", ctx.id]

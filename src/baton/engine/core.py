@@ -47,6 +47,7 @@ from baton.models import (
     ExecutionLog,
     ExecutionStatus,
     StepStatus,
+    Trigger,
     Workflow,
     WorkflowType,
 )
@@ -243,10 +244,12 @@ class Baton:
         shared_config: Mapping[str, Any] | None = None,
         execution_id: str | None = None,
         trace_id: str | None = None,
+        trigger: Trigger = Trigger.PYTHON,
     ) -> ExecutionContext:
         """Validate and record a new PENDING execution without running it.
 
-        ``trace_id`` continues a caller's trace (e.g. an API request's ``traceparent``).
+        ``trace_id`` continues a caller's trace (e.g. an API request's ``traceparent``);
+        ``trigger`` names the front end that asked for it.
         """
         self.require_applied_config()
         workflow = self.workflow(workflow_id)
@@ -264,7 +267,8 @@ class Baton:
                 workflow_id=workflow.id, workspace_dir=str(workspace), parameters=params,
                 environment=dict(environment or {}), shared_config=dict(shared_config or {}),
                 start_time=self.clock.now(), config_hash=self.config_hash,
-                config_version=self.config_version, **({"id": execution_id} if execution_id else {}),
+                config_version=self.config_version, trigger=trigger,
+                **({"id": execution_id} if execution_id else {}),
                 **({"trace_id": trace_id} if trace_id else {}),
             )
         except ValidationError as exc:
@@ -277,10 +281,11 @@ class Baton:
     def run(self, workflow_id: str, parameters: Mapping[str, Any] | None = None, *,
             workspace_dir: str | os.PathLike[str] | None = None, no_cache: bool = False,
             environment: Mapping[str, str] | None = None,
-            shared_config: Mapping[str, Any] | None = None) -> ExecutionHandle:
+            shared_config: Mapping[str, Any] | None = None,
+            trigger: Trigger = Trigger.PYTHON) -> ExecutionHandle:
         """Start a workflow; must be called from a running event loop."""
         ctx = self.submit(workflow_id, parameters, workspace_dir=workspace_dir,
-                          environment=environment, shared_config=shared_config)
+                          environment=environment, shared_config=shared_config, trigger=trigger)
         return self._start(ctx, self.workflow(workflow_id), no_cache=no_cache, resumed=False)
 
     def resume(self, execution_id: str, *, no_cache: bool = False) -> ExecutionHandle:

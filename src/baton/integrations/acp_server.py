@@ -41,6 +41,7 @@ from baton.agents.acp_client import HUMAN
 from baton.agents.acp_policy import PermissionDecision
 from baton.engine import events as ev
 from baton.engine.core import Baton, ExecutionHandle
+from baton.models import Trigger
 
 OpenBaton = Callable[[Path], Baton]
 
@@ -160,7 +161,7 @@ class BatonAcpAgent:
         status = dict.fromkeys(steps, "pending")
         token = HUMAN.set(self._asker(session_id))
         try:
-            handle = baton.run(asked.workflow, asked.params, workspace_dir=session.cwd)
+            handle = baton.run(asked.workflow, asked.params, workspace_dir=session.cwd, trigger=Trigger.ACP)
         except Exception as exc:
             await self._say(session_id, f"{exc}\n")
             return PromptResponse(stop_reason="end_turn")

@@ -42,6 +42,7 @@ from baton.integrations.git_credentials import scrub_persisted_credentials
 from baton.integrations.github import TOKEN_VARIABLES, GitHubClient, GitHubError, GitHubSettings
 from baton.integrations.github_review import post_review, upsert_sticky
 from baton.integrations.hooks import NOTHING_TO_DO, prepare, publish
+from baton.models import Trigger
 from baton.models.configuration import TRUSTED_ASSOCIATIONS as DEFAULT_TRUSTED
 from baton.wording import counted
 
@@ -397,7 +398,8 @@ async def _run(
         notes += prepared.notes
         if prepared.nothing_to_do:
             return await _nothing_to_do(env, plan, workflow.id, client, prepared.nothing_to_do, notes, log)
-        handle = baton.run(plan.workflow, prepared.params, workspace_dir=prepared.workspace_dir or workspace)
+        handle = baton.run(plan.workflow, prepared.params, workspace_dir=prepared.workspace_dir or workspace,
+                           trigger=Trigger.ACTION)
         result = await handle.wait()
         ok = result.status is ExecutionStatus.COMPLETED
         published = await publish(baton, workflow, result, env=env, client=client, post=client is not None)

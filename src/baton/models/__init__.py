@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Isolation,
         LogLevel,
         StepStatus,
+        Trigger,
         WorkflowType,
     )
     from baton.models.errors import IllegalTransition, ModelError, ParameterError
@@ -72,6 +73,7 @@ _WHERE: dict[str, str] = {
     "SUPPORTED_PROVIDERS": "baton.models.agent",
     "StepRun": "baton.models.execution",
     "StepStatus": "baton.models.enums",
+    "Trigger": "baton.models.enums",
     "TracingConfig": "baton.models.configuration",
     "Workflow": "baton.models.workflow",
     "WorkflowConfig": "baton.models.workflow",
@@ -114,6 +116,7 @@ __all__ = [
     "StepRun",
     "StepStatus",
     "TracingConfig",
+    "Trigger",
     "Workflow",
     "WorkflowConfig",
     "WorkflowStep",

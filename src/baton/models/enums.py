@@ -94,3 +94,26 @@ class Isolation(StrEnum):
 
     SUBPROCESS = "subprocess"
     DOCKER = "docker"
+
+
+class Trigger(StrEnum):
+    """Which front end started an execution."""
+
+    CLI = "cli"  # baton run
+    API = "api"  # POST /v1/executions (run by a worker)
+    MCP = "mcp"  # the run_workflow tool of baton mcp serve
+    ACTION = "action"  # baton github action
+    ACP = "acp"  # an editor through baton acp
+    DASHBOARD = "dashboard"  # the run form of baton ui / baton serve
+    PYTHON = "python"  # Baton.run / Baton.submit from a program
+
+    @property
+    def label(self) -> str:
+        """How the dashboard and ``baton history`` name it."""
+        return _TRIGGER_LABELS[self]
+
+
+_TRIGGER_LABELS = {
+    Trigger.CLI: "CLI", Trigger.API: "API", Trigger.MCP: "MCP", Trigger.ACTION: "Action",
+    Trigger.ACP: "ACP", Trigger.DASHBOARD: "Dashboard", Trigger.PYTHON: "Python",
+}

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from baton.models.enums import ExecutionStatus, LogLevel, StepStatus
+from baton.models.enums import ExecutionStatus, LogLevel, StepStatus, Trigger
 
 
 def _now() -> datetime:
@@ -39,7 +39,9 @@ class ExecutionContext(BaseModel):
     """One execution of a workflow: where it runs, with what, and how far it got.
 
     Beyond the seed's fields: ``trace_id`` (shared by every ExecutionLog row and span),
-    ``error`` (why it failed or was cancelled), ``config_hash`` and ``config_version``.
+    ``error`` (why it failed or was cancelled), ``config_hash`` and ``config_version``, and
+    ``trigger`` (the front end that started it; None for executions recorded before Baton
+    kept it).
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=False)
@@ -59,6 +61,7 @@ class ExecutionContext(BaseModel):
     # applied version with that content (None when it was never applied)
     config_hash: str | None = None
     config_version: str | None = None
+    trigger: Trigger | None = None
 
     @field_validator("workspace_dir")
     @classmethod

@@ -85,6 +85,8 @@ executions = Table(
     # the configuration it ran with (migration 0004)
     Column("config_hash", String(64), nullable=True),
     Column("config_version", String(64), nullable=True),
+    # the front end that started it: cli, api, mcp, action, ... (migration 0005)
+    Column("trigger", String(16), nullable=True),
     # log bookkeeping, maintained by the store inside the transaction that writes log rows
     Column("log_bytes", BigInteger, nullable=False, default=0),
     Column("log_truncated", Boolean, nullable=False, default=False),

@@ -43,6 +43,7 @@ from baton.models import (
     LogLevel,
     StepRun,
     StepStatus,
+    Trigger,
     agent_transition,
     execution_transition,
     resume_transition,
@@ -891,6 +892,7 @@ def _execution_values(ctx: ExecutionContext, snapshot: dict[str, Any], now: date
         "workflow_snapshot": snapshot,
         "config_hash": ctx.config_hash,
         "config_version": ctx.config_version,
+        "trigger": None if ctx.trigger is None else ctx.trigger.value,
         "log_bytes": 0,
         "log_truncated": False,
         "log_dropped": 0,
@@ -923,7 +925,15 @@ def _context(row: Row[Any]) -> ExecutionContext:
         error=row.error,
         config_hash=row.config_hash,
         config_version=row.config_version,
+        trigger=_trigger(row.trigger),
     )
+
+
+def _trigger(value: str | None) -> Trigger | None:
+    try:
+        return None if value is None else Trigger(value)
+    except ValueError:
+        return None  # written by a newer Baton
 
 
 def _record(row: Row[Any]) -> ExecutionRecord:

@@ -19,6 +19,7 @@ from baton.agents.registry import AgentRegistry, CheckResult
 from baton.api.auth import Principal
 from baton.engine import Baton
 from baton.engine.graph_approval import record_decision
+from baton.models import Trigger
 
 if TYPE_CHECKING:
     from baton.api.service import ApiService
@@ -45,7 +46,7 @@ class LocalActions:
         self.registry = AgentRegistry(baton.store, baton.agents)
 
     def start(self, principal: Principal, workflow_id: str, parameters: dict[str, Any]) -> str:
-        ctx = self.baton.submit(workflow_id, parameters)
+        ctx = self.baton.submit(workflow_id, parameters, trigger=Trigger.DASHBOARD)
         self._spawn("_execute", ctx.id)
         return ctx.id
 
@@ -104,7 +105,7 @@ class ServiceActions:
         from baton.api.schemas import ExecutionCreate
 
         body = ExecutionCreate(workflow_id=workflow_id, parameters=parameters)
-        return self.service.submit(principal, body, None).execution_id
+        return self.service.submit(principal, body, None, trigger=Trigger.DASHBOARD).execution_id
 
     def cancel(self, principal: Principal, execution_id: str) -> str:
         return self.service.cancel(principal, execution_id).status

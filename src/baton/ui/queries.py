@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select
 
-from baton.models import ExecutionStatus, StepStatus
-from baton.store.schema import executions, service_executions, step_runs, usage
+from baton.models import ExecutionStatus, StepStatus, Trigger
+from baton.store.schema import executions, step_runs, usage
 
 PAGE_SIZE = 50
 _DONE = (StepStatus.COMPLETED.value, StepStatus.SKIPPED.value)
@@ -86,7 +86,7 @@ def list_runs(engine: Engine, flt: RunFilter, *, cursor: str | None, limit: int 
     e = executions.c
     steps_total = _steps_total(engine)
     query = select(
-        e.id, e.workflow_id, e.status, e.start_time, e.end_time, e.error, e.environment, steps_total
+        e.id, e.workflow_id, e.status, e.start_time, e.end_time, e.error, e.trigger, steps_total
     ).order_by(e.start_time.desc(), e.id.desc())
     conditions: list[Any] = []
     if flt.status is not None:
@@ -120,7 +120,6 @@ def list_runs(engine: Engine, flt: RunFilter, *, cursor: str | None, limit: int 
         ids = [r.id for r in found]
         done, waiting = _step_counts(conn, ids)
         spent = _usage(conn, ids)
-        api = _submitted(conn, ids)
     rows = []
     for r in found:
         tokens, cost = spent.get(r.id, (0, 0.0))
@@ -132,7 +131,7 @@ def list_runs(engine: Engine, flt: RunFilter, *, cursor: str | None, limit: int 
                 start_time=r.start_time,
                 end_time=r.end_time,
                 error=r.error,
-                trigger=trigger_of(r.environment or {}, r.id in api),
+                trigger=trigger_of(r.trigger),
                 steps_done=done.get(r.id, 0),
                 steps_total=int(r.steps_total or 0),
                 waiting=r.id in waiting,
@@ -143,13 +142,12 @@ def list_runs(engine: Engine, flt: RunFilter, *, cursor: str | None, limit: int 
     return RunPage(rows, rows[-1].id if more and rows else None)
 
 
-def trigger_of(environment: dict[str, Any], submitted: bool) -> str:
-    """How an execution was started: a GitHub Action, the MCP server, the API, or the CLI."""
-    if environment.get("GITHUB_ACTIONS") == "true":
-        return "Action"
-    if environment.get("BATON_TRIGGER"):
-        return str(environment["BATON_TRIGGER"])
-    return "API" if submitted else "CLI"
+def trigger_of(value: str | None) -> str:
+    """How an execution was started (CLI, API, MCP, Action, ...; "—" when not recorded)."""
+    try:
+        return Trigger(value).label if value else "—"
+    except ValueError:
+        return value or "—"
 
 
 def workflow_ids(engine: Engine) -> list[str]:
@@ -199,13 +197,6 @@ def _usage(conn: Any, ids: list[str]) -> dict[str, tuple[int, float]]:
         .group_by(u.execution_id)
     )
     return {r[0]: (int(r[1] or 0), float(r[2] or 0.0)) for r in conn.execute(query)}
-
-
-def _submitted(conn: Any, ids: list[str]) -> set[str]:
-    if not ids:
-        return set()
-    c = service_executions.c
-    return {r[0] for r in conn.execute(select(c.execution_id).where(c.execution_id.in_(ids)))}
 
 
 def _escape_like(text: str) -> str:

@@ -30,7 +30,8 @@ from baton.engine.core import ExecutionResult
 from baton.engine.errors import ExecutionNotFound
 from baton.errors import BatonError
 from baton.integrations.mcp.errors import McpServeError
-from baton.models import LogLevel
+from baton.models import LogLevel, Trigger
+from baton.models.execution import step_totals
 
 INSTRUCTIONS = (
     "Baton runs multi-agent coding workflows (Claude Code, Codex, Copilot, Gemini, model APIs, "
@@ -91,7 +92,7 @@ class BatonTools:
         wait: bool = False,
         ctx: Context | None = None,
     ) -> dict[str, Any]:
-        handle = self.baton.run(workflow_id, parameters or {})
+        handle = self.baton.run(workflow_id, parameters or {}, trigger=Trigger.MCP)
         if not wait:
             return {
                 "execution_id": handle.id,
@@ -113,19 +114,12 @@ class BatonTools:
             raise ExecutionNotFound(execution_id)
         context = record.context
         steps = self.baton.store.list_steps(execution_id)
-        usage: dict[str, int] = {}
-        cost = 0.0
-        for run in steps:
-            output = run.output or {}
-            if output.get("cache_hit"):
-                continue
-            for key, value in (output.get("usage") or {}).items():
-                usage[key] = usage.get(key, 0) + int(value or 0)
-            cost += float(output.get("cost_usd") or 0.0)
+        usage, cost = step_totals(steps)
         return {
             "execution_id": context.id,
             "workflow_id": context.workflow_id,
             "status": context.status.value,
+            "trigger": context.trigger.value if context.trigger else None,
             "error": context.error,
             "trace_id": context.trace_id,
             "start_time": context.start_time.isoformat(),

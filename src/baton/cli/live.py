@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from baton.cli.app import keep_whole
 from baton.engine import events as ev
@@ -27,6 +29,9 @@ _ICON = {
     "failed (allowed)": "✘", "skipped": "↷", "retrying": "↻",
     "cancelled": "■", "waiting": "⏸",
 }
+_QUIET = ("completed", "pending", "queued")  # the statuses left out first when rows must go
+_SUMMARY_ROWS = 50  # a final table on a pipe lists at most this many steps
+_LIVE_ROWS = 30  # the live table shows at most this many steps (fewer on a short screen)
 
 
 @dataclass(slots=True)
@@ -134,7 +139,22 @@ class LiveView:
         elif isinstance(event, ev.BudgetUpdate):
             self.total_tokens, self.total_cost = event.total_tokens, event.cost_usd
 
-    def table(self) -> Table:
+    def shown(self, max_rows: int | None) -> tuple[list[StepRow], Counter[str]]:
+        """At most ``max_rows`` rows, in workflow order (every row when None), and the
+        statuses of those left out. Running, failed, waiting... rows are kept first, then
+        the finished and pending ones nearest to where the execution is."""
+        rows = list(self.rows.values())
+        if max_rows is None or len(rows) <= max_rows:
+            return rows, Counter()
+        room = max(max_rows, 1)
+        frontier = next((i for i, r in enumerate(rows) if r.status in ("pending", "queued")), len(rows))
+        order = sorted(range(len(rows)), key=lambda i: (rows[i].status in _QUIET, abs(i - frontier + 0.5)))
+        keep = sorted(order[:room])
+        kept = set(keep)
+        return [rows[i] for i in keep], Counter(r.status for i, r in enumerate(rows) if i not in kept)
+
+    def table(self, max_rows: int | None = None) -> Table:
+        """The step table; with ``max_rows``, a window of it (the live view fits the screen)."""
         now = time.monotonic()
         title = self.header
         if title and not self.finished:
@@ -142,23 +162,26 @@ class LiveView:
         table = Table(title=title or None, title_justify="left", expand=False)
         for col in ("step", "status", "agent", "elapsed", "tokens", "cost", "files", "note"):
             table.add_column(col, justify="right" if col in ("elapsed", "tokens", "cost") else "left")
-        for row in self.rows.values():
+        rows, hidden = self.shown(max_rows)
+        for row in rows:
             elapsed = row.elapsed
             if elapsed is None and row.started is not None and row.status in ("running", "retrying"):
                 elapsed = now - row.started
-            style = _STYLE.get(row.status, "dim")
             table.add_row(
-                row.step,
-                f"[{style}]{_ICON.get(row.status, '')} {row.status}[/]",
-                row.agent,
-                f"{elapsed:.1f}s" if elapsed is not None else "",
-                str(row.tokens) if row.tokens else "",
-                f"${row.cost:.4f}" if row.cost else "",
-                _files(row.files),
-                escape(f"pass {row.passes}" + (f": {row.note}" if row.note else "")
-                       if row.passes > 1 else row.note),
+                Text(row.step),
+                Text(f"{_ICON.get(row.status, '')} {row.status}", style=_STYLE.get(row.status, "dim")),
+                Text(row.agent),
+                Text(f"{elapsed:.1f}s" if elapsed is not None else ""),
+                Text(str(row.tokens) if row.tokens else ""),
+                Text(f"${row.cost:.4f}" if row.cost else ""),
+                Text(_files(row.files)),
+                Text(f"pass {row.passes}" + (f": {row.note}" if row.note else "")
+                     if row.passes > 1 else row.note),
             )
         table.caption = f"total: {self.total_tokens} tokens, ${self.total_cost:.4f}"
+        if hidden:
+            left_out = ", ".join(f"{n} {status}" for status, n in hidden.items())
+            table.caption = f"{left_out} not shown (every step: baton show) · {table.caption}"
         return keep_whole(table, "step")
 
 
@@ -166,19 +189,28 @@ async def follow(events: AsyncIterator[ev.Event], view: LiveView, console: Conso
                  live: bool) -> None:
     """Drive the view from the event stream: a live table on a terminal, lines otherwise."""
     if live:
-        # get_renderable: every refresh redraws, so elapsed times tick while a step is quiet
+        # get_renderable: every refresh redraws, so elapsed times tick while a step is quiet;
+        # the table is cut to the screen (Rich renders a row in ~0.6 ms, 4 times a second)
+        def screenful() -> Table:
+            return view.table(max_rows=max(min(console.height - 8, _LIVE_ROWS), 5))
+
         with Live(console=console, refresh_per_second=4, transient=False,
-                  get_renderable=view.table) as screen:
+                  get_renderable=screenful) as screen:
             async for event in events:
                 view.apply(event)
             screen.refresh()
         return
+    plain = console.color_system is None  # no styles to render: write the line as it is
     async for event in events:
         view.apply(event)
         if isinstance(event, ev.AgentOutput | ev.BudgetUpdate):
             continue
-        console.print(f"[dim]{event.timestamp:%H:%M:%S}[/] {event.message()}", highlight=False,
-                      markup=True, soft_wrap=True)
+        if plain:
+            console.file.write(f"{event.timestamp:%H:%M:%S} {event.message()}\n")
+            console.file.flush()
+        else:
+            console.print(f"[dim]{event.timestamp:%H:%M:%S}[/] {escape(event.message())}",
+                          highlight=False, markup=True, soft_wrap=True)
 
 
 def end_header(workflow_id: str, status: str, seconds: float) -> str:
@@ -202,7 +234,7 @@ def _files(files: list[str]) -> str:
 
 def summary(result: ExecutionResult, view: LiveView) -> Table:
     view.finished = True
-    table = view.table()
+    table = view.table(max_rows=_SUMMARY_ROWS)
     table.title = end_header(result.workflow_id, result.status.value, result.duration_seconds)
     return table
 

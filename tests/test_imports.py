@@ -61,7 +61,7 @@ def test_version_imports_no_model_store_or_engine(project: Path) -> None:
 NOT_FOR_READING = {
     "baton.engine.core", "baton.engine.executor", "baton.agents", "baton.workspace.git",
     "baton.models.configuration", "baton.models.workflow", "baton.models.agent", "baton.config.diagnostics",
-    "jinja2", "jsonschema", "alembic", "sqlalchemy.orm", "baton.cli.run_cmd",
+    "jinja2", "jsonschema", "alembic", "sqlalchemy.orm", "baton.cli.run_cmd", "structlog",
     "baton.api", "baton.ui", "baton.workers", "baton.cli.service_cmd",
 }
 

@@ -83,3 +83,25 @@ async def test_events_can_be_left_to_the_cli(make_baton: MakeBaton) -> None:
     text = out.getvalue()
     assert "step.completed" not in text
     assert "still logged" in text and "[warning  ]" in text
+
+
+def test_a_deferred_setup_formats_and_redacts_the_first_record(capsys: pytest.CaptureFixture[str]) -> None:
+    """`baton status` sets logging up on the first record: that record and the next are
+    Baton's lines (structlog format, secrets masked); nothing below the level is printed."""
+    from baton.observability.logsetup import DeferredSetup, configure_on_first_record
+
+    register_secret(SECRET)
+    try:
+        configure_on_first_record("warning")
+        root = logging.getLogger()
+        assert [type(h) for h in root.handlers if h.get_name() == "baton-structlog"] == [DeferredSetup]
+        logging.getLogger("some.library").info("below the level %s", SECRET)
+        logging.getLogger("some.library").warning("first line with %s", SECRET)
+        logging.getLogger("other").error("second line")
+        assert not any(isinstance(h, DeferredSetup) for h in root.handlers)
+        err = capsys.readouterr().err
+        assert "below the level" not in err
+        assert "first line with" in err and "second line" in err and "[warning  ]" in err
+        assert SECRET not in err
+    finally:
+        configure_logging("warning", "console", events=False)

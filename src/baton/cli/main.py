@@ -88,16 +88,27 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
+# Commands that never log through structlog themselves: their logging is set up on the first
+# record (usually never), so they do not import structlog.
+QUIET_COMMANDS = frozenset({"status", "logs", "history"})
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", "-V", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
     """Orchestrate AI coding agents as durable multi-agent workflows."""
+    # The CLI shows progress itself: only warnings are logged unless BATON_LOG_LEVEL says more.
+    if ctx.invoked_subcommand in QUIET_COMMANDS:
+        from baton.observability.logsetup import configure_on_first_record
+
+        configure_on_first_record("warning")
+        return
     from baton.observability.logging import configure_logging
 
-    # The CLI shows progress itself: only warnings are logged unless BATON_LOG_LEVEL says more.
     configure_logging(level="warning", events=False)
 
 

@@ -25,27 +25,18 @@ from structlog.typing import EventDict, WrappedLogger
 
 from baton.engine import events as ev
 from baton.models.enums import LogLevel
+from baton.observability.logsetup import CHATTY, HANDLER_NAME, level_number
 from baton.observability.redact import redactor
 
 if TYPE_CHECKING:
     from baton.models.configuration import ObservabilityConfig
 
-LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "critical": logging.CRITICAL,
-}
 _EVENT_LEVEL = {
     LogLevel.DEBUG: logging.DEBUG,
     LogLevel.INFO: logging.INFO,
     LogLevel.WARNING: logging.WARNING,
     LogLevel.ERROR: logging.ERROR,
 }
-# Libraries that log every request at INFO: quiet unless Baton runs at debug.
-_CHATTY = ("httpx", "httpcore", "mcp", "uvicorn.access", "asyncio")
-_HANDLER_NAME = "baton-structlog"
 # Engine events become log lines only once a front end configured logging and asked for them.
 _state: dict[str, Any] = {"events": False}
 
@@ -82,9 +73,8 @@ def configure_logging(
 ) -> None:
     """Configure structlog and the root logger; ``events=False`` keeps engine events out of
     the log (the CLI shows them itself) while ids are still bound for everything else."""
-    level = (os.environ.get("BATON_LOG_LEVEL") or level or "info").lower()
     fmt = (os.environ.get("BATON_LOG_FORMAT") or fmt or "console").lower()
-    numeric = LEVELS.get(level, logging.INFO)
+    numeric = level_number(level)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -102,14 +92,14 @@ def configure_logging(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tail, _renderer(fmt)],
     )
     handler = logging.StreamHandler(stream) if stream is not None else _LateStderrHandler()
-    handler.set_name(_HANDLER_NAME)
+    handler.set_name(HANDLER_NAME)
     handler.setFormatter(formatter)
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
-    for name in _CHATTY:
+    for name in CHATTY:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
     _state["events"] = events or bool(os.environ.get("BATON_LOG_LEVEL"))
 

@@ -198,6 +198,8 @@ async def follow(events: AsyncIterator[ev.Event], view: LiveView, console: Conso
                   get_renderable=screenful) as screen:
             async for event in events:
                 view.apply(event)
+                if isinstance(event, ev.CredentialsInWorkspace):  # above the table, kept
+                    screen.console.print(f"[yellow]warning:[/] {escape(event.message())}", highlight=False)
             screen.refresh()
         return
     plain = console.color_system is None  # no styles to render: write the line as it is

@@ -410,6 +410,7 @@ class Baton:
                                              parameters=er.ctx.parameters, resumed=resumed,
                                              steps=[s.id for s in er.workflow.steps],
                                              trace_id=er.ctx.trace_id))
+                await self._warn_of_credentials(er, rec)
                 await self._schedule(er)
                 status, error = self._outcome(er)
         except asyncio.CancelledError:
@@ -455,6 +456,20 @@ class Baton:
             return
         await git.create_worktree(repo, f"baton/{er.workflow.id}/{er.ctx.id}", target)
         er.ctx = er.ctx.model_copy(update={"workspace_dir": str(target)})
+
+    async def _warn_of_credentials(self, er: ExecutionRun, rec: Recorder) -> None:
+        """Warn when writing agents would work beside a token persisted in ``.git/config``.
+
+        Only a warning: the repository's config is the user's (``baton github action``, which
+        owns its checkout, removes the token instead).
+        """
+        writers = [s.id for s in er.workflow.steps if s.writes_workspace
+                   and getattr(self.agents.get(s.agent_id), "provider", None) != "shell"]
+        if not writers:
+            return
+        keys = await git.persisted_credentials(Path(er.ctx.workspace_dir))
+        if keys:
+            rec.emit(ev.CredentialsInWorkspace(execution_id=er.ctx.id, keys=keys, steps=writers))
 
     @staticmethod
     def _outcome(er: ExecutionRun) -> tuple[ExecutionStatus, str | None]:

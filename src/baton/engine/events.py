@@ -62,6 +62,22 @@ class ExecutionStarted(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class CredentialsInWorkspace(Event):
+    """The workspace's git config holds a token that the agents of writing steps can read."""
+
+    kind: ClassVar[str] = "execution.credentials"
+    level: ClassVar[LogLevel] = LogLevel.WARNING
+    keys: list[str]
+    steps: list[str]
+
+    def message(self) -> str:
+        return (f"the workspace's git config holds a token ({', '.join(self.keys)}) that the agent of "
+                f"{counted(len(self.steps), 'writing step')} ({', '.join(self.steps)}) can read and push "
+                "with; remove it with `git config --local --unset-all KEY` (in GitHub Actions: "
+                "actions/checkout with persist-credentials: false; `baton github action` removes it itself)")
+
+
+@dataclass(slots=True, kw_only=True)
 class StepStarted(Event):
     kind: ClassVar[str] = "step.started"
     step: str

@@ -48,6 +48,20 @@ async def head_info(path: Path) -> tuple[str, str] | None:
     return ("(detached)" if branch == "HEAD" else branch), commit
 
 
+async def persisted_credentials(path: Path) -> list[str]:
+    """Keys of the repository's local git config (with the files it includes) that hold a
+    token: ``http.<url>.extraheader`` entries with an Authorization header, as
+    ``actions/checkout`` persists them. Worktrees share that config. Never the values."""
+    code, out, _ = await _git(path, "config", "--local", "--includes", "--get-regexp",
+                              r"^http\.(.*\.)?extraheader$")
+    keys: list[str] = []
+    for line in out.decode("utf-8", "replace").splitlines() if code == 0 else []:
+        key, _, value = line.partition(" ")
+        if "authorization" in value.lower() and key not in keys:
+            keys.append(key)
+    return keys
+
+
 async def create_worktree(repo: Path, branch: str, target: Path, base: str = "HEAD") -> Path:
     """Create ``target`` as a worktree of ``repo`` on a new branch ``branch``."""
     target.parent.mkdir(parents=True, exist_ok=True)

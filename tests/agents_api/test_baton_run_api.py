@@ -149,3 +149,35 @@ def test_rejected_credentials_fail_the_run_naming_the_config_key(
     assert "HTTP 401" in logs.stdout
     assert ANTHROPIC_KEY not in run.stdout + run.stderr + logs.stdout
     assert len(fake_model_server.requests_for("anthropic")) == 1  # 401 is not retried
+
+
+@pytest.mark.parametrize("api", ["anthropic", "chat"])
+def test_invalid_structured_answers_are_billed(
+    project: tuple[Path, dict[str, str]], fake_model_server: FakeModelServer, api: str
+) -> None:
+    """A model API call that answered (and was billed) but not with valid JSON counts in usage."""
+    root, env = project
+    config = yaml.safe_load((root / "baton.yaml").read_text())
+    agent, model = ("claude-api", "claude-sonnet-4-6") if api == "anthropic" else ("gpt-api", "gpt-4.1")
+    config["workflows"]["review"]["steps"] = [{
+        "id": "judge", "agent_id": agent, "output_schema": SCHEMA, "timeout_seconds": 30,
+        "prompt_template": "Judge the change.",
+        "retry_policy": {"max_attempts": 2, "backoff_seconds": 0, "retry_on": ["invalid_output"]},
+    }]
+    (root / "baton.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    fake_model_server.default(api, Text("I think it is fine.", input_tokens=400, output_tokens=30))
+
+    run = _baton(root, "run", "review", "--json", env=env)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    result = json.loads(run.stdout)
+    assert result["outputs"]["judge"]["error_type"] == "InvalidOutput"
+    assert len(fake_model_server.requests_for(api)) == 2
+    one_call = price(model, Usage(400, 30)) or 0
+    assert one_call > 0
+    assert result["cost_usd"] == pytest.approx(2 * one_call, rel=1e-6)
+    assert result["outputs"]["judge"]["usage"]["input_tokens"] == 800
+
+    usage = json.loads(_baton(root, "usage", "--json", env=env).stdout)
+    assert usage["total"]["calls"] == 2
+    assert usage["total"]["cost_usd"] == pytest.approx(2 * one_call, rel=1e-6)

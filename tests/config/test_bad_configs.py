@@ -283,3 +283,165 @@ def test_dependency_cycles_are_found(data: st.DataObject, runner: CliRunner) -> 
     assert cycle[0] == cycle[-1] and ids[int(found[1])] == cycle[0]
     for a, b in itertools.pairwise(cycle):
         assert b in deps[a], f"{a} does not depend on {b}"
+
+
+# -- the user's path: `baton init` in a fresh git repository, then an edit ------------------------------
+# Whatever `config validate` accepts, `baton run` must not crash on (issue 12, item 13).
+
+HELLO = '  hello:\n'
+WORKFLOW_FILE = ".baton/workflows/x.yaml"
+STEP = "steps:\n  - {id: a, agent_id: sh, prompt_template: \"echo hi\"}\n"
+
+
+@pytest.fixture(scope="module")
+def initialised(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.integration.userpath import Project
+
+    return Project.init(tmp_path_factory.mktemp("user") / "repo").root
+
+
+@pytest.fixture
+def user(initialised: Path, tmp_path: Path) -> Any:
+    import shutil
+
+    from tests.integration.userpath import Project
+
+    root = tmp_path / "repo"
+    shutil.copytree(initialised, root, symlinks=True)
+    return Project(root)
+
+
+def _edit(project: Any, baton_yaml: tuple[str, str] | None, workflow: str | None) -> None:
+    if baton_yaml is not None:
+        text = project.config_path.read_text()
+        old, new = baton_yaml
+        assert old in text, old
+        project.config_path.write_text(text.replace(old, new, 1))
+    if workflow is not None:
+        path = project.root / WORKFLOW_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(workflow)
+
+
+DIGITS = "9" * 5000
+DEEP_BLOCK = "metadata:\n" + "".join("  " * (i + 1) + "k:\n" for i in range(299)) + "  " * 300 + "k: v\n"
+
+USER_CASES: list[tuple[str, tuple[str, str] | None, str | None, str, str]] = [
+    # id, edit of baton.yaml, .baton/workflows/x.yaml, expected "file:line field", message fragment
+    ("unknown-step-in-failed", None,
+     STEP + "  - {id: b, agent_id: sh, condition: \"failed('nope')\", prompt_template: \"echo\"}\n",
+     f"{WORKFLOW_FILE}:3 workflows.x.steps[1].condition", "failed('nope') names no step"),
+    ("unknown-step-in-succeeded", None,
+     STEP + "  - {id: b, agent_id: sh, prompt_template: \"{% if succeeded('z') %}x{% endif %}\"}\n",
+     f"{WORKFLOW_FILE}:3 workflows.x.steps[1].prompt_template", "succeeded('z') names no step"),
+    ("unknown-output", None,
+     STEP + "  - {id: b, agent_id: sh, prompt_template: \"echo {{ outputs.nope.text }}\"}\n",
+     f"{WORKFLOW_FILE}:3 workflows.x.steps[1].prompt_template", "no step has output key 'nope'"),
+    ("unknown-output-in-mapping", None,
+     STEP + "  - id: b\n    agent_id: sh\n    input_mappings: {v: outputs.zz.text}\n"
+            "    prompt_template: \"echo {{ v }}\"\n",
+     f"{WORKFLOW_FILE}:5 workflows.x.steps[1].input_mappings.v", "no step has output key 'zz'"),
+    ("include", None, "steps:\n  - {id: a, agent_id: sh, prompt_template: \"{% include 'x.j2' %}\"}\n",
+     f"{WORKFLOW_FILE}:2 workflows.x.steps[0].prompt_template", "{% include %} is not supported"),
+    ("import", None, "steps:\n  - {id: a, agent_id: sh, prompt_template: \"{% import 'x.j2' as m %}\"}\n",
+     f"{WORKFLOW_FILE}:2 workflows.x.steps[0].prompt_template", "{% import %} is not supported"),
+    ("constant-too-large", None, "steps:\n  - {id: a, agent_id: sh, prompt_template: \"{{ 'a' * 10**10 }}\"}\n",
+     f"{WORKFLOW_FILE}:2 workflows.x.steps[0].prompt_template", "10,000,000,000 characters"),
+    ("constant-range", None,
+     "steps:\n  - {id: a, agent_id: sh, prompt_template: \"{% for i in range(10**9) %}.{% endfor %}\"}\n",
+     f"{WORKFLOW_FILE}:2 workflows.x.steps[0].prompt_template", "range of 1,000,000,000 numbers"),
+    ("default-wrong-type", None, "parameters:\n  n: {type: integer, default: five}\n" + STEP,
+     f"{WORKFLOW_FILE}:2 workflows.x.parameters.n.default", "'five' is not of type integer"),
+    ("default-outside-enum", None, "parameters:\n  n: {type: string, default: c, enum: [a, b]}\n" + STEP,
+     f"{WORKFLOW_FILE}:2 workflows.x.parameters.n.default", "not one of the enum values"),
+    ("metadata-300-deep-block", None, STEP + DEEP_BLOCK, f"{WORKFLOW_FILE}:", "nested more than 32 levels"),
+    ("timeout-5000-digits", None,
+     f"steps:\n  - {{id: a, agent_id: sh, prompt_template: \"echo\", timeout_seconds: {DIGITS}}}\n",
+     f"{WORKFLOW_FILE}:2 steps[0].timeout_seconds", "5,000 digits"),
+    ("artifacts-etc", ("  workspace_dir: .", "  artifacts_dir: /etc\n  workspace_dir: ."), None,
+     "baton.yaml:13 global.artifacts_dir", "system directory /etc"),
+    ("artifacts-proc-self", ("  workspace_dir: .", "  artifacts_dir: /proc/self\n  workspace_dir: ."), None,
+     "baton.yaml:13 global.artifacts_dir", "system directory /proc"),
+    ("artifacts-climbing-out", ("  workspace_dir: .", "  artifacts_dir: ../../../../../../../etc\n"
+                                "  workspace_dir: ."), None,
+     "baton.yaml:13 global.artifacts_dir", "system directory /etc"),
+    ("version-newline", ('version: "1.0.0"', 'version: "1.0.0\\n"'), None,
+     "baton.yaml:10 version", "not a semantic version"),
+    ("name-newline", (HELLO, HELLO + '    name: "hello\\nworld"\n'), None,
+     "baton.yaml:", "without control characters"),
+    ("base-url-file", ("    model: bash\n", "    model: bash\n    config: {base_url: \"file:///etc/passwd\"}\n"),
+     None, "baton.yaml:", "must start with http:// or https://"),
+    ("base-url-javascript", ("    model: bash\n", "    model: bash\n    config: {base_url: \"javascript:alert(1)\"}\n"),
+     None, "baton.yaml:", "must start with http:// or https://"),
+    ("base-url-ftp", ("    model: bash\n", "    model: bash\n    config: {base_url: \"ftp://example.com/\"}\n"),
+     None, "baton.yaml:", "must start with http:// or https://"),
+]
+
+
+@pytest.mark.parametrize(("edit", "workflow", "where", "fragment"), [c[1:] for c in USER_CASES],
+                         ids=[c[0] for c in USER_CASES])
+def test_validate_refuses_what_run_cannot_run(user: Any, edit: tuple[str, str] | None, workflow: str | None,
+                                              where: str, fragment: str) -> None:
+    _edit(user, edit, workflow)
+    for command in (("config", "validate"), ("workflows", "validate")):
+        out = user.baton(*command, env={"COLUMNS": "1000"})
+        assert out.returncode == 2, (command, out.stdout, out.stderr)
+        assert "Traceback" not in out.stdout + out.stderr
+        line = out.stderr.strip().splitlines()[-1]
+        assert fragment in line, line
+        located = re.match(r"^(?:error: )?(?P<file>\S+?):(?P<line>\d+):\d+ (?P<field>\S+): ", line)
+        assert located, line
+        file_line, _, field = where.partition(" ")
+        assert f"{located['file']}:{located['line']}".startswith(file_line), line
+        if field:
+            assert located["field"] == field, line
+
+
+def test_the_user_can_keep_artifacts_in_a_directory_of_their_own(user: Any, tmp_path: Path) -> None:
+    mine = tmp_path / "my-artifacts"
+    _edit(user, ("  workspace_dir: .", f"  artifacts_dir: {mine}\n  workspace_dir: ."), None)
+    assert user.baton("config", "validate").returncode == 0
+    ran = user.baton("run", "hello", "--json")
+    assert ran.returncode == 0, ran.stderr
+    assert json_of(ran.stdout)["artifacts_dir"].startswith(str(mine))
+
+
+def json_of(text: str) -> Any:
+    import json
+
+    return json.loads(text)
+
+
+BOMBS = [  # params.n is 1: nothing here is constant, so validate cannot tell
+    ("repeat", "echo {{ 'a' * params.n * 10**9 }}", "'*' would make a string"),
+    ("range", "{% for i in range(params.n * 10**9) %}.{% endfor %}", "range of"),
+    ("recursive-macro", "{% macro m(k) %}{{ m(k + 1) }}{% endmacro %}{{ m(params.n) }}", "nest more than"),
+    ("format-width", "echo {{ ('{:>' ~ (params.n * 10**9) ~ '}').format('a') }}", "str.format"),
+    ("nested-loops", "{% for i in range(params.n * 100000) %}{% for j in range(100000) %}{% endfor %}"
+                     "{% endfor %}", "loop passes and calls"),
+    ("doubling", "{% macro d(s, k) %}{{ d(s ~ s, k - 1) if k else s }}{% endmacro %}"
+                 "{{ d('ab' * params.n, 64) }}", "would make a string"),
+]
+
+
+@pytest.mark.parametrize(("template", "fragment"), [b[1:] for b in BOMBS], ids=[b[0] for b in BOMBS])
+def test_a_template_over_the_sandbox_bounds_fails_its_step_located(user: Any, template: str,
+                                                                    fragment: str) -> None:
+    steps = {"parameters": {"n": {"type": "integer", "default": 1}},
+             "steps": [{"id": "first", "agent_id": "sh", "prompt_template": "echo ok"},
+                       {"id": "bomb", "agent_id": "sh", "prompt_template": template}]}
+    _edit(user, None, yaml.safe_dump(steps, sort_keys=False))
+    assert user.baton("config", "validate").returncode == 0  # not constant: only the run can tell
+    ran = user.baton("run", "x", "--json", timeout=120)
+    assert ran.returncode == 1, ran.stderr
+    assert "Traceback" not in ran.stdout + ran.stderr
+    result = json_of(ran.stdout)
+    assert result["status"] == "failed"
+    steps_by_id = {s["step_id"]: s for s in result["steps"]}
+    assert steps_by_id["first"]["status"] == "completed"
+    error = result["outputs"]["bomb"]["error"]
+    where = (user.root / WORKFLOW_FILE).read_text().splitlines().index("- id: bomb") + 3
+    assert error.startswith(f"{WORKFLOW_FILE}:{where}:"), error
+    assert "step bomb: prompt_template:" in error and fragment in error, error
+    status = user.baton("status", "--json")
+    assert "Traceback" not in status.stderr and json_of(status.stdout)["status"] == "failed"

@@ -308,47 +308,59 @@ class ApiAgent(AgentBase, ABC):
         outcome = CallOutcome()
         base_error = getattr(sdk, self.sdk_base_error)
         try:
-            async with asyncio.timeout(request.timeout_seconds):
-                await self.call(sdk, request, buffer, transcript, outcome, max_tokens)
-        except TimeoutError:
-            raise AgentTimeout(
-                f"agent {self.agent.id!r} ({self.label}) gave no complete answer within "
-                f"{request.timeout_seconds:g}s; the request was abandoned",
-                agent_id=self.agent.id,
-            ) from None
-        except base_error as exc:
-            raise self.error_from(sdk, exc) from None
-        finally:
-            await buffer.flush()
-            transcript.close()
-        if outcome.refusal and not outcome.text:
-            raise AgentFailed(
-                f"agent {self.agent.id!r} ({self.label}): the model refused: "
-                f"{redactor().redact_text(outcome.refusal)[:400]}",
-                retryable=False,
-                agent_id=self.agent.id,
+            try:
+                async with asyncio.timeout(request.timeout_seconds):
+                    await self.call(sdk, request, buffer, transcript, outcome, max_tokens)
+            except TimeoutError:
+                raise AgentTimeout(
+                    f"agent {self.agent.id!r} ({self.label}) gave no complete answer within "
+                    f"{request.timeout_seconds:g}s; the request was abandoned",
+                    agent_id=self.agent.id,
+                ) from None
+            except base_error as exc:
+                raise self.error_from(sdk, exc) from None
+            finally:
+                await buffer.flush()
+                transcript.close()
+            if outcome.refusal and not outcome.text:
+                raise AgentFailed(
+                    f"agent {self.agent.id!r} ({self.label}): the model refused: "
+                    f"{redactor().redact_text(outcome.refusal)[:400]}",
+                    retryable=False,
+                    agent_id=self.agent.id,
+                )
+            model = outcome.model or self.agent.model
+            answer = self._structured(request, outcome)
+            text = outcome.text if outcome.text or not outcome.has_json else json.dumps(outcome.json)
+            metadata: dict[str, Any] = {
+                "response_id": outcome.response_id,
+                "stop_reason": outcome.stop_reason,
+                "base_url": self.base_url,
+            }
+            return AgentResult(
+                text=text,
+                json=answer,
+                usage=outcome.usage,
+                cost_usd=price(model, outcome.usage, self.config.get("prices")),
+                session_id=None,
+                exit_code=None,
+                files_changed=[],
+                duration_seconds=time.monotonic() - started,
+                transcript_path=str(transcript.path) if transcript.path else None,
+                model=model,
+                metadata={k: v for k, v in metadata.items() if v is not None},
             )
-        model = outcome.model or self.agent.model
-        answer = self._structured(request, outcome)
-        text = outcome.text if outcome.text or not outcome.has_json else json.dumps(outcome.json)
-        metadata: dict[str, Any] = {
-            "response_id": outcome.response_id,
-            "stop_reason": outcome.stop_reason,
-            "base_url": self.base_url,
-        }
-        return AgentResult(
-            text=text,
-            json=answer,
-            usage=outcome.usage,
-            cost_usd=price(model, outcome.usage, self.config.get("prices")),
-            session_id=None,
-            exit_code=None,
-            files_changed=[],
-            duration_seconds=time.monotonic() - started,
-            transcript_path=str(transcript.path) if transcript.path else None,
-            model=model,
-            metadata={k: v for k, v in metadata.items() if v is not None},
-        )
+        except AgentError as exc:
+            self._bill(outcome, exc)
+            raise
+
+    def _bill(self, outcome: CallOutcome, exc: AgentError) -> None:
+        """Attach what the failed call cost when the model had already billed tokens for it
+        (an invalid or refused answer, a timeout or error after usage was streamed)."""
+        usage = outcome.usage
+        billed = usage.total_tokens or usage.cache_read_tokens or usage.cache_write_tokens
+        if billed and not exc.usage.total_tokens and exc.cost_usd is None:
+            exc.billed(usage, price(outcome.model or self.agent.model, usage, self.config.get("prices")))
 
     def _structured(self, request: AgentRequest, outcome: CallOutcome) -> Any:
         if request.output_schema is None:

@@ -56,6 +56,8 @@ global:
   max_concurrent_executions: 10
   default_timeout_seconds: 300     # per step; each step may set timeout_seconds (10..3600)
   # database_url: postgresql://baton@localhost/baton   # default: .baton/baton.db (SQLite)
+  # artifacts_dir: .baton/artifacts  # prompts, transcripts, traces; inside the project, or an
+  #                                  # absolute directory outside the system's (/etc, /proc, /usr...)
   cache:
     enabled: true                  # identical prompts to the same agent reuse the answer
   # budget:

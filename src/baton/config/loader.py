@@ -55,6 +55,7 @@ class LoadedConfig:
     sources: tuple[Path, ...] = ()
     text: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    locator: Locator | None = field(default=None, repr=False, compare=False)
     _workflows: dict[str, Workflow] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -75,6 +76,19 @@ class LoadedConfig:
             raise WorkflowNotFound(workflow_id, self.workflow_ids)
         self._workflows[workflow_id] = workflow
         return workflow
+
+    def locate(self, path: FieldPath) -> str | None:
+        """``file:line:col`` of the setting at ``path`` (as written), or None if no file sets it."""
+        node: Any = self.data
+        for seg in path:
+            present = seg in node if isinstance(node, dict) else (
+                isinstance(node, list) and isinstance(seg, int) and 0 <= seg < len(node))
+            if not present:
+                return None
+            node = node[seg]
+        if self.locator is None:
+            return None
+        return self.locator.error(ConfigValidationError, "", path).location
 
     def agent(self, agent_id: str) -> Agent:
         """The runtime Agent for ``agent_id`` (a fresh object); AgentNotFound lists the ids."""
@@ -224,7 +238,7 @@ class _Load:
             self.sources.extend(prompts)
         data = self._resolve_paths(data, layers, root)
         try:
-            configuration = Configuration.model_validate(data)
+            configuration = Configuration.model_validate(data, context={"root": root})
         except ValidationError as exc:
             raise validation_error(exc, data, locator) from None
         return LoadedConfig(
@@ -234,6 +248,7 @@ class _Load:
             sources=tuple(self.sources),
             text=text,
             data=data,
+            locator=locator,
         )
 
     def store_location(self, path: Path | None) -> StoreLocation | None:

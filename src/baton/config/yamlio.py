@@ -61,6 +61,28 @@ class _DuplicateKey(Exception):
         self.first = first
 
 
+class _BadScalar(Exception):
+    def __init__(self, message: str, mark: yaml.Mark) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+def _scalar(node: ScalarNode, loader: _Loader) -> Any:
+    """A scalar PyYAML's safe constructor builds; a value Python refuses is a located error."""
+    try:
+        if node.tag == _INT_TAG and node.value.isdigit() and (node.value[0] != "0" or node.value == "0"):
+            return int(node.value)
+        return loader.construct_object(node, deep=True)
+    except ValueError as exc:
+        digits = sum(c.isdigit() for c in str(node.value))
+        if digits > 4000:
+            raise _BadScalar(f"a number of {digits:,} digits; numbers here have at most 4,000 digits",
+                             node.start_mark) from None
+        raise _BadScalar(f"cannot read {str(node.value)[:40]!r} as a {node.tag.rsplit(':', 1)[-1]}: {exc}",
+                         node.start_mark) from None
+
+
 class _Loader(_BaseLoader):
     """The safe loader, refusing duplicate keys in a mapping, with cached tag resolution."""
 
@@ -148,6 +170,9 @@ def parse(text: str, shown: str) -> Any:
             column=dup.mark.column + 1,
             field_path=format_path(_path_of_key(text, dup.mark)) or None,
         ) from None
+    except _BadScalar as bad:
+        raise ConfigFileError(bad.message, file=shown, line=bad.mark.line + 1, column=bad.mark.column + 1,
+                              field_path=format_path(_path_of_value(text, bad.mark)) or None) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, shown) from None
     except yaml.reader.ReaderError as exc:
@@ -198,9 +223,8 @@ def _build(node: Node, loader: _Loader, memo: dict[int, Any] | None) -> Any:
             return None
         if tag == _BOOL_TAG:
             return _BOOLS[node.value.lower()]
-        if tag == _INT_TAG and node.value.isdigit() and (node.value[0] != "0" or node.value == "0"):
-            return int(node.value)
-        return loader.construct_object(node, deep=True)
+        assert isinstance(node, ScalarNode)
+        return _scalar(node, loader)
     if memo is not None and id(node) in memo:
         return memo[id(node)]
     if kind is MappingNode and node.tag == _MAP_TAG:
@@ -392,20 +416,34 @@ def _mark(node: Node) -> tuple[int, int]:
 
 def _path_of_key(text: str, mark: yaml.Mark) -> FieldPath:
     """The field path of the key node that starts at ``mark``."""
+    return _path_at(text, mark, keys=True)
+
+
+def _path_of_value(text: str, mark: yaml.Mark) -> FieldPath:
+    """The field path of the value node that starts at ``mark``."""
+    return _path_at(text, mark, keys=False)
+
+
+def _path_at(text: str, mark: yaml.Mark, *, keys: bool) -> FieldPath:
     root = compose(text)
     if root is None:
         return ()
+
+    def at(node: Node) -> bool:
+        return node.start_mark.line == mark.line and node.start_mark.column == mark.column
 
     def walk(node: Node, path: FieldPath) -> FieldPath | None:
         if isinstance(node, MappingNode):
             for key, value in node.value:
                 here = (*path, str(key.value) if isinstance(key, ScalarNode) else "?")
-                if key.start_mark.line == mark.line and key.start_mark.column == mark.column:
+                if at(key if keys else value):
                     return here
                 if (found := walk(value, here)) is not None:
                     return found
         elif isinstance(node, SequenceNode):
             for i, item in enumerate(node.value):
+                if not keys and at(item):
+                    return (*path, i)
                 if (found := walk(item, (*path, i))) is not None:
                     return found
         return None

@@ -146,6 +146,7 @@ class Baton:
         workflows: Mapping[str, Workflow] | None = None,
         observers: Sequence[Callable[[ev.Event], None]] = (),
         config_path: Path | None = None,
+        locate: Callable[[tuple[str | int, ...]], str | None] | None = None,
     ) -> None:
         self.configuration = configuration
         self.store = store
@@ -176,6 +177,7 @@ class Baton:
             rate_limiter=RateLimiter(self.clock),
             quotas=DailyQuotas(store, g.quotas, self.clock) if g.quotas.active else None,
             protected=(self.root / "baton.yaml", self.root / ".baton"),
+            locate=locate,
         )
         self.executor = StepExecutor(self.services)
         self._slots: asyncio.Semaphore | None = None
@@ -202,7 +204,7 @@ class Baton:
         store = open_store(loaded.configuration.global_.database_url, base_dir=loaded.root)
         observers = [*kwargs.pop("observers", ()), *setup(loaded.configuration, loaded.root)]
         return cls(loaded.configuration, store, root=loaded.root, observers=observers,
-                   config_path=loaded.path, **kwargs)
+                   config_path=loaded.path, locate=loaded.locate, **kwargs)
 
     # -- lookups -----------------------------------------------------------------------------
     def workflow(self, workflow_id: str) -> Workflow:

@@ -109,4 +109,16 @@ class WorkspaceError(EngineError):
 
 
 class TemplateRenderError(EngineError):
-    """A prompt template or condition could not be rendered for a step."""
+    """A prompt template or condition could not be rendered for a step.
+
+    ``step_id`` and ``field`` (the path below the step: ``("prompt_template",)``,
+    ``("next", 0, "when")``) say which template it was, so the failure can be located in the
+    workflow's file; ``located`` is true once the message says where.
+    """
+
+    def __init__(self, message: str, *, step_id: str | None = None,
+                 field: tuple[str | int, ...] | None = None) -> None:
+        super().__init__(message)
+        self.step_id = step_id
+        self.field = field
+        self.located = False

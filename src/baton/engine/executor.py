@@ -73,6 +73,8 @@ class Services:
     quotas: DailyQuotas | None = None
     # Baton's own configuration and state (baton.yaml, .baton/): no agent step may change them.
     protected: tuple[Path, ...] = ()
+    # ``file:line:col`` of a configuration setting (a field path), when it came from a file
+    locate: Callable[[tuple[str | int, ...]], str | None] | None = None
     _adapters: dict[str, AgentAdapter] = field(default_factory=dict, init=False, repr=False)
     _registry: dict[str, tuple[float, str | None]] = field(default_factory=dict, init=False, repr=False)
 
@@ -426,6 +428,8 @@ class StepExecutor:
         er.statuses[step.id] = StepStatus.FAILED
         prev = er.runs.get(step.id)
         usage, cost = er.billed.get(step.id, (Usage(), 0.0))
+        if isinstance(exc, TemplateRenderError):
+            exc = self._located(er, step, exc)
         output = {"status": "failed", "error": str(exc), "error_type": type(exc).__name__,
                   "exit_code": getattr(exc, "exit_code", None), "text": getattr(exc, "output", ""),
                   "allowed": step.allow_failure, "usage": usage.as_dict(), "cost_usd": cost}
@@ -441,6 +445,20 @@ class StepExecutor:
             error_type=type(exc).__name__, error=str(exc), allowed=step.allow_failure,
             attempts=attempts, usage=usage.as_dict(), cost_usd=cost))
         return StepStatus.FAILED
+
+    def _located(self, er: ExecutionRun, step: WorkflowStep,
+                 exc: TemplateRenderError) -> TemplateRenderError:
+        """``exc`` prefixed with where the failing template is written (``file:line:col``)."""
+        if self.s.locate is None or exc.field is None or exc.located:
+            return exc
+        index = next((i for i, s in enumerate(er.workflow.steps) if s.id == step.id), None)
+        where = None if index is None else self.s.locate(
+            ("workflows", er.workflow.id, "steps", index, *exc.field))
+        if where is None:
+            return exc
+        located = TemplateRenderError(f"{where} {exc}", step_id=exc.step_id, field=exc.field)
+        located.located = True
+        return located
 
     def skip(self, er: ExecutionRun, step: WorkflowStep, reason: str) -> None:
         now = self.s.clock.now()

@@ -36,10 +36,9 @@ from baton.engine.graph_errors import ApprovalRejected, GraphBuildError, LoopLim
 from baton.engine.graph_state import GraphState, usage_delta
 from baton.engine.simple import skip_reason
 from baton.engine.state import ExecutionRun
-from baton.engine.templates import evaluate, step_context
+from baton.engine.templates import evaluate, render_text, step_context
 from baton.models import StepRun, StepStatus, Workflow, WorkflowStep
 from baton.models.graph_rules import END, max_steps, shortest_cycle, topology
-from baton.models.templating import compile_template
 from baton.wording import counted
 
 Node = Callable[[GraphState, RunnableConfig], Awaitable[dict[str, Any]]]
@@ -220,8 +219,9 @@ class StepNodes:
         assert step.approval is not None
         try:
             ctx = step_context(step, er.base_context(), er.statuses)
-            return str(compile_template(step.approval.message).render(ctx))
-        except (TemplateError, TemplateRenderError, TypeError, ValueError, AttributeError):
+            return render_text(step.approval.message, ctx)
+        except (TemplateError, TemplateRenderError, TypeError, ValueError, AttributeError, ArithmeticError,
+                RecursionError, MemoryError):
             return step.approval.message
 
     @staticmethod
@@ -270,7 +270,8 @@ class StepNodes:
         try:
             ctx = step_context(step, base, statuses)
             for j, route in enumerate(step.next):
-                if route.when is None or evaluate(route.when, ctx, what=f"step {step.id} next[{j}].when"):
+                if route.when is None or evaluate(route.when, ctx, what=f"step {step.id} next[{j}].when",
+                                                      field=("next", j, "when")):
                     return j
         except TemplateRenderError as exc:
             rt.executor.fail(er, step, er.runs[step.id].agent_id if step.id in er.runs else None, exc, 0)

@@ -18,7 +18,13 @@ from jinja2 import TemplateError
 from baton.engine.errors import TemplateRenderError
 from baton.engine.shellscript import UnsafeSubstitution, substitute
 from baton.models import StepStatus, WorkflowStep
+from baton.models.sandbox import render_budget
 from baton.models.templating import collect_shell_values, compile_expression, compile_template
+
+# Besides Jinja's own errors: what a template can raise from the values it computes with, and
+# what a template that runs out of stack or memory despite the sandbox's bounds raises.
+_RUNTIME_ERRORS = (TypeError, ValueError, AttributeError, KeyError, ArithmeticError, RecursionError,
+                   MemoryError)
 
 _MISSING = object()
 
@@ -75,23 +81,39 @@ def render_script(step: WorkflowStep, context: Mapping[str, Any]) -> tuple[str, 
     try:
         return substitute(text, values)
     except UnsafeSubstitution as exc:
-        raise TemplateRenderError(f"step {step.id}: prompt_template: {exc}") from None
+        raise TemplateRenderError(f"step {step.id}: prompt_template: {exc}", step_id=step.id,
+                                 field=("prompt_template",)) from None
 
 
 def _render(step: WorkflowStep, context: Mapping[str, Any], *, shell: bool) -> str:
     try:
-        return str(compile_template(step.prompt_template, shell).render(context))
-    except TemplateError as exc:
-        raise TemplateRenderError(f"step {step.id}: prompt_template: {exc}") from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise TemplateRenderError(f"step {step.id}: prompt_template: {exc}") from None
+        return render_text(step.prompt_template, context, shell=shell)
+    except (TemplateError, *_RUNTIME_ERRORS) as exc:
+        raise TemplateRenderError(f"step {step.id}: prompt_template: {_reason(exc)}",
+                                  step_id=step.id, field=("prompt_template",)) from None
 
 
-def evaluate(expression: str, context: Mapping[str, Any], *, what: str) -> bool:
-    """Evaluate a condition or route expression to a bool."""
+def render_text(source: str, context: Mapping[str, Any], *, shell: bool = False) -> str:
+    """Render ``source`` within one render budget (see :mod:`baton.models.sandbox`)."""
+    with render_budget():
+        return str(compile_template(source, shell).render(context))
+
+
+def evaluate(expression: str, context: Mapping[str, Any], *, what: str,
+             field: tuple[str | int, ...] = ("condition",)) -> bool:
+    """Evaluate a condition or route expression to a bool (``what`` names it, e.g. ``step x condition``)."""
     try:
-        return bool(compile_expression(expression)(**context))
-    except TemplateError as exc:
-        raise TemplateRenderError(f"{what}: {expression!r}: {exc}") from None
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:
-        raise TemplateRenderError(f"{what}: {expression!r}: {exc}") from None
+        with render_budget():
+            return bool(compile_expression(expression)(**context))
+    except (TemplateError, *_RUNTIME_ERRORS) as exc:
+        step_id = what.split()[1] if what.startswith("step ") else None
+        raise TemplateRenderError(f"{what}: {expression!r}: {_reason(exc)}", step_id=step_id,
+                                  field=field) from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "template recursion is too deep"
+    if isinstance(exc, MemoryError):
+        return "template ran out of memory"
+    return str(exc) or type(exc).__name__

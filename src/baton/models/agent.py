@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from baton.models.enums import AgentInterface, AgentStatus, Isolation
 from baton.models.permissions import Permissions
+from baton.models.values import MAX_NESTING, http_url_problem, one_line, too_deep
 
 ID_PATTERN = r"^[a-z][a-z0-9_-]*$"
 
@@ -48,7 +49,7 @@ ACP_PRESETS = ("anthropic", "openai", "github", "google")
 _API_CREDENTIAL_OPTIONAL = {"openai-compatible", "shell", "scripted", "acp", "replay"}
 
 
-def _rule_error(path: tuple[str, ...], message: str) -> PydanticCustomError:
+def _rule_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
     # Same shape as baton.models.workflow.rule_error (which imports this module).
     return PydanticCustomError("baton_rule", "{message}", {"message": message, "path": list(path)})
 
@@ -79,6 +80,19 @@ class AgentConfig(BaseModel):
     # Calls started per minute at most (a token bucket; further calls queue), None = no limit.
     requests_per_minute: float | None = Field(default=None, gt=0, le=100_000)
     permissions: Permissions | None = None
+
+    _name_one_line = field_validator("name")(one_line)
+
+    @field_validator("config")
+    @classmethod
+    def _config_values(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if (deep := too_deep(value)) is not None:
+            raise _rule_error(deep,
+                              f"nested more than {MAX_NESTING} levels deep")
+        if "base_url" in value and value["base_url"] is not None and (
+                problem := http_url_problem(value["base_url"])):
+            raise _rule_error(("base_url",), problem)
+        return value
 
     @field_validator("provider")
     @classmethod

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from baton.models.agent import ID_PATTERN, AgentConfig
 from baton.models.mcp import McpServeConfig, McpServerConfig
+from baton.models.values import SYSTEM_DIRS, inside, one_line, system_dir
 from baton.models.workflow import WorkflowConfig, rule_error
 
 SEMVER = re.compile(
@@ -78,6 +80,22 @@ class GlobalConfig(BaseModel):
     worktrees: bool = False
     # refuse to run (CLI, API, workers) a configuration edited since `baton config apply`
     require_applied_config: bool = False
+
+    @field_validator("artifacts_dir")
+    @classmethod
+    def _artifacts_not_system(cls, value: str, info: ValidationInfo) -> str:
+        path = os.path.expanduser(value)
+        root = (info.context or {}).get("root") if isinstance(info.context, dict) else None
+        if root is not None and inside(path, str(root)):
+            return value
+        if os.path.isabs(path) and (system := system_dir(path)) is not None:
+            raise ValueError(
+                f"{value!r} is in the system directory {system}; artifacts go inside the project "
+                "(the default .baton/artifacts, or any path inside it) or in an absolute directory "
+                "you can write outside the system's own (" + ", ".join(SYSTEM_DIRS) + "), "
+                "e.g. /srv/baton/artifacts"
+            )
+        return value
 
     def artifacts_path(self, root: Path) -> Path:
         """Where executions keep their artifacts: ``artifacts_dir`` resolved against ``root``."""
@@ -151,6 +169,8 @@ class ApiToken(BaseModel):
 
     name: str = Field(min_length=1, max_length=200)
     role: ApiRole
+
+    _name_one_line = field_validator("name")(one_line)
     token_sha256: str
     rate_limit: RateLimitConfig | None = None  # default: api.rate_limit
 
@@ -230,7 +250,7 @@ class Configuration(BaseModel):
     @field_validator("version", mode="before")
     @classmethod
     def _semver(cls, value: Any) -> Any:
-        if not isinstance(value, str) or not SEMVER.match(value):
+        if not isinstance(value, str) or not SEMVER.fullmatch(value):
             raise ValueError(f"{value!r} is not a semantic version like \"1.0.0\"")
         return value
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from baton.models.sandbox import BoundedSandbox, constant_problem, count_output
 
 
 class Raw(str):
@@ -38,6 +39,11 @@ def _to_text(value: Any) -> str:
     if value is None:
         return ""
     return str(value)
+
+
+def _shown(value: Any) -> str:
+    """``value`` as substituted text, charged to the render's output budget."""
+    return count_output(_to_text(value))
 
 
 # A shell template renders each substituted value as a sentinel naming its index in the
@@ -62,19 +68,21 @@ def collect_shell_values() -> Iterator[list[str]]:
 
 def _shell_finalize(value: Any) -> str:
     if isinstance(value, Raw):
-        return str(value).replace("\x00", "\ufffd")
+        return count_output(str(value)).replace("\x00", "\ufffd")
     values = _shell_values.get()
     if values is None:
         raise RuntimeError("shell templates render through baton.engine.templates.render_script")
-    values.append(_to_text(value))
+    values.append(_shown(value))
     return f"{SENTINEL_START}{len(values) - 1}{SENTINEL_END}"
 
 
 def _plain_finalize(value: Any) -> str:
-    return _to_text(value)
+    return _shown(value)
 
 
 def _tojson(value: Any, indent: int | None = None) -> str:
+    if indent is not None and not 0 <= indent <= 16:
+        raise ValueError("tojson: indent must be between 0 and 16")
     return json.dumps(value, ensure_ascii=False, indent=indent, default=str)
 
 
@@ -86,8 +94,8 @@ def _unavailable(*_args: Any, **_kwargs: Any) -> bool:
 CONDITION_HELPERS = ("failed", "succeeded", "skipped", "always", "status")
 
 
-def _make_env(shell: bool) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+def _make_env(shell: bool) -> BoundedSandbox:
+    env = BoundedSandbox(
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=True,
@@ -103,9 +111,24 @@ def _make_env(shell: bool) -> ImmutableSandboxedEnvironment:
 
 
 @lru_cache(maxsize=2)
-def environment(shell: bool = False) -> ImmutableSandboxedEnvironment:
+def environment(shell: bool = False) -> BoundedSandbox:
     """The sandboxed environment; ``shell=True`` marks every substituted value (see SENTINEL_START)."""
     return _make_env(shell)
+
+
+_LOADERS = (nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)
+_TAGS = {nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "from ... import",
+         nodes.Extends: "extends"}
+
+
+def _static_problem(ast: nodes.Node) -> str | None:
+    """What is wrong with a parsed template before it runs: loading other templates,
+    unknown filters and tests, constant expressions over the sandbox's bounds."""
+    for node in ast.find_all(_LOADERS):
+        return (f"line {node.lineno}: {{% {_TAGS[type(node)]} %}} is not supported: a step's template "
+                "cannot load other templates; put shared text in .baton/prompts/ and use "
+                "prompt_template: \"@prompts/NAME\"")
+    return _unknown_names(ast) or constant_problem(ast)
 
 
 def _unknown_names(ast: nodes.Node) -> str | None:
@@ -134,7 +157,7 @@ def template_error(source: str) -> str | None:
         ast = environment(False).parse(source)
     except TemplateSyntaxError as exc:
         return f"line {exc.lineno}: {exc.message}" if exc.lineno else str(exc.message)
-    return _unknown_names(ast)
+    return _static_problem(ast)
 
 
 @lru_cache(maxsize=4096)
@@ -149,7 +172,7 @@ def expression_error(source: str) -> str | None:
             raise TemplateSyntaxError(f"unexpected {token.value!r}", token.lineno, None, None)
     except TemplateSyntaxError as exc:
         return str(exc.message)
-    return _unknown_names(expr)
+    return _unknown_names(expr) or constant_problem(expr)
 
 
 class _Literal:

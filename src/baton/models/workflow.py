@@ -17,6 +17,7 @@ from baton.models.enums import WorkflowType
 from baton.models.errors import ParameterError
 from baton.models.permissions import Permissions
 from baton.models.templating import expression_error, template_error
+from baton.models.values import MAX_NESTING, one_line, too_deep
 
 RetryClass = Literal["timeout", "rate_limited", "agent_error", "invalid_output"]
 _ALL_RETRY_CLASSES: tuple[RetryClass, ...] = ("timeout", "rate_limited", "agent_error", "invalid_output")
@@ -32,6 +33,13 @@ def rule_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError
     appends ``ctx['path']`` so the user sees the exact field (``steps[2].dependencies``).
     """
     return PydanticCustomError("baton_rule", "{message}", {"message": message, "path": list(path)})
+
+
+def _shallow(value: Any) -> Any:
+    """Refuse free-form values nested deeper than MAX_NESTING levels."""
+    if (deep := too_deep(value)) is not None:
+        raise rule_error(deep, f"nested more than {MAX_NESTING} levels deep")
+    return value
 
 
 def _now() -> datetime:
@@ -115,6 +123,9 @@ class WorkflowStep(BaseModel):
     # "server:tool"; checked before the workflow runs (baton.integrations.mcp).
     required_tools: list[str] = Field(default_factory=list)
 
+    _name_one_line = field_validator("name")(one_line)
+    _schema_depth = field_validator("output_schema")(_shallow)
+
     @field_validator("id")
     @classmethod
     def _id_pattern(cls, value: str) -> str:
@@ -181,6 +192,16 @@ class WorkflowStep(BaseModel):
         return self.output_key or self.id.replace("-", "_")
 
 
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
 class ParameterSpec(BaseModel):
     """One workflow parameter: a small JSON-Schema subset."""
 
@@ -191,6 +212,20 @@ class ParameterSpec(BaseModel):
     default: Any = None
     enum: list[Any] | None = None
     required: bool = False
+
+    _value_depth = field_validator("default", "enum")(_shallow)
+
+    @model_validator(mode="after")
+    def _default_fits(self) -> ParameterSpec:
+        if self.enum is not None and not self.enum:
+            raise rule_error(("enum",), "enum must list at least one value")
+        for where, value in ((("default",), self.default),
+                             *((("enum", i), v) for i, v in enumerate(self.enum or []))):
+            if value is not None and not _JSON_TYPES[self.type](value):
+                raise rule_error(where, f"{value!r} is not of type {self.type}")
+        if self.default is not None and self.enum is not None and self.default not in self.enum:
+            raise rule_error(("default",), f"{self.default!r} is not one of the enum values {self.enum!r}")
+        return self
 
 
 class WorkflowConfig(BaseModel):
@@ -206,6 +241,9 @@ class WorkflowConfig(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     metadata: dict[str, Any] = Field(default_factory=dict)
     graph: str | None = None
+
+    _name_one_line = field_validator("name")(one_line)
+    _free_form_depth = field_validator("config", "metadata")(_shallow)
 
     @model_validator(mode="after")
     def _structure(self) -> WorkflowConfig:
@@ -233,6 +271,11 @@ class WorkflowConfig(BaseModel):
                     raise rule_error(("steps", i, "dependencies"), f"unknown step {dep!r}")
                 if dep == step.id:
                     raise rule_error(("steps", i, "dependencies"), "a step cannot depend on itself")
+        if self.graph is None:
+            from baton.models.references import reference_errors
+
+            for path, message in reference_errors(self.steps)[:1]:
+                raise rule_error(("steps", *path), message)
         if self.type is WorkflowType.SIMPLE:
             cycle = find_cycle(self.steps)
             if cycle:

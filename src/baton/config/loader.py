@@ -34,6 +34,7 @@ from baton.config.parsecache import ParseCache, ParsedFile
 from baton.config.yamlio import FieldPath, compose, locate, read_text
 
 if TYPE_CHECKING:
+    from baton.config.diagnostics import Locator
     from baton.models import Agent, Configuration, Workflow
 
 CONFIG_FILENAME = "baton.yaml"

@@ -187,9 +187,11 @@ def test_a_number_without_github_access_is_a_one_line_error(tmp_path: Path, gith
     work, _, _, _ = setup_project(tmp_path, github)
     result = baton(["run", "issue-to-pr", "--repo", str(work), "--issue", "3"], tmp_path / "project")
     assert result.returncode == 2
-    assert result.stderr.strip() == (
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(
         "error: issue 3 is a number: set GITHUB_TOKEN so Baton can read it, or pass the issue's text instead"
     )
+    assert "issue-to-pr needs GitHub" in result.stderr
 
 
 def test_baton_implement_comment_runs_issue_to_pr_through_the_action(

@@ -7,9 +7,11 @@ audit log and the dispatcher that queues executions for the workers.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -41,6 +43,8 @@ from baton.engine import Baton
 from baton.engine.errors import ExecutionNotFound
 from baton.engine.graph_approval import record_decision
 from baton.engine.lookup import resolve_execution_id
+from baton.errors import BatonError
+from baton.integrations import hooks
 from baton.models import Agent, AgentInterface, Configuration, ExecutionStatus, LogLevel, StepStatus, Trigger
 from baton.models.errors import IllegalTransition
 from baton.models.execution import new_id, step_totals
@@ -51,6 +55,7 @@ from baton.workers.dbos_runtime import Dispatcher
 from baton.workers.submissions import Submission, SubmissionStore
 from baton.workspace.remote import ACCEPTED, RepoNotAllowed, parse_repo
 
+log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 _FINISHED_STEP = frozenset(
     {StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED, StepStatus.CANCELLED}
@@ -109,7 +114,8 @@ class ApiService:
                 "the Idempotency-Key header and idempotency_key in the body differ",
             )
         digest = _request_hash(body)
-        repo = self._check_repo(body.repo) if body.repo is not None else None
+        asked = body.repo if body.repo is not None else self._workspace_from(body)
+        repo = self._check_repo(asked) if asked is not None else None
         execution_id = new_id()
         sub = Submission(
             execution_id=execution_id,
@@ -128,9 +134,10 @@ class ApiService:
         if holder is not None:
             return self._replay(holder, digest)
         try:
-            workspace = self._workspace(body, execution_id)
+            workspace = self._workspace(body, execution_id, repo)
+            parameters = self._prepared(body, repo, workspace)
             ctx = self.baton.submit(
-                body.workflow_id, body.parameters, workspace_dir=workspace, execution_id=execution_id,
+                body.workflow_id, parameters, workspace_dir=workspace, execution_id=execution_id,
                 trigger=trigger,
             )
         except BaseException:
@@ -192,8 +199,39 @@ class ApiService:
             },
         )
 
-    def _workspace(self, body: ExecutionCreate, execution_id: str) -> str | None:
-        if body.repo is not None:
+    def _prepared(self, body: ExecutionCreate, repo: str | None, workspace: str | None) -> dict[str, Any]:
+        """The parameters of a built-in workflow after its prepare hook (issue text, pull request
+        context), as ``baton run`` has them; 422 naming the reason when it cannot be prepared.
+
+        The workspace stays the request's own (``repo`` / ``workspace_dir``); the worker that
+        runs the execution publishes it.
+        """
+        workflow = self.baton.workflow(body.workflow_id)
+        if not hooks.has_hooks(workflow):
+            return dict(body.parameters)
+        local = Path(workspace) if workspace is not None and repo is None else None
+        try:
+            prepared = asyncio.run(hooks.prepare(self.baton, workflow, body.parameters, local,
+                                                 remote=repo or ""))  # the workspace is the request's
+        except BatonError as exc:
+            raise Problem(422, "workflow-not-prepared", "Workflow cannot be prepared",
+                          f"{body.workflow_id}: {' '.join(str(exc).split())}") from None
+        for note in prepared.notes:
+            log.info("%s: %s", body.workflow_id, note)
+        return prepared.params
+
+    def _workspace_from(self, body: ExecutionCreate) -> str | None:
+        """The repository a built-in workflow names in its ``workspace_from`` parameter
+        (issue-to-pr's ``repo``), when the request gives no workspace of its own: checked and
+        cloned like the request's ``repo``."""
+        if body.workspace_dir is not None:
+            return None
+        source = self.baton.workflow(body.workflow_id).config.get("workspace_from")
+        value = str(body.parameters.get(source) or "") if source else ""
+        return value if value not in ("", ".") else None
+
+    def _workspace(self, body: ExecutionCreate, execution_id: str, repo: str | None) -> str | None:
+        if repo is not None:
             checkouts = self._path(self.configuration.api.checkouts_dir)
             target = checkouts / execution_id
             target.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,8 @@ from baton.agents.acp_client import HUMAN
 from baton.agents.acp_policy import PermissionDecision
 from baton.engine import events as ev
 from baton.engine.core import Baton, ExecutionHandle
+from baton.errors import BatonError
+from baton.integrations import hooks
 from baton.models import Trigger
 
 OpenBaton = Callable[[Path], Baton]
@@ -161,21 +163,30 @@ class BatonAcpAgent:
         status = dict.fromkeys(steps, "pending")
         token = HUMAN.set(self._asker(session_id))
         try:
-            handle = baton.run(asked.workflow, asked.params, workspace_dir=session.cwd, trigger=Trigger.ACP)
+            handle, prepared = await hooks.start(baton, asked.workflow, asked.params, Path(session.cwd),
+                                                 trigger=Trigger.ACP)
         except Exception as exc:
             await self._say(session_id, f"{exc}\n")
             return PromptResponse(stop_reason="end_turn")
         finally:
             HUMAN.reset(token)
         session.handle = handle
+        for note in prepared.notes:
+            await self._say(session_id, f"{note}\n")
         await self._say(session_id, f"Running {asked.workflow} (execution {handle.id})\n")
         await self._plan(session_id, steps, status)
         async for event in handle.events():
             await self._progress(session_id, event, steps, status)
         with suppress(asyncio.CancelledError):
-            result = await handle.wait()
+            try:
+                result, published = await hooks.finish(baton, handle)
+            except BatonError as exc:  # the run ended; publishing it failed
+                result, published = await handle.wait(), None
+                await self._say(session_id, f"publishing failed: {exc}\n")
             await self._say(session_id, f"{asked.workflow} {result.status.value}"
                                         f"{': ' + result.error if result.error else ''}\n")
+            for note in published.notes if published else []:
+                await self._say(session_id, f"{note}\n")
         session.handle = None
         if session.cancelled:
             return PromptResponse(stop_reason="cancelled")

@@ -21,6 +21,13 @@ is nothing to fix, :attr:`Prepared.nothing_to_do` says why and no run starts), a
 workflow is tagged with its author and ``author_association`` and kept only when
 ``github`` in the configuration trusts it (OWNER, MEMBER, COLLABORATOR or a listed login);
 what was left out is listed in the run's notes (the Action's job summary).
+
+Every front end goes through these two hooks, so a built-in workflow behaves the same
+whichever way it is started: ``baton run`` and the MCP and ACP servers call :func:`start`
+(prepare, then run in this process) and :func:`finish` (wait, then publish); the API
+prepares in :meth:`~baton.api.service.ApiService.submit` (its workspace comes from the
+request's ``repo``) and refuses with 422 what cannot be prepared, and the worker that runs
+the execution publishes it. Nothing is skipped silently.
 """
 
 from __future__ import annotations
@@ -52,13 +59,14 @@ from baton.integrations.github_review import (
     validate_review,
 )
 from baton.integrations.pr_context import ADDRESSED_MARKER, read_pull_state, rest_author
-from baton.models import ExecutionStatus, Workflow
+from baton.models import ExecutionStatus, Trigger, Workflow
 from baton.models.configuration import GitHubConfig
 from baton.wording import counted
 from baton.workspace.remote import RepoNotAllowed, fetch_args, parse_repo, transport_args
 
 if TYPE_CHECKING:
     from baton.engine import Baton, ExecutionResult
+    from baton.engine.core import ExecutionHandle
 
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 MAX_TITLE = 200
@@ -159,11 +167,15 @@ def github_client(env: Mapping[str, str], repository: str | None = None) -> GitH
     return GitHubClient(settings) if settings.has_credentials else None
 
 
-def repository_for(params: Mapping[str, Any], workspace: Path | None, env: Mapping[str, str]) -> str | None:
+def repository_for(
+    params: Mapping[str, Any], workspace: Path | None, env: Mapping[str, str], remote: str | None = None
+) -> str | None:
     if params.get("github_repo"):
         return str(params["github_repo"])
     if env.get("GITHUB_REPOSITORY"):
         return env["GITHUB_REPOSITORY"]
+    if remote:
+        return repository_from_remote(remote)
     if workspace is not None:
         try:
             return repository_from_remote(_git(workspace, "remote", "get-url", "origin").strip())
@@ -179,17 +191,25 @@ async def prepare(
     workspace_dir: Path | None,
     env: Mapping[str, str] | None = None,
     client: GitHubClient | None = None,
+    *,
+    remote: str | None = None,
 ) -> Prepared:
-    """Parameters and workspace for a run of ``workflow`` (see the module doc)."""
+    """Parameters and workspace for a run of ``workflow`` (see the module doc).
+
+    ``remote`` is the repository the workspace will be cloned from later (the API's request
+    ``repo``): ``workspace_from`` is then not checked out here, and the GitHub repository is
+    read from that URL when nothing else names it.
+    """
     env = os.environ if env is None else env
     out = Prepared(params=dict(params), workspace_dir=workspace_dir)
     source = workflow.config.get("workspace_from")
-    if source and out.params.get(source):
+    if source and out.params.get(source) and remote is None:
         repo = str(out.params[source])
         out.workspace_dir = await asyncio.to_thread(checkout, repo, baton.root / ".baton" / "repos")
     publish_kind = workflow.config.get("publish")
     if client is None and publish_kind in ("pull_request", "pr_fix", "review"):
-        client = github_client(env, repository_for(out.params, out.workspace_dir or Path.cwd(), env))
+        name = repository_for(out.params, out.workspace_dir or Path.cwd(), env, remote)
+        client = github_client(env, name)
     if client is not None and publish_kind in ("pull_request", "pr_fix", "review"):
         await _prefetch(out, publish_kind, client, env)
     trust = baton.configuration.github
@@ -202,6 +222,43 @@ async def prepare(
         if _truthy(out.params.get("incremental")):
             await _since_last_review(baton, workflow, out, client)
     return out
+
+
+def has_hooks(workflow: Workflow) -> bool:
+    """Whether ``workflow`` is prepared or published by Baton (a built-in with GitHub hooks)."""
+    return bool(workflow.config.get("publish") or workflow.config.get("workspace_from"))
+
+
+async def start(
+    baton: Baton,
+    workflow_id: str,
+    params: Mapping[str, Any],
+    workspace_dir: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    no_cache: bool = False,
+    trigger: Trigger = Trigger.PYTHON,
+) -> tuple[ExecutionHandle, Prepared]:
+    """Prepare ``workflow_id`` (when it has hooks) and start it in this process."""
+    workflow = baton.workflow(workflow_id)
+    prepared = (
+        await prepare(baton, workflow, params, workspace_dir, env)
+        if has_hooks(workflow)
+        else Prepared(params=dict(params), workspace_dir=workspace_dir)
+    )
+    handle = baton.run(workflow_id, prepared.params, workspace_dir=prepared.workspace_dir, no_cache=no_cache,
+                       trigger=trigger)
+    return handle, prepared
+
+
+async def finish(
+    baton: Baton, handle: ExecutionHandle, *, env: Mapping[str, str] | None = None
+) -> tuple[ExecutionResult, Published | None]:
+    """Wait for a started execution, then publish its results when its workflow publishes."""
+    result = await handle.wait()
+    if not handle.workflow.config.get("publish"):
+        return result, None
+    return result, await publish(baton, handle.workflow, result, env=env)
 
 
 async def _pr_author(out: Prepared, client: GitHubClient | None) -> None:
@@ -259,7 +316,8 @@ async def _issue_text(out: Prepared, client: GitHubClient | None, trust: GitHubC
     if client is None:
         raise HookError(
             f"issue {issue} is a number: set GITHUB_TOKEN so Baton can read it, "
-            "or pass the issue's text instead"
+            "or pass the issue's text instead (issue-to-pr needs GitHub to read an issue by number: "
+            "GITHUB_TOKEN, and GITHUB_REPOSITORY or parameters.github_repo, where Baton runs)"
         )
     data = await client.issue(int(issue))
     login, association = rest_author(data)
@@ -279,7 +337,10 @@ async def _pr_context(out: Prepared, client: GitHubClient | None, trust: GitHubC
     if not number.isdigit():
         raise HookError("pr-fix needs --pr NUMBER")
     if client is None:
-        raise HookError("pr-fix reads the pull request from GitHub: set GITHUB_TOKEN and GITHUB_REPOSITORY")
+        raise HookError(
+            "pr-fix needs GitHub: it reads the pull request's review comments and checks from GitHub; "
+            "set GITHUB_TOKEN and GITHUB_REPOSITORY (or parameters.github_repo) where Baton runs"
+        )
     state = await read_pull_state(client, int(number), trust)
     if state.head_repo != client.settings.repository:
         raise HookError(
@@ -563,7 +624,9 @@ __all__ = [
     "Prepared",
     "Published",
     "checkout",
+    "finish",
     "github_client",
+    "has_hooks",
     "last_reviewed_head",
     "open_pull_request",
     "prepare",
@@ -571,4 +634,5 @@ __all__ = [
     "pull_request_body",
     "recheck_pull",
     "reply_to_comments",
+    "start",
 ]

@@ -5,7 +5,11 @@ Tools:
 - ``list_workflows()`` — id, name, description, parameters (JSON Schema) and steps.
 - ``run_workflow(workflow_id, parameters={}, wait=False)`` — starts an execution in this
   server's process and returns its id at once; with ``wait`` it sends a progress
-  notification as each step finishes and returns when the execution ends.
+  notification as each step finishes and returns when the execution ends. A built-in
+  workflow is prepared and published as ``baton run`` does it
+  (:func:`baton.integrations.hooks.start` / :func:`~baton.integrations.hooks.finish`: issue
+  text fetched, branch pushed, pull request opened); what cannot be prepared (an issue
+  number without GitHub credentials) is a tool error saying why.
 - ``get_execution(execution_id)`` — status, error, steps, usage and cost.
 - ``get_logs(execution_id, step_id=None, min_level=None, limit=200)`` — log lines.
 - ``cancel_execution(execution_id)`` — cancel a running (or queued) execution.
@@ -17,8 +21,10 @@ Plus the tools of each module in ``mcp_serve.tool_modules``: a module defines
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
+import logging
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -26,9 +32,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from baton.engine import Baton
 from baton.engine import events as ev
-from baton.engine.core import ExecutionResult
+from baton.engine.core import ExecutionHandle, ExecutionResult
 from baton.engine.errors import ExecutionNotFound
 from baton.errors import BatonError
+from baton.integrations import hooks
 from baton.integrations.mcp.errors import McpServeError
 from baton.models import LogLevel, Trigger
 from baton.models.execution import step_totals
@@ -38,6 +45,7 @@ INSTRUCTIONS = (
     "shell steps). Use list_workflows to see what exists, run_workflow to start one (wait=true "
     "to follow it to the end), get_execution and get_logs to inspect it, cancel_execution to stop it."
 )
+log = logging.getLogger(__name__)
 _FINISHED = (ev.StepCompleted, ev.StepFailed, ev.StepSkipped)
 
 
@@ -67,6 +75,7 @@ class BatonTools:
 
     def __init__(self, baton: Baton) -> None:
         self.baton = baton
+        self._publishing: set[asyncio.Task[None]] = set()
 
     async def list_workflows(self) -> list[dict[str, Any]]:
         found = []
@@ -92,13 +101,18 @@ class BatonTools:
         wait: bool = False,
         ctx: Context | None = None,
     ) -> dict[str, Any]:
-        handle = self.baton.run(workflow_id, parameters or {}, trigger=Trigger.MCP)
+        handle, prepared = await hooks.start(self.baton, workflow_id, parameters or {}, trigger=Trigger.MCP)
         if not wait:
+            if handle.workflow.config.get("publish"):
+                task = asyncio.create_task(self._publish_later(handle))
+                self._publishing.add(task)
+                task.add_done_callback(self._publishing.discard)
             return {
                 "execution_id": handle.id,
                 "workflow_id": workflow_id,
                 "status": "running",
                 "trace_id": handle.context.trace_id,
+                **({"notes": prepared.notes} if prepared.notes else {}),
             }
         total = len(handle.workflow.steps)
         done = 0
@@ -106,7 +120,24 @@ class BatonTools:
             if isinstance(event, _FINISHED) and ctx is not None:
                 done += 1
                 await ctx.report_progress(done, total, event.message())
-        return _result(await handle.wait())
+        result, published = await hooks.finish(self.baton, handle)
+        out = _result(result)
+        if prepared.notes:
+            out["notes"] = prepared.notes
+        if published is not None:
+            out["published"] = {"verdict": published.verdict, "url": published.url,
+                                "notes": published.notes, "text": published.text}
+        return out
+
+    async def _publish_later(self, handle: ExecutionHandle) -> None:
+        """Publish a run started without ``wait`` once it ends, as a worker would."""
+        try:
+            _result, published = await hooks.finish(self.baton, handle)
+        except BatonError as exc:
+            log.error("execution %s: publishing failed: %s", handle.id, " ".join(str(exc).split()))
+            return
+        for note in published.notes if published else []:
+            log.info("execution %s: %s", handle.id, note)
 
     async def get_execution(self, execution_id: str) -> dict[str, Any]:
         record = self.baton.store.get_execution(execution_id)

@@ -201,7 +201,8 @@ class ApiService:
 
     def _prepared(self, body: ExecutionCreate, repo: str | None, workspace: str | None) -> dict[str, Any]:
         """The parameters of a built-in workflow after its prepare hook (issue text, pull request
-        context), as ``baton run`` has them; 422 naming the reason when it cannot be prepared.
+        context), as ``baton run`` has them; 422 naming the reason when it cannot be prepared,
+        409 ``nothing-to-do`` when there is nothing to act on (pr-fix on a green pull request).
 
         The workspace stays the request's own (``repo`` / ``workspace_dir``); the worker that
         runs the execution publishes it.
@@ -218,6 +219,8 @@ class ApiService:
                           f"{body.workflow_id}: {' '.join(str(exc).split())}") from None
         for note in prepared.notes:
             log.info("%s: %s", body.workflow_id, note)
+        if prepared.nothing_to_do:
+            raise Problem(409, "nothing-to-do", "Nothing to do", prepared.nothing_to_do)
         return prepared.params
 
     def _workspace_from(self, body: ExecutionCreate) -> str | None:

@@ -239,13 +239,16 @@ async def start(
     no_cache: bool = False,
     trigger: Trigger = Trigger.PYTHON,
 ) -> tuple[ExecutionHandle, Prepared]:
-    """Prepare ``workflow_id`` (when it has hooks) and start it in this process."""
+    """Prepare ``workflow_id`` (when it has hooks) and start it in this process; raises
+    :class:`NothingToDo` when the preparation found nothing to act on."""
     workflow = baton.workflow(workflow_id)
     prepared = (
         await prepare(baton, workflow, params, workspace_dir, env)
         if has_hooks(workflow)
         else Prepared(params=dict(params), workspace_dir=workspace_dir)
     )
+    if prepared.nothing_to_do:
+        raise NothingToDo(prepared.nothing_to_do)
     handle = baton.run(workflow_id, prepared.params, workspace_dir=prepared.workspace_dir, no_cache=no_cache,
                        trigger=trigger)
     return handle, prepared

@@ -101,7 +101,12 @@ class BatonTools:
         wait: bool = False,
         ctx: Context | None = None,
     ) -> dict[str, Any]:
-        handle, prepared = await hooks.start(self.baton, workflow_id, parameters or {}, trigger=Trigger.MCP)
+        try:
+            handle, prepared = await hooks.start(self.baton, workflow_id, parameters or {},
+                                                 trigger=Trigger.MCP)
+        except hooks.NothingToDo as exc:  # e.g. pr-fix on a green pull request: no run, not an error
+            return {"execution_id": None, "workflow_id": workflow_id, "status": "nothing_to_do",
+                    "message": str(exc)}
         if not wait:
             if handle.workflow.config.get("publish"):
                 task = asyncio.create_task(self._publish_later(handle))

@@ -84,10 +84,9 @@ def render_budget() -> Iterator[RenderBudget]:
 
 def _current() -> RenderBudget:
     budget = _budget.get()
-    if budget is None:  # a render outside render_budget() still gets bounds
-        budget = RenderBudget()
-        _budget.set(budget)
-    return budget
+    # A render outside render_budget() (Jinja folding constants while compiling) is bounded per
+    # operation only: a budget kept in the caller's context would accumulate across renders.
+    return budget if budget is not None else RenderBudget()
 
 
 def count_output(text: str) -> str:

@@ -24,12 +24,12 @@ from tests.store.conftest import PostgresDatabases, postgres_base_url
 
 EXECUTIONS = 200
 STEPS = ("plan", "build", "check")
-CONCURRENCY = 8
+CONCURRENCY = 8  # per worker; the limits in baton.yaml hold for both workers together
 
 CONFIG = """
 version: "1.0.0"
 global: {{cache: {{enabled: false}}, workspace_dir: ws, database_url: "{url}",
-          max_concurrent_executions: {concurrency}}}
+          max_concurrent_executions: {total}}}
 deployment: {{heartbeat_seconds: 0.5, dead_after_seconds: 3}}
 api:
   rate_limit: {{requests_per_second: 100000, burst: 100000}}
@@ -39,6 +39,7 @@ agents:
     provider: scripted
     model: echo
     capabilities: [test]
+    max_concurrency: {total}
     config: {{record: "{record}", script: [{{echo: true, delay: 0.15}}]}}
 workflows:
   chain:
@@ -70,7 +71,7 @@ def _calls(record: Path) -> list[dict]:
 def test_kill_9_of_a_worker_loses_nothing_and_reruns_no_completed_step(tmp_path: Path, pg_url: str) -> None:
     (tmp_path / "ws").mkdir()
     record = tmp_path / "calls.jsonl"
-    (tmp_path / "baton.yaml").write_text(CONFIG.format(url=pg_url, record=record, concurrency=CONCURRENCY))
+    (tmp_path / "baton.yaml").write_text(CONFIG.format(url=pg_url, record=record, total=2 * CONCURRENCY))
     token = secrets.token_hex(16)
     env = {"T_OPS": token}
     engine = create_engine(

@@ -88,7 +88,7 @@ class LiveView:
         step = event.step_id
         row = self.rows.setdefault(step, StepRow(step)) if step else None
         if isinstance(event, ev.ExecutionQueued):
-            self.header = "queued: waiting for a free execution slot"
+            self.header = f"queued: {event.reason}"
         elif isinstance(event, ev.ExecutionStarted):
             self.workflow_id = event.workflow_id
             self.header = ("resumed" if event.resumed else "running") + f" {event.workflow_id}"

@@ -28,7 +28,7 @@ from baton.cli.app import (
 )
 from baton.cli.ids import ExecutionArg, LastOption, resolve_id
 from baton.models.enums import ExecutionStatus, LogLevel, StepStatus, Trigger
-from baton.models.execution import ExecutionContext, step_totals
+from baton.models.execution import ExecutionContext, StepRun, step_totals
 from baton.store.base import Store
 
 
@@ -75,6 +75,7 @@ def _status_json(store: Store, execution_id: str) -> dict[str, Any]:
         "start_time": ctx.start_time.isoformat(),
         "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
         "owner": record.owner,
+        "queued": _queued_reason(store, ctx, steps),
         "config_hash": ctx.config_hash,
         "config_version": ctx.config_version,
         "trigger": ctx.trigger.value if ctx.trigger else None,
@@ -93,6 +94,19 @@ def _status_json(store: Store, execution_id: str) -> dict[str, Any]:
             for r in steps
         ],
     }
+
+
+def _queued_reason(store: Store, ctx: ExecutionContext, steps: list[StepRun]) -> str | None:
+    """Why a PENDING execution has not started yet, if it is waiting for an execution slot."""
+    if ctx.status is not ExecutionStatus.PENDING or any(s.status is StepStatus.WAITING for s in steps):
+        return None
+    for log in reversed(store.list_logs(ctx.id, min_level=LogLevel.INFO)):
+        event = (log.metadata or {}).get("event", "")
+        if event == "execution.queued":
+            return str((log.metadata or {}).get("reason") or log.message)
+        if event.startswith("execution."):
+            return None
+    return None
 
 
 def status(
@@ -116,6 +130,8 @@ def status(
     if data["trigger"]:
         console.print(f"started by: {Trigger(data['trigger']).label}", highlight=False)
     waiting = any(s["status"] == "waiting" for s in data["steps"])
+    if data["queued"]:
+        console.print(f"queued: {escape(data['queued'])}", highlight=False)
     if data["error"]:
         label = "paused" if waiting and data["status"] == "pending" else "error"
         console.print(f"{label}: {escape(data['error'])}", highlight=False)

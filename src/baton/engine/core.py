@@ -30,12 +30,13 @@ from baton.engine.errors import (
     WorkspaceError,
 )
 from baton.engine.executor import Services, StepExecutor
-from baton.engine.limits import AgentLimiter, Budget
+from baton.engine.limits import Budget
 from baton.engine.lookup import resolve_execution_id
 from baton.engine.quotas import DailyQuotas
 from baton.engine.ratelimit import RateLimiter
 from baton.engine.recorder import Recorder
 from baton.engine.simple import run_dag
+from baton.engine.slots import SharedSlots
 from baton.engine.state import ExecutionRun
 from baton.errors import BatonError
 from baton.extras import require
@@ -167,20 +168,20 @@ class Baton:
         # Called synchronously with every event of every execution (tracing, metrics, ...);
         # an observer must be fast and must not raise.
         self.observers: list[Callable[[ev.Event], None]] = list(observers)
+        self.slots = SharedSlots(store, self.clock, self._process)
         self.services = Services(
             store=store,
             clock=self.clock,
             agents=self.agents,
             adapter_factory=adapter_factory or create_adapter,
-            limiter=AgentLimiter(),
+            slots=self.slots,
             cache=PromptCache(store, g.cache.ttl_seconds) if g.cache.enabled else None,
-            rate_limiter=RateLimiter(self.clock),
+            rate_limiter=RateLimiter(self.clock, store),
             quotas=DailyQuotas(store, g.quotas, self.clock) if g.quotas.active else None,
             protected=(self.root / "baton.yaml", self.root / ".baton"),
             locate=locate,
         )
         self.executor = StepExecutor(self.services)
-        self._slots: asyncio.Semaphore | None = None
         self._active: dict[str, ExecutionHandle] = {}
         self._watcher: asyncio.Task[None] | None = None
 
@@ -352,6 +353,8 @@ class Baton:
     def close(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
+        with contextlib.suppress(Exception):  # unreleased leases expire, or are reclaimed
+            self.slots.close()
         self.store.close()
 
     # -- internals -------------------------------------------------------------------------------
@@ -377,8 +380,6 @@ class Baton:
     def _start(self, ctx: ExecutionContext, workflow: Workflow, *, no_cache: bool,
                resumed: bool) -> ExecutionHandle:
         loop = asyncio.get_running_loop()
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.configuration.global_.max_concurrent_executions)
         artifacts = self.configuration.global_.artifacts_path(self.root) / ctx.id
         recorder = Recorder(self.store, ctx.trace_id, self.observers)
         er = ExecutionRun(ctx=ctx, workflow=workflow, recorder=recorder,
@@ -393,15 +394,21 @@ class Baton:
         return handle
 
     async def _drive(self, er: ExecutionRun, resumed: bool) -> ExecutionResult:
-        assert self._slots is not None
         rec = er.recorder
         started = self.clock.monotonic()
         status = ExecutionStatus.FAILED
         error: str | None = None
+
+        def queued(reason: str) -> None:
+            er.queued = True
+            rec.emit(ev.ExecutionQueued(execution_id=er.ctx.id, workflow_id=er.workflow.id, reason=reason))
+
         try:
-            if self._slots.locked():
-                rec.emit(ev.ExecutionQueued(execution_id=er.ctx.id, workflow_id=er.workflow.id))
-            async with self._slots:
+            async with self.slots.hold("executions", self.configuration.global_.max_concurrent_executions,
+                                       what="global.max_concurrent_executions", on_wait=queued,
+                                       check=lambda: self._cancelled_while_queued(er)):
+                if er.queued:
+                    self._cancelled_while_queued(er)
                 self.store.claim_execution(er.ctx.id, self.owner, process=self._process)
                 er.ctx = self.store.set_execution_status(er.ctx.id, ExecutionStatus.RUNNING)
                 private_dir(er.artifacts_dir.parent)
@@ -435,6 +442,12 @@ class Baton:
             raise
         self._finish(er, status, error, self.clock.monotonic() - started)
         return self._result(er, status, error, self.clock.monotonic() - started)
+
+    def _cancelled_while_queued(self, er: ExecutionRun) -> None:
+        """An execution cancelled (by another process) while it waited for a slot ends here."""
+        record = self.store.get_execution(er.ctx.id)
+        if record is not None and record.context.status is ExecutionStatus.CANCELLED:
+            raise asyncio.CancelledError
 
     async def _schedule(self, er: ExecutionRun) -> None:
         if er.workflow.type is WorkflowType.LANGGRAPH:
@@ -543,6 +556,7 @@ class Baton:
             await asyncio.sleep(_WATCH_SECONDS)
             with contextlib.suppress(Exception):
                 self.store.heartbeat(self.owner)
+                self.slots.renew()
             for execution_id, handle in list(self._active.items()):
                 if handle.context.status is not ExecutionStatus.RUNNING:
                     continue

@@ -38,11 +38,11 @@ from baton.engine import events as ev
 from baton.engine.cache import PromptCache, cache_key
 from baton.engine.clock import Clock
 from baton.engine.errors import AgentNotFound, TemplateRenderError
-from baton.engine.limits import AgentLimiter
 from baton.engine.ownership import group_watcher
 from baton.engine.prompts import keep_prompt
 from baton.engine.quotas import DailyQuotas
 from baton.engine.ratelimit import RateLimiter
+from baton.engine.slots import SharedSlots
 from baton.engine.state import ExecutionRun
 from baton.engine.templates import render_prompt, render_script, step_context
 from baton.models import Agent, StepRun, StepStatus, WorkflowStep
@@ -67,7 +67,7 @@ class Services:
     clock: Clock
     agents: dict[str, Agent]
     adapter_factory: Callable[[Agent], AgentAdapter]
-    limiter: AgentLimiter
+    slots: SharedSlots
     cache: PromptCache | None
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     quotas: DailyQuotas | None = None
@@ -263,7 +263,8 @@ class StepExecutor:
         guard = (await asyncio.to_thread(StateGuard.capture, [
                      *self.s.protected, er.workspace / ".baton", er.workspace / "baton.yaml"])
                  if adapter.acts_on_workspace and agent.provider != "shell" else None)
-        async with self.s.limiter.slot(agent.id, agent.max_concurrency):
+        async with self.s.slots.hold(f"agent:{agent.id}", agent.max_concurrency,
+                                     what=f"agent {agent.id}'s max_concurrency", keep=True):
             await self.s.rate_limiter.acquire(agent, er, step.id)
             watching = process.group_watcher.set(group_watcher(self.s.store, er.ctx.id, step.id))
             try:

@@ -1,4 +1,4 @@
-"""Concurrency limits and per-execution budgets.
+"""Per-execution budgets (concurrency limits are in :mod:`baton.engine.slots`).
 
 How a budget (``max_cost_usd`` / ``max_tokens``) holds, and by how much it can be overshot:
 
@@ -25,19 +25,6 @@ from dataclasses import dataclass, field
 
 from baton.agents.base import BudgetExceeded, Usage
 from baton.models import BudgetConfig
-
-
-class AgentLimiter:
-    """One semaphore per agent, sized by the agent's ``max_concurrency``."""
-
-    def __init__(self) -> None:
-        self._sems: dict[str, asyncio.Semaphore] = {}
-
-    def slot(self, agent_id: str, max_concurrency: int) -> asyncio.Semaphore:
-        sem = self._sems.get(agent_id)
-        if sem is None:
-            sem = self._sems[agent_id] = asyncio.Semaphore(max_concurrency)
-        return sem
 
 
 @dataclass(slots=True)

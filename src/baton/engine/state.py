@@ -30,6 +30,8 @@ class ExecutionRun:
     abort_reason: str | None = None
     # steps a langgraph run stopped at, waiting for a human (the execution goes back to PENDING)
     waiting: list[str] = field(default_factory=list)
+    # it had to wait for an execution slot (global.max_concurrent_executions) before it ran
+    queued: bool = False
 
     @property
     def workspace(self) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from baton.models import (
@@ -108,6 +108,19 @@ class OwnedGroup:
     start: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One held slot of a limit that every process sharing the store obeys (``name``:
+    ``executions`` or ``agent:<id>``); ``holder`` names the holding process."""
+
+    name: str
+    slot: int
+    holder: str
+    owner: OwnerProcess | None
+    acquired_at: datetime
+    expires_at: datetime
+
+
 @dataclass(slots=True)
 class ExecutionRecord:
     """An execution as stored: its context plus what the engine needs to resume it."""
@@ -177,6 +190,24 @@ class Store(Protocol):
     def track_process(self, execution_id: str, step_id: str, group: OwnedGroup) -> None: ...
     def untrack_process(self, execution_id: str, pgid: int) -> None: ...
     def tracked_processes(self, execution_id: str) -> list[OwnedGroup]: ...
+
+    # -- limits shared by every process on the store ------------------------------------------
+    # A lease is one slot of a limit; it expires unless its holder renews it. ``acquire_lease``
+    # first drops expired leases of ``name``, then takes the lowest free slot if fewer than
+    # ``limit`` are held (None otherwise), atomically across processes.
+    def acquire_lease(
+        self, name: str, limit: int, holder: str, *, ttl: timedelta, owner: OwnerProcess | None = None
+    ) -> Lease | None: ...
+    def release_lease(self, name: str, slot: int, holder: str) -> None: ...
+    def renew_leases(self, holder: str, ttl: timedelta) -> int: ...
+    def drop_leases(self, holder: str) -> int: ...
+    def list_leases(self, name: str | None = None) -> list[Lease]: ...
+    # Rate windows: ``take_rate_turn`` returns when the caller's call may start (``now`` or
+    # the reserved next turn, whichever is later) and moves the next turn ``interval`` later;
+    # ``hold_rate`` keeps every call of ``name`` from starting before ``until``. ``now``
+    # comes from the caller: processes sharing a store must agree on wall time.
+    def take_rate_turn(self, name: str, interval: timedelta, now: datetime) -> datetime: ...
+    def hold_rate(self, name: str, until: datetime) -> None: ...
 
     # -- step runs and logs (one transaction: a step transition and its log rows) ----------
     def save_step(

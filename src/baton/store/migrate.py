@@ -17,7 +17,7 @@ from baton.store.engine import WRITE_OPTION
 from baton.store.errors import SchemaMismatch
 
 # The newest revision in migrations/versions; tests/store/test_migrations.py checks it.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x62A70_0001  # an arbitrary constant naming "baton migrations"
 

@@ -286,7 +286,8 @@ execution_processes = Table(
 )
 
 # one row per held slot of a limit shared by every process on the store
-# (name: "executions", "agent:<id>"); a lease whose holder stops renewing it expires
+# (name: "executions", "agent:<id>"); a lease whose holder stops renewing it expires, and
+# one whose owner process is gone is taken back at once
 leases = Table(
     "leases",
     metadata,
@@ -295,6 +296,9 @@ leases = Table(
     Column("holder", String(200), nullable=False),
     Column("acquired_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
+    Column("owner_host", String(200), nullable=True),
+    Column("owner_pid", Integer, nullable=True),
+    Column("owner_start", String(100), nullable=True),
     PrimaryKeyConstraint("name", "slot"),
     Index(None, "holder"),
 )

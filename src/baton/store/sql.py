@@ -72,6 +72,7 @@ from baton.store.errors import (
     is_disk_full,
 )
 from baton.store.hotpath import StepLogWriter
+from baton.store.leasing import LeaseMethods
 from baton.store.schema import (
     agents,
     cache_entries,
@@ -101,7 +102,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlStore:
+class SqlStore(LeaseMethods):
     """The Store protocol over a SQLAlchemy engine (SQLite or PostgreSQL).
 
     ``max_log_bytes`` caps each execution's stored log (message + metadata JSON bytes);

@@ -79,8 +79,9 @@ class Worker:
         store_url: str,
         config_path: Path | None = None,
     ) -> None:
-        g = configuration.global_.model_copy(update={"max_concurrent_executions": settings.concurrency})
-        self.configuration = configuration.model_copy(update={"global_": g})
+        # settings.concurrency bounds this worker (its queue's concurrency); the configured
+        # global.max_concurrent_executions bounds every process on the store (leases)
+        self.configuration = configuration
         self.settings = settings
         self.store = store
         self.store_url = store_url

@@ -1,0 +1,221 @@
+"""Limits hold across `baton run` processes sharing one store (the default `.baton/baton.db`):
+global.max_concurrent_executions, an agent's max_concurrency and requests_per_minute; a
+killed process's slot is taken back at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.userpath import Project
+
+NAP = "4343.5"  # a sleep nobody else runs, to find it in /proc
+
+
+def _intervals(marks: Path) -> list[tuple[float, float]]:
+    spans = []
+    for path in sorted(marks.iterdir()):
+        start, end = (float(x) for x in path.read_text().split())
+        spans.append((start, end))
+    return spans
+
+
+def _max_overlap(spans: list[tuple[float, float]]) -> int:
+    """The most intervals running at one instant (an end before a start at the same time)."""
+    edges = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda x: (x[0], x[1]))
+    running = peak = 0
+    for _, delta in edges:
+        running += delta
+        peak = max(peak, running)
+    return peak
+
+
+def _record(marks: Path, name: str, seconds: float) -> str:
+    """A shell step that records when it ran (start and end, epoch seconds) under ``marks``."""
+    return (f"s=$(date +%s.%N); sleep {seconds}; e=$(date +%s.%N); "
+            f"echo \"$s $e\" > {marks}/{{{{ execution.id }}}}-{name}")
+
+
+def _finish(procs: list[subprocess.Popen[str]], timeout: float = 90) -> list[dict[str, object]]:
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=timeout)
+        assert proc.returncode == 0, out + err
+        results.append(json.loads(out))
+    return results
+
+
+def _events(project: Project, kind: str) -> list[tuple[str, dict[str, object]]]:
+    """(execution id, metadata) of every log row of event ``kind`` in the project's store."""
+    db = sqlite3.connect(f"file:{project.root / '.baton' / 'baton.db'}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT execution_id, metadata FROM execution_logs ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    found = [(eid, json.loads(meta)) for eid, meta in rows]
+    return [(eid, meta) for eid, meta in found if meta.get("event") == kind]
+
+
+def _await_files(directory: Path, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(list(directory.iterdir())) < count:
+        assert time.monotonic() < deadline, f"only {len(list(directory.iterdir()))} of {count} ready"
+        time.sleep(0.05)
+
+
+def test_ten_runs_share_a_global_limit_of_three(tmp_path: Path) -> None:
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    project = Project.init(tmp_path / "repo")
+    project.configure(global_={"max_concurrent_executions": 3}, workflows={"work": {"steps": [
+        {"id": "work", "agent_id": "sh", "prompt_template": _record(marks, "work", 1)}]}})
+
+    procs = [project.popen("run", "work", "--json") for _ in range(10)]
+    results = _finish(procs)
+
+    assert [r["status"] for r in results] == ["completed"] * 10
+    spans = _intervals(marks)
+    assert len(spans) == 10
+    assert _max_overlap(spans) <= 3, sorted(spans)
+    # the others waited for a slot, and said so
+    queued = {eid for eid, _ in _events(project, "execution.queued")}
+    assert queued and queued <= {str(r["execution_id"]) for r in results}
+
+
+def test_an_agents_max_concurrency_holds_across_two_processes(tmp_path: Path) -> None:
+    marks, ready, go = tmp_path / "marks", tmp_path / "ready", tmp_path / "go"
+    marks.mkdir()
+    ready.mkdir()
+    project = Project.init(tmp_path / "repo")
+    project.configure(
+        agents={"solo": {"provider": "shell", "model": "bash", "capabilities": ["command"],
+                         "max_concurrency": 1}},
+        workflows={"pair": {"steps": [
+            # both processes reach this point, then start their two steps on `solo` at once
+            {"id": "gate", "agent_id": "sh", "prompt_template":
+                f"touch {ready}/{{{{ execution.id }}}}; while [ ! -f {go} ]; do sleep 0.05; done"},
+            {"id": "a", "agent_id": "solo", "dependencies": ["gate"],
+             "prompt_template": _record(marks, "a", 0.5)},
+            {"id": "b", "agent_id": "solo", "dependencies": ["gate"],
+             "prompt_template": _record(marks, "b", 0.5)},
+        ]}})
+
+    procs = [project.popen("run", "pair", "--json") for _ in range(2)]
+    try:
+        _await_files(ready, 2)
+    finally:
+        go.touch()
+    results = _finish(procs)
+
+    assert [r["status"] for r in results] == ["completed"] * 2
+    spans = _intervals(marks)
+    assert len(spans) == 4
+    assert _max_overlap(spans) == 1, sorted(spans)
+
+
+def test_requests_per_minute_holds_across_two_processes(tmp_path: Path) -> None:
+    marks, ready, go = tmp_path / "marks", tmp_path / "ready", tmp_path / "go"
+    marks.mkdir()
+    ready.mkdir()
+    project = Project.init(tmp_path / "repo")
+    project.configure(
+        agents={"api": {"provider": "shell", "model": "bash", "capabilities": ["command"],
+                        "requests_per_minute": 60}},  # one call a second
+        workflows={"calls": {"steps": [
+            {"id": "gate", "agent_id": "sh", "prompt_template":
+                f"touch {ready}/{{{{ execution.id }}}}; while [ ! -f {go} ]; do sleep 0.05; done"},
+            {"id": "a", "agent_id": "api", "dependencies": ["gate"], "prompt_template": _record(marks, "a", 0)},
+            {"id": "b", "agent_id": "api", "dependencies": ["gate"], "prompt_template": _record(marks, "b", 0)},
+        ]}})
+
+    procs = [project.popen("run", "calls", "--json") for _ in range(2)]
+    try:
+        _await_files(ready, 2)
+    finally:
+        go.touch()
+    results = _finish(procs)
+
+    assert [r["status"] for r in results] == ["completed"] * 2
+    starts = sorted(start for start, _ in _intervals(marks))
+    assert len(starts) == 4
+    # four turns a second apart, whichever process took them (a limit per process would let
+    # both processes start at once: ~1 s from first to last); the margin is for the shell's
+    # own start-up under load
+    assert starts[-1] - starts[0] >= 2.5, starts
+    waits = [meta for _, meta in _events(project, "step.rate_limited")]
+    assert len(waits) == 3  # every call but the very first waited for its turn
+    assert all("requests_per_minute 60" in w["reason"] and w["wait_seconds"] > 0 for w in waits)
+
+
+def _sleepers() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[:2] == [b"sleep", NAP.encode()]:
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for(check: object, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_killed_processs_slot_is_taken_back_at_once(tmp_path: Path) -> None:
+    project = Project.init(tmp_path / "repo")
+    project.configure(global_={"max_concurrent_executions": 1}, workflows={
+        "hog": {"steps": [{"id": "nap", "agent_id": "sh", "timeout_seconds": 3600,
+                           "prompt_template": f"sleep {NAP}"}]},
+        "quick": {"steps": [{"id": "hi", "agent_id": "sh", "prompt_template": "echo hi"}]},
+    })
+    hog = project.popen("run", "hog", "--json")
+    waiter: subprocess.Popen[str] | None = None
+    try:
+        _wait_for(_sleepers, "the hog's step never started")
+        waiter = project.popen("run", "quick", "--json")
+
+        _wait_for(lambda: _events(project, "execution.queued"), "the second run never queued")
+        ((queued_id, _),) = _events(project, "execution.queued")
+        status = project.json("status", queued_id)
+        assert status["status"] == "pending" and status["workflow_id"] == "quick"
+        assert "global.max_concurrent_executions" in status["queued"]
+        assert f"process {hog.pid}" in status["queued"]
+        shown = project.baton("status", queued_id)
+        assert "queued: all 1 slots of global.max_concurrent_executions are in use" in shown.stdout
+
+        os.kill(hog.pid, signal.SIGKILL)
+        hog.wait(timeout=10)
+        killed = time.monotonic()
+        out, err = waiter.communicate(timeout=60)
+        # taken back because its owner is gone, not after the 30 s the lease would live
+        assert time.monotonic() - killed < 15
+        assert waiter.returncode == 0, out + err
+        assert json.loads(out)["status"] == "completed"
+    finally:
+        for proc in (hog, waiter):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        project.baton("history")  # reaps the killed run: its sleep's group is killed
+        for pid in _sleepers():
+            os.kill(pid, signal.SIGKILL)
+    assert not _sleepers()
+    history = {row["workflow_id"]: row["status"] for row in project.json("history")}
+    assert history == {"hog": "failed", "quick": "completed"}
+
+
+pytestmark = pytest.mark.timeout(180)

@@ -85,13 +85,7 @@ class AnthropicApiAgent(ApiAgent):
         outcome: CallOutcome,
         max_tokens: int | None,
     ) -> None:
-        client = sdk.AsyncAnthropic(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=request.timeout_seconds,
-            default_headers=self.headers() or None,
-        )
+        client = sdk.AsyncAnthropic(**self.client_options(request))
         async with client:
             stream = await client.messages.create(**self.params(request, max_tokens))
             tools: dict[int, dict[str, Any]] = {}

@@ -211,6 +211,11 @@ class ApiAgent(AgentBase, ABC):
     def headers(self) -> dict[str, str]:
         return {str(k): str(v) for k, v in (self.config.get("headers") or {}).items()}
 
+    def client_options(self, request: AgentRequest) -> dict[str, Any]:
+        """The SDK client's arguments: endpoint, key, headers, the step's timeout, no SDK retries."""
+        return {"api_key": self.api_key, "base_url": self.base_url, "max_retries": 0,
+                "timeout": request.timeout_seconds, "default_headers": self.headers() or None}
+
     def credential_hint(self) -> str:
         example = f"${{{self.key_env}}}" if self.key_env else "${ENV_VAR}"
         return (

@@ -158,13 +158,7 @@ class OpenAIApiAgent(ApiAgent):
         outcome: CallOutcome,
         max_tokens: int | None,
     ) -> None:
-        client = sdk.AsyncOpenAI(
-            api_key=self.api_key or NO_KEY,
-            base_url=self.base_url,
-            max_retries=0,
-            timeout=request.timeout_seconds,
-            default_headers=self.headers() or None,
-        )
+        client = sdk.AsyncOpenAI(**{**self.client_options(request), "api_key": self.api_key or NO_KEY})
         async with client:
             if self.wire_api == "responses":
                 await self._responses(client, request, buffer, transcript, outcome, max_tokens)

@@ -15,6 +15,7 @@ from tests.cli.conftest import Baton
 
 def test_cli_runs_say_cli_and_a_program_says_python(project: Path, baton: Baton) -> None:
     ran = json.loads(baton("run", "hello", "--json").stdout)
+    assert ran["trigger"] == "cli"
     detached = json.loads(baton("run", "hello", "--detach", "--json").stdout)
 
     async def from_a_program() -> str:

@@ -62,6 +62,7 @@ def _result_json(result: ExecutionResult, ctx: ExecutionContext) -> dict[str, An
         "execution_id": result.execution_id,
         "config_hash": ctx.config_hash,
         "config_version": ctx.config_version,
+        "trigger": ctx.trigger.value if ctx.trigger else None,
         "workflow_id": result.workflow_id,
         "status": result.status.value,
         "error": result.error,

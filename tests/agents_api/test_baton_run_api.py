@@ -142,7 +142,7 @@ def test_rejected_credentials_fail_the_run_naming_the_config_key(
     result = json.loads(run.stdout)
     assert result["status"] == "failed"
     error = result["outputs"]["draft"]["error"]
-    assert "credentials rejected (HTTP 401)" in error
+    assert "credentials rejected by anthropic API (HTTP 401)" in error
     assert "agents.claude-api.config.api_key" in error
     assert {s["step_id"]: s["status"] for s in result["steps"]}["judge"] in ("skipped", "pending", "cancelled")
     logs = _baton(root, "logs", result["execution_id"], "--json", env=env)

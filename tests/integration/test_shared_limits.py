@@ -150,7 +150,9 @@ def test_requests_per_minute_holds_across_two_processes(tmp_path: Path) -> None:
     # own start-up under load
     assert starts[-1] - starts[0] >= 2.5, starts
     waits = [meta for _, meta in _events(project, "step.rate_limited")]
-    assert len(waits) == 3  # every call but the very first waited for its turn
+    # every call but the very first waits for its turn (a process that reached its first call
+    # only after two turns had passed would not: hence >= 2, the span above is the proof)
+    assert len(waits) >= 2
     assert all("requests_per_minute 60" in w["reason"] and w["wait_seconds"] > 0 for w in waits)
 
 

@@ -92,6 +92,20 @@ def test_doctor_says_what_is_missing_in_one_line_each(project: Path, baton: Bato
     assert by_name["agent claude"]["ok"] is True and by_name["agent codex"]["ok"] is False
 
 
+def test_doctor_login_hints_are_commands_to_type(project: Path, baton: Baton, tmp_path: Path) -> None:
+    _fake_cli(tmp_path / "bin", "copilot")
+    _fake_cli(tmp_path / "bin", "gemini")
+    text = (project / "baton.yaml").read_text().replace(
+        "agents:\n", "agents:\n  copilot: {provider: github, model: gpt-5.4, capabilities: [coding]}\n"
+        "  gemini: {provider: google, model: gemini-2.5-pro, capabilities: [coding]}\n", 1)
+    (project / "baton.yaml").write_text(text)
+    lines = baton("doctor", code=1).stdout.splitlines()
+    copilot = next(line for line in lines if line.startswith("problem agent copilot:"))
+    gemini = next(line for line in lines if line.startswith("problem agent gemini:"))
+    assert "copilot is not logged in: run `copilot`, then `/login` or set COPILOT_GITHUB_TOKEN or GH_TOKEN" in copilot
+    assert 'gemini is not logged in: run `gemini`, then choose "Login with Google" or set GEMINI_API_KEY' in gemini
+
+
 def test_doctor_counts_executions_in_good_english(project: Path, baton: Baton) -> None:
     assert "(0 executions)" in baton("doctor").stdout
     add_workflow(project, "hi", """\

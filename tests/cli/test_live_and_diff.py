@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.conftest import Baton, add_workflow
+from tests.cli.conftest import Baton, add_workflow, baton_process
 
 
 def _on_a_terminal(project: Path, *args: str) -> str:
@@ -116,3 +116,26 @@ def test_a_markdown_report_is_rendered_on_a_terminal_and_plain_otherwise() -> No
     assert plain.getvalue().rstrip("\n") == report.rstrip("\n")
     shown = re.sub(r"\x1b\[[0-9;]*m", "", tty.getvalue())
     assert "**" not in shown and "# Review" not in shown and "Verdict: approve" in shown
+
+
+def test_a_failed_step_shows_what_its_billed_attempts_cost(project: Path) -> None:
+    text = (project / "baton.yaml").read_text().replace(
+        "agents:\n", "agents:\n  bot:\n    provider: scripted\n    model: echo\n    capabilities: [coding]\n"
+        "    config: {script: [{fail: invalid_output, message: not json, usage: {input_tokens: 100, "
+        "output_tokens: 20}, cost_usd: 0.5}]}\n", 1)
+    (project / "baton.yaml").write_text(text)
+    add_workflow(project, "strict", """\
+  steps:
+    - id: ask
+      agent_id: bot
+      prompt_template: "answer in JSON"
+      retry_policy: {max_attempts: 2, backoff_seconds: 0.1, jitter: 0}
+""")
+    done = baton_process(project, "run", "strict", columns=160)
+    assert done.returncode == 1, done.stderr
+    row = next(line for line in done.stdout.splitlines() if line.startswith("│ ask "))
+    # the run's own table, the run's total and baton status agree on the two billed attempts
+    assert re.search(r"│\s+240\s+│\s+\$1\.0000\s+│", row), done.stdout
+    assert "total: 240 tokens, $1.0000" in done.stdout
+    status = baton_process(project, "status", columns=160).stdout
+    assert re.search(r"│ ask .*│ 240\s+│ \$1\.0000 │", status), status

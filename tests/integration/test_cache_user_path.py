@@ -16,7 +16,7 @@ import pytest
 
 from tests.agents.support import API_KEY, FAST_FAIL, MODELS, require_cli
 from tests.fixtures.fake_model_server import FakeModelServer, Text
-from tests.security.project import baton_json, configure, new_project
+from tests.security.project import baton, baton_json, configure, new_project
 
 pytestmark = pytest.mark.cli_agents
 
@@ -54,6 +54,12 @@ def test_second_run_is_served_from_the_cache(server: FakeModelServer, tmp_path: 
     assert usage["total"]["cost_usd"] == pytest.approx(first["cost_usd"], abs=1e-6)
     status = baton_json(repo, "status", second["execution_id"])
     assert status["steps"][0]["cache_hit"] is True and status["cost_usd"] == 0
+    # status adds up what was billed, as run --json and baton usage do: a cache hit is not
+    assert status["usage"] == second["usage"] and status["usage"]["input_tokens"] == 0
+    table = baton(repo, "status", second["execution_id"], env={"COLUMNS": "200"}).stdout
+    row = next(line for line in table.splitlines() if "│ ask " in line)
+    assert "cache hit" in row and "$" not in row, table
+    assert "tokens: 0 in, 0 out   cost: $0.0000" in table
 
     # a change to the workspace is a different question: asked again, not served stale
     (repo / "README.md").write_text("# demo, rewritten\n")

@@ -22,19 +22,19 @@ class LoginSource:
     variables: tuple[str, ...]
     files: tuple[str, ...]  # relative to the home folder (or to home_variable when set)
     home_variable: str | None
-    login_command: str
+    login_command: str  # how to log in, commands in backticks
 
 
 LOGINS: dict[str, LoginSource] = {
     "anthropic": LoginSource("claude",
                              ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"),
-                             (".credentials.json",), "CLAUDE_CONFIG_DIR", "claude /login"),
+                             (".credentials.json",), "CLAUDE_CONFIG_DIR", "`claude /login`"),
     "openai": LoginSource("codex", ("OPENAI_API_KEY", "CODEX_API_KEY"), ("auth.json",), "CODEX_HOME",
-                          "codex login"),
+                          "`codex login`"),
     "github": LoginSource("copilot", ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN"),
-                          ("config.json",), "COPILOT_HOME", "copilot, then /login"),
+                          ("config.json",), "COPILOT_HOME", "`copilot`, then `/login`"),
     "google": LoginSource("gemini", ("GEMINI_API_KEY", "GOOGLE_API_KEY"), ("oauth_creds.json",),
-                          "GEMINI_CLI_HOME", "gemini (choose \"Login with Google\")"),
+                          "GEMINI_CLI_HOME", "`gemini`, then choose \"Login with Google\""),
 }
 _DEFAULT_HOMES = {"claude": ".claude", "codex": ".codex", "copilot": ".copilot", "gemini": ".gemini"}
 
@@ -56,7 +56,7 @@ def login_problem(
         return None
     if source.cli == "claude" and _claude_account(home or Path(env.get("HOME") or Path.home())):
         return None
-    return (f"{source.cli} is not logged in: run `{source.login_command}` or set "
+    return (f"{source.cli} is not logged in: run {source.login_command} or set "
             f"{' or '.join(source.variables[:2])}")
 
 

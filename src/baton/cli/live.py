@@ -134,6 +134,8 @@ class LiveView:
                 row.note = f"after {event.attempts} attempts: {row.note}"
             if event.allowed:
                 row.status = "failed (allowed)"
+            row.tokens = sum(event.usage.get(k, 0) for k in ("input_tokens", "output_tokens"))
+            row.cost = event.cost_usd or 0.0
             if row.started is not None:
                 row.elapsed = time.monotonic() - row.started
         elif isinstance(event, ev.BudgetUpdate):

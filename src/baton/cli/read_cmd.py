@@ -145,7 +145,7 @@ def status(
             dur = f"{span.total_seconds():.2f}s"
         out = s["output"] or {}
         tokens = sum(int(v or 0) for v in (out.get("usage") or {}).values())
-        cost = float(out.get("cost_usd") or 0.0)
+        cost = 0.0 if s["cache_hit"] else float(out.get("cost_usd") or 0.0)
         note = "cache hit" if s["cache_hit"] else (s["error"] or "")
         shown = f"{s['status']} (allowed)" if s["allowed_failure"] else s["status"]
         table.add_row(s["step_id"], f"[{_style(shown)}]{shown}[/]", s["agent_id"] or "",

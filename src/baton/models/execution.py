@@ -103,15 +103,16 @@ class ExecutionLog(BaseModel):
 
 
 def step_totals(runs: Iterable[StepRun]) -> tuple[dict[str, int], float]:
-    """Token counts and cost summed over step runs (cache hits cost nothing)."""
-    usage: dict[str, int] = {}
+    """Billed token counts and cost summed over step runs (a cache hit bills nothing)."""
+    usage = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
     cost = 0.0
     for run in runs:
         out = run.output or {}
+        if run.cache_hit or out.get("cache_hit"):
+            continue
         for key, value in (out.get("usage") or {}).items():
             usage[key] = usage.get(key, 0) + int(value or 0)
-        if not out.get("cache_hit"):
-            cost += float(out.get("cost_usd") or 0.0)
+        cost += float(out.get("cost_usd") or 0.0)
     return usage, cost
 
 

@@ -421,8 +421,8 @@ class CliAgent(ProcessEnvironment, ABC):
         last = parser.retries[-1]
         tries = len(parser.retries)
         return AgentTimeout(
-            f"{where}: {describe(last, self.endpoint())}: {self.cli_name} was still retrying after "
-            f"{tries} failed request{'s' if tries != 1 else ''} and {ran_out}",
+            f"{where}: {describe(last, self.endpoint())}: {self.cli_name} was still retrying "
+            f"({tries} retr{'y' if tries == 1 else 'ies'} reported) and {ran_out}",
             agent_id=self.agent.id,
         )
 

@@ -92,3 +92,21 @@ def test_mcp_and_metrics_name_their_extras(project: Path) -> None:
     run = baton(project, "run", "hello")
     assert run.returncode != 0
     assert "pip install 'baton[metrics]'" in run.stderr, run.stderr
+
+
+def test_the_dashboard_draws_a_note_for_a_langgraph_workflow_without_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from baton.models import Workflow, WorkflowConfig
+    from baton.ui.charts import graph
+
+    config = WorkflowConfig.model_validate({"type": "langgraph", "steps": [
+        {"id": "first", "agent_id": "sh", "prompt_template": "echo one"},
+        {"id": "second", "agent_id": "sh", "prompt_template": "echo two", "next": "end"}]})
+    workflow = Workflow.from_config("graph", config)
+    drawn = str(graph(workflow, [], None))
+    assert "<svg" in drawn and "second" in drawn
+    monkeypatch.setitem(sys.modules, "langgraph", None)  # as if not installed
+    note = str(graph(workflow, [], None))
+    assert "<svg" not in note
+    assert "pip install &#39;baton[langgraph]&#39;" in note

@@ -21,6 +21,7 @@ from baton.engine import events as ev
 from baton.engine import ownership
 from baton.engine.cache import PromptCache
 from baton.engine.clock import Clock, SystemClock
+from baton.engine.commit import GroupCommit
 from baton.engine.errors import (
     AlreadyFinished,
     ConfigNotApplied,
@@ -182,6 +183,7 @@ class Baton:
             locate=locate,
         )
         self.executor = StepExecutor(self.services)
+        self.committer = GroupCommit(store)
         self._active: dict[str, ExecutionHandle] = {}
         self._watcher: asyncio.Task[None] | None = None
 
@@ -381,7 +383,7 @@ class Baton:
                resumed: bool) -> ExecutionHandle:
         loop = asyncio.get_running_loop()
         artifacts = self.configuration.global_.artifacts_path(self.root) / ctx.id
-        recorder = Recorder(self.store, ctx.trace_id, self.observers)
+        recorder = Recorder(self.store, ctx.trace_id, self.observers, self.committer)
         er = ExecutionRun(ctx=ctx, workflow=workflow, recorder=recorder,
                           budget=Budget(self._budget_limits(workflow, ctx)),
                           artifacts_dir=artifacts, no_cache=no_cache)
@@ -421,6 +423,7 @@ class Baton:
                                              trace_id=er.ctx.trace_id))
                 await self._warn_of_credentials(er, rec)
                 await self._schedule(er)
+                await rec.durable()
                 status, error = self._outcome(er)
         except asyncio.CancelledError:
             status, error = ExecutionStatus.CANCELLED, "cancelled"

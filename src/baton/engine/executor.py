@@ -158,6 +158,7 @@ class StepExecutor:
         Every billed attempt (failed, invalid, retried, timed out, a fallback's) counts in
         the step's output, the execution's budget, the usage table and so the quotas.
         """
+        await er.recorder.durable()  # what came before this step is committed before it starts
         policy = step.retry_policy
         chain = [step.agent_id, *policy.fallback_agents]
         attempts = 0

@@ -156,6 +156,7 @@ class StepNodes:
             update["routes"] = {step.id: self._choose(rt, step, state, update)}
         if er.abort_reason is not None:
             update["abort"] = er.abort_reason
+        await er.recorder.durable()  # the step's rows are committed before its checkpoint
         return update
 
     def _bound(self, step: WorkflowStep, visit: int, state: GraphState) -> str | None:
@@ -241,6 +242,7 @@ class StepNodes:
         er.recorder.transition(
             run, ev.StepWaiting(execution_id=er.ctx.id, step=step.id, message_text=message)
         )
+        er.recorder.commit_now()  # before the interrupt's checkpoint
 
     @staticmethod
     def _reuse(rt: NodeRuntime, step: WorkflowStep, visit: int) -> bool:

@@ -1,8 +1,9 @@
 """Turns events into durable log rows and fans them out to live subscribers.
 
-Step transitions are written with their log rows in one transaction before the engine
-moves on; chatty events (agent output) are buffered and flushed with the next
-transition, when the buffer fills, or by a periodic flush.
+Step transitions are written with their log rows in one transaction, committed before
+the execution starts its next step (with a :class:`GroupCommit`, together with other
+executions' transitions of the same moment); chatty events (agent output) are buffered
+and flushed with the next transition, when the buffer fills, or by a periodic flush.
 
 A step's start is the exception: it is published at once but committed with the step's
 next transition, or after ``_START_SECONDS`` (or with any earlier flush) if the step is
@@ -17,10 +18,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 
+from baton.engine.commit import GroupCommit
 from baton.engine.events import AgentOutput, Event, to_log
 from baton.models import ExecutionLog, StepRun
 from baton.observability.redact import redact
-from baton.store.base import Store, UsageRecord
+from baton.store.base import StepWrite, Store, UsageRecord
 
 _FLUSH_ROWS = 200
 _FLUSH_SECONDS = 0.5
@@ -31,8 +33,11 @@ class Recorder:
     """Persists an execution's events and broadcasts them to subscribers."""
 
     def __init__(self, store: Store, trace_id: str,
-                 observers: Sequence[Callable[[Event], None]] = ()) -> None:
+                 observers: Sequence[Callable[[Event], None]] = (),
+                 committer: GroupCommit | None = None) -> None:
         self.store = store
+        self.committer = committer
+        self._unsettled: list[asyncio.Future[None]] = []
         self.trace_id = trace_id
         self.observers = list(observers)
         self.history: list[Event] = []
@@ -101,7 +106,7 @@ class Recorder:
         if self._starting.pop(run.step_id, None) is not None and not self._starting:
             self._cancel_start_timer()
         logs, self._buffer = self._buffer, []
-        self.store.save_step(run, logs, usage)
+        self._write(StepWrite(run, logs, usage))
 
     def finish(self, event: Event,
                commit: Callable[[list[ExecutionLog]], None]) -> None:
@@ -115,6 +120,7 @@ class Recorder:
         self._publish(event)
         self._buffer.append(to_log(event, self.trace_id))
         logs, self._buffer = self._buffer, []
+        self.commit_now()
         commit(logs)
 
     def flush(self) -> None:
@@ -122,7 +128,34 @@ class Recorder:
         self._write_starts()
         if self._buffer:
             logs, self._buffer = self._buffer, []
-            self.store.append_logs(logs)
+            self._write(StepWrite(None, logs))
+
+    def _write(self, write: StepWrite) -> None:
+        if self.committer is None:
+            self.store.save_steps([write])
+        else:
+            self._unsettled.append(self.committer.add(write))
+
+    async def durable(self) -> None:
+        """Wait until every write so far is committed; raises what made one fail."""
+        if self._unsettled and not self._unsettled[-1].done():
+            # batches are committed in order: once the latest write is settled, all are
+            with contextlib.suppress(Exception):
+                await self._unsettled[-1]
+        self._settle()
+
+    def commit_now(self) -> None:
+        """Commit every queued write now (where the caller cannot wait); raises as durable()."""
+        if self.committer is not None and any(not done.done() for done in self._unsettled):
+            self.committer.commit()
+        self._settle()
+
+    def _settle(self) -> None:
+        done, self._unsettled = self._unsettled, []
+        failure = next((d.exception() for d in done if d.done() and d.exception() is not None), None)
+        self._unsettled = [d for d in done if not d.done()]
+        if failure is not None:
+            raise failure
 
     def _cancel_start_timer(self) -> None:
         if self._start_timer is not None:
@@ -134,7 +167,7 @@ class Recorder:
         while self._starting:
             run = self._starting.pop(next(iter(self._starting)))
             logs, self._buffer = self._buffer, []
-            self.store.save_step(run, logs)
+            self._write(StepWrite(run, logs))
 
     def _timed_flush(self) -> None:
         self._start_timer = None
@@ -158,6 +191,7 @@ class Recorder:
             self._flusher = None
         try:
             self.flush()
+            self.commit_now()
         finally:
             self._closed = True
             for queue in self._subscribers:

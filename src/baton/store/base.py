@@ -134,6 +134,16 @@ class ExecutionRecord:
     owner_process: OwnerProcess | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StepWrite:
+    """One step transition as the engine commits it: the step's state (None: log rows
+    only), its log rows and the usage of its agent call."""
+
+    run: StepRun | None
+    logs: Sequence[ExecutionLog] = ()
+    usage: UsageRecord | None = None
+
+
 class Store(Protocol):
     """Durable state of Baton. Implementations must be safe to share across asyncio tasks."""
 
@@ -213,6 +223,7 @@ class Store(Protocol):
     def save_step(
         self, run: StepRun, logs: Sequence[ExecutionLog] = (), usage: UsageRecord | None = None
     ) -> None: ...
+    def save_steps(self, writes: Sequence[StepWrite]) -> None: ...
     def list_steps(self, execution_id: str) -> list[StepRun]: ...
     def append_logs(self, logs: Sequence[ExecutionLog]) -> None: ...
     def list_logs(

@@ -9,7 +9,7 @@ the JSONB cast and the row lock). Everything else in the store uses SQLAlchemy C
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,17 +105,17 @@ class StepLogWriter:
 
     def write(
         self,
-        run: StepRun | None,
+        runs: Sequence[StepRun],
         groups: dict[str, list[ExecutionLog]],
         now: datetime,
         *,
         what: str,
-        usage: UsageRecord | None = None,
+        usages: Sequence[UsageRecord] = (),
         finish: tuple[str, ExecutionStatus, str | None] | None = None,
     ) -> None:
-        """Upsert ``run`` (if given), record ``usage`` (if given), move an execution to a
-        terminal status (``finish`` = execution id, status, error) and append ``groups``
-        (logs by execution id), all in one transaction.
+        """Upsert ``runs`` (in order), record ``usages``, move an execution to a terminal
+        status (``finish`` = execution id, status, error) and append ``groups`` (logs by
+        execution id), all in one transaction.
 
         Every execution in ``groups`` is locked first, in id order, and must exist.
         SQLite writes are serialized by the database anyway, so on SQLite one connection
@@ -126,11 +126,11 @@ class StepLogWriter:
             with self._dedicated_lock:
                 if self._dedicated_fairy is None:
                     self._dedicated_fairy = self.engine.raw_connection()
-                self._write_on(self._dedicated_fairy, run, groups, now, what, usage, finish)
+                self._write_on(self._dedicated_fairy, runs, groups, now, what, usages, finish)
         else:
             fairy = self.engine.raw_connection()
             try:
-                self._write_on(fairy, run, groups, now, what, usage, finish)
+                self._write_on(fairy, runs, groups, now, what, usages, finish)
             finally:
                 fairy.close()
         if self._on_commit is not None:
@@ -139,11 +139,11 @@ class StepLogWriter:
     def _write_on(
         self,
         fairy: PoolProxiedConnection,
-        run: StepRun | None,
+        runs: Sequence[StepRun],
         groups: dict[str, list[ExecutionLog]],
         now: datetime,
         what: str,
-        usage: UsageRecord | None = None,
+        usages: Sequence[UsageRecord] = (),
         finish: tuple[str, ExecutionStatus, str | None] | None = None,
     ) -> None:
         db: Any = fairy.driver_connection
@@ -153,10 +153,10 @@ class StepLogWriter:
                 if self._begin is not None:
                     cursor.execute(self._begin)
                 states = self._lock_states(cursor, groups, what)
-                if run is not None:
-                    cursor.execute(self.sql_step, self._step_params(run, now))
-                if usage is not None:
-                    cursor.execute(self.sql_usage, self._usage_params(usage, now))
+                if runs:
+                    cursor.executemany(self.sql_step, [self._step_params(run, now) for run in runs])
+                if usages:
+                    cursor.executemany(self.sql_usage, [self._usage_params(u, now) for u in usages])
                 if finish is not None:
                     self._finish(cursor, finish, now)
                 rows = self._admit_all(cursor, groups, states)

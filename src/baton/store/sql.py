@@ -56,6 +56,7 @@ from baton.store.base import (
     ExecutionRecord,
     OwnedGroup,
     OwnerProcess,
+    StepWrite,
     UsageRecord,
     UsageTotal,
 )
@@ -424,7 +425,7 @@ class SqlStore(LeaseMethods):
             raise InvalidArgument(f"finish_execution needs a terminal status, not {status.value!r}")
         groups = _by_execution(logs)
         groups.setdefault(execution_id, [])
-        self._steps.write(None, groups, self._now(), what=f"execution {execution_id!r}",
+        self._steps.write((), groups, self._now(), what=f"execution {execution_id!r}",
                           finish=(execution_id, status, error))
         with self._read() as conn:
             fresh = conn.execute(select(*_CONTEXT_COLUMNS).where(executions.c.id == execution_id)).one()
@@ -504,19 +505,39 @@ class SqlStore(LeaseMethods):
         self, run: StepRun, logs: Sequence[ExecutionLog] = (), usage: UsageRecord | None = None
     ) -> None:
         """Upsert a step's state, record its usage and append its log rows in one transaction."""
-        if run.started_at is not None and run.ended_at is not None and run.ended_at < run.started_at:
-            raise IntegrityViolation(
-                f"step {run.step_id!r} of execution {run.execution_id!r} ends "
-                f"({run.ended_at.isoformat()}) before it starts ({run.started_at.isoformat()})"
-            )
+        self.save_steps([StepWrite(run, logs, usage)])
+
+    def save_steps(self, writes: Sequence[StepWrite]) -> None:
+        """Apply several step writes (of any executions) in order, in one transaction."""
+        runs: list[StepRun] = []
+        usages: list[UsageRecord] = []
+        logs: list[ExecutionLog] = []
+        for w in writes:
+            logs.extend(w.logs)
+            if w.run is None:
+                continue
+            run = w.run
+            if run.started_at is not None and run.ended_at is not None and run.ended_at < run.started_at:
+                raise IntegrityViolation(
+                    f"step {run.step_id!r} of execution {run.execution_id!r} ends "
+                    f"({run.ended_at.isoformat()}) before it starts ({run.started_at.isoformat()})"
+                )
+            if w.usage is not None and w.usage.execution_id != run.execution_id:
+                raise IntegrityViolation(
+                    f"usage of step {w.usage.step_id!r} belongs to execution {w.usage.execution_id!r}, "
+                    f"not {run.execution_id!r}"
+                )
+            runs.append(run)
+            if w.usage is not None:
+                usages.append(w.usage)
         groups = _by_execution(logs)
-        groups.setdefault(run.execution_id, [])
-        if usage is not None and usage.execution_id != run.execution_id:
-            raise IntegrityViolation(
-                f"usage of step {usage.step_id!r} belongs to execution {usage.execution_id!r}, "
-                f"not {run.execution_id!r}"
-            )
-        self._steps.write(run, groups, self._now(), what=f"step {run.step_id!r}", usage=usage)
+        for run in runs:
+            groups.setdefault(run.execution_id, [])
+        if not runs and not logs:
+            return
+        what = f"step {runs[0].step_id!r}" if len(runs) == 1 else (
+            f"{len(runs)} steps" if runs else "log row")
+        self._steps.write(runs, groups, self._now(), what=what, usages=usages)
 
     def list_steps(self, execution_id: str) -> list[StepRun]:
         """The execution's step runs in the order they were first saved."""
@@ -532,7 +553,7 @@ class SqlStore(LeaseMethods):
         """Append log rows (of any executions) in one transaction; the rules are in
         :mod:`baton.store.logcap`."""
         if logs:
-            self._steps.write(None, _by_execution(logs), self._now(), what="log row")
+            self._steps.write((), _by_execution(logs), self._now(), what="log row")
 
     def list_logs(
         self,

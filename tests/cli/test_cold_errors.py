@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.cli.conftest import Baton, baton_process
 
@@ -22,3 +25,23 @@ def test_history_on_an_80_column_pipe_shows_whole_statuses(project: Path, baton:
     history = baton_process(project, "history", columns=80)
     row = next(line for line in history.stdout.splitlines() if "hel" in line)
     assert "completed" in row, history.stdout
+
+
+def test_pr_fix_without_github_says_which_half_is_missing(
+    project: Path, baton: Baton, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("langgraph")
+    for name in ("GITHUB_TOKEN", "GH_TOKEN", "GITHUB_REPOSITORY", "BATON_GITHUB_APP_ID"):
+        monkeypatch.delenv(name, raising=False)
+    text = (project / "baton.yaml").read_text().replace(
+        "agents:\n", "agents:\n  bot: {provider: scripted, model: echo, capabilities: [coding, code_review]}\n", 1)
+    (project / "baton.yaml").write_text(text)
+    # a fresh repository has no origin: Baton cannot know the repository, and says how to name it
+    no_repo = baton("run", "pr-fix", "--pr", "12", code=2).stderr
+    assert "Baton cannot tell which GitHub repository this is: set GITHUB_REPOSITORY=OWNER/NAME, " \
+        "pass --github-repo OWNER/NAME, or add a GitHub remote named origin" in no_repo, no_repo
+    assert "parameters.github_repo" not in no_repo
+    git = ["git", "remote", "add", "origin", "https://github.com/octo/demo.git"]
+    subprocess.run(git, cwd=project, check=True)
+    no_token = baton("run", "pr-fix", "--pr", "12", code=2).stderr
+    assert "no GitHub credentials: set GITHUB_TOKEN" in no_token and "repository" not in no_token, no_token

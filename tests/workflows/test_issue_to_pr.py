@@ -188,10 +188,11 @@ def test_a_number_without_github_access_is_a_one_line_error(tmp_path: Path, gith
     result = baton(["run", "issue-to-pr", "--repo", str(work), "--issue", "3"], tmp_path / "project")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
-    assert result.stderr.startswith(
-        "error: issue 3 is a number: set GITHUB_TOKEN so Baton can read it, or pass the issue's text instead"
+    assert result.stderr == (
+        "error: issue 3 is a number: issue-to-pr needs GitHub to read it; no GitHub credentials: set "
+        "GITHUB_TOKEN, or BATON_GITHUB_APP_ID and BATON_GITHUB_APP_PRIVATE_KEY for a GitHub App. "
+        "Or pass the issue's text instead: --issue \"...\"\n"
     )
-    assert "issue-to-pr needs GitHub" in result.stderr
 
 
 def test_baton_implement_comment_runs_issue_to_pr_through_the_action(

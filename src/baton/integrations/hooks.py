@@ -167,6 +167,17 @@ def github_client(env: Mapping[str, str], repository: str | None = None) -> GitH
     return GitHubClient(settings) if settings.has_credentials else None
 
 
+def github_missing(env: Mapping[str, str], repository: str | None) -> str:
+    """What to set so that :func:`github_client` finds GitHub, as one instruction."""
+    try:
+        GitHubSettings.from_env(env, repository)
+    except GitHubNotConfigured:
+        return ("Baton cannot tell which GitHub repository this is: set GITHUB_REPOSITORY=OWNER/NAME, "
+                "pass --github-repo OWNER/NAME, or add a GitHub remote named origin")
+    return ("no GitHub credentials: set GITHUB_TOKEN, or BATON_GITHUB_APP_ID and "
+            "BATON_GITHUB_APP_PRIVATE_KEY for a GitHub App")
+
+
 def repository_for(
     params: Mapping[str, Any], workspace: Path | None, env: Mapping[str, str], remote: str | None = None
 ) -> str | None:
@@ -207,16 +218,18 @@ async def prepare(
         repo = str(out.params[source])
         out.workspace_dir = await asyncio.to_thread(checkout, repo, baton.root / ".baton" / "repos")
     publish_kind = workflow.config.get("publish")
+    missing = ""
     if client is None and publish_kind in ("pull_request", "pr_fix", "review"):
         name = repository_for(out.params, out.workspace_dir or Path.cwd(), env, remote)
         client = github_client(env, name)
+        missing = "" if client is not None else github_missing(env, name)
     if client is not None and publish_kind in ("pull_request", "pr_fix", "review"):
         await _prefetch(out, publish_kind, client, env)
     trust = baton.configuration.github
     if publish_kind == "pull_request":
-        await _issue_text(out, client, trust)
+        await _issue_text(out, client, trust, missing)
     elif publish_kind == "pr_fix":
-        await _pr_context(out, client, trust)
+        await _pr_context(out, client, trust, missing)
     elif publish_kind == "review":
         await _pr_author(out, client)
         if _truthy(out.params.get("incremental")):
@@ -312,15 +325,14 @@ def _left_out(out: Prepared, items: list[str], trust: GitHubConfig) -> None:
         )
 
 
-async def _issue_text(out: Prepared, client: GitHubClient | None, trust: GitHubConfig) -> None:
+async def _issue_text(out: Prepared, client: GitHubClient | None, trust: GitHubConfig, missing: str) -> None:
     issue = str(out.params.get("issue") or "").strip().lstrip("#")
     if not issue.isdigit() or out.params.get("issue_title"):
         return
     if client is None:
         raise HookError(
-            f"issue {issue} is a number: set GITHUB_TOKEN so Baton can read it, "
-            "or pass the issue's text instead (issue-to-pr needs GitHub to read an issue by number: "
-            "GITHUB_TOKEN, and GITHUB_REPOSITORY or parameters.github_repo, where Baton runs)"
+            f"issue {issue} is a number: issue-to-pr needs GitHub to read it; {missing}. "
+            "Or pass the issue's text instead: --issue \"...\""
         )
     data = await client.issue(int(issue))
     login, association = rest_author(data)
@@ -335,14 +347,14 @@ async def _issue_text(out: Prepared, client: GitHubClient | None, trust: GitHubC
     out.params["issue_body"] = str(data.get("body") or "")[:20_000]
 
 
-async def _pr_context(out: Prepared, client: GitHubClient | None, trust: GitHubConfig) -> None:
+async def _pr_context(out: Prepared, client: GitHubClient | None, trust: GitHubConfig, missing: str) -> None:
     number = str(out.params.get("pr") or "").strip().lstrip("#")
     if not number.isdigit():
         raise HookError("pr-fix needs --pr NUMBER")
     if client is None:
         raise HookError(
             "pr-fix needs GitHub: it reads the pull request's review comments and checks from GitHub; "
-            "set GITHUB_TOKEN and GITHUB_REPOSITORY (or parameters.github_repo) where Baton runs"
+            f"{missing}"
         )
     state = await read_pull_state(client, int(number), trust)
     if state.head_repo != client.settings.repository:

@@ -43,6 +43,9 @@ def test_save_steps_writes_every_execution_in_order(tmp_path: Path) -> None:
     assert [r.step_id for r in store.list_steps(a)] == ["x", "y"]
     assert [(log.seq, log.message) for log in store.list_logs(a)] == [(1, "x done"), (2, "y done")]
     assert [(log.seq, log.message) for log in store.list_logs(b)] == [(1, "x done")]
+    record = store.get_execution(a)
+    assert record is not None and store.get_context(a) == record.context
+    assert store.get_context("no-such-execution") is None
     store.close()
 
 

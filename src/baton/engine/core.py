@@ -448,8 +448,8 @@ class Baton:
 
     def _cancelled_while_queued(self, er: ExecutionRun) -> None:
         """An execution cancelled (by another process) while it waited for a slot ends here."""
-        record = self.store.get_execution(er.ctx.id)
-        if record is not None and record.context.status is ExecutionStatus.CANCELLED:
+        ctx = self.store.get_context(er.ctx.id)
+        if ctx is not None and ctx.status is ExecutionStatus.CANCELLED:
             raise asyncio.CancelledError
 
     async def _schedule(self, er: ExecutionRun) -> None:
@@ -514,12 +514,12 @@ class Baton:
 
     def _record_end(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
                     duration: float) -> None:
-        current = self.store.get_execution(er.ctx.id)
+        current = self.store.get_context(er.ctx.id)
         if (status is ExecutionStatus.PENDING and current is not None
-                and not current.context.status.is_terminal):
+                and not current.status.is_terminal):
             # paused for an approval: back to PENDING through the resume edge, resumable
             er.ctx = self.store.set_execution_status(er.ctx.id, status, error=error, resume=True)
-        elif current is not None and not current.context.status.is_terminal:
+        elif current is not None and not current.status.is_terminal:
             final = self._completed_event(er, status, error, duration)
 
             def commit(logs: list[ExecutionLog]) -> None:
@@ -534,8 +534,8 @@ class Baton:
             er.recorder.finish(final, commit)
             return
         elif current is not None:
-            status = current.context.status
-            error = current.context.error or error
+            status = current.status
+            error = current.error or error
         er.recorder.emit(self._completed_event(er, status, error, duration))
 
     @staticmethod
@@ -563,6 +563,6 @@ class Baton:
             for execution_id, handle in list(self._active.items()):
                 if handle.context.status is not ExecutionStatus.RUNNING:
                     continue
-                record = self.store.get_execution(execution_id)
-                if record is not None and record.context.status is ExecutionStatus.CANCELLED:
+                ctx = self.store.get_context(execution_id)
+                if ctx is not None and ctx.status is ExecutionStatus.CANCELLED:
                     handle.cancel()

@@ -324,6 +324,12 @@ class SqlStore(LeaseMethods):
             row = conn.execute(select(executions).where(executions.c.id == execution_id)).first()
         return None if row is None else _record(row)
 
+    def get_context(self, execution_id: str) -> ExecutionContext | None:
+        """The execution's context (status, error...) without its record's workflow snapshot."""
+        with self._read() as conn:
+            row = conn.execute(select(*_CONTEXT_COLUMNS).where(executions.c.id == execution_id)).first()
+        return None if row is None else _context(row)
+
     def match_execution_ids(self, prefix: str, limit: int = 2) -> list[str]:
         """Ids of stored executions that start with ``prefix`` (at most ``limit``)."""
         query = (

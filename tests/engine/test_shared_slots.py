@@ -7,6 +7,7 @@ import asyncio
 import time
 
 from baton.agents.base import AgentRequest
+from baton.cli.live import LiveView
 from baton.engine import events as ev
 from baton.models import ExecutionStatus
 from tests.engine.conftest import MakeBaton, scripted
@@ -57,9 +58,26 @@ async def test_an_agents_max_concurrency_holds_for_two_batons(make_baton: MakeBa
     steps[2]["dependencies"] = ["a", "b"]
     batons = [make_baton({"wf": {"steps": steps}}, {"bot": {**scripted(), "max_concurrency": 1}},
                          handlers={"bot": handler}) for _ in range(2)]
-    results = await asyncio.gather(*(b.run_to_end("wf") for b in batons))
+    handles = [b.run("wf") for b in batons]
+    results = await asyncio.gather(*(h.wait() for h in handles))
     assert [r.status for r in results] == [ExecutionStatus.COMPLETED] * 2
     assert len(spans) == 6 and _peak(spans) == 1
+
+    # a step that waits for the agent's slot is shown queued, then running again
+    events = [e for h in handles async for e in h.events()]
+    queued = [e for e in events if isinstance(e, ev.StepQueued)]
+    assert queued and all("agent bot's max_concurrency" in e.reason for e in queued)
+    assert any("(by process" in e.reason for e in queued)  # the other Baton held it
+    view = LiveView(["a", "b", "c"])
+    shown: list[tuple[str, str]] = []
+    for event in events:
+        view.apply(event)
+        if isinstance(event, (ev.StepQueued, ev.StepRunning)):
+            shown.append((event.step, view.rows[event.step].status))
+    waited = queued[0].step
+    assert (waited, "queued") in shown and (waited, "running") in shown
+    assert shown.index((waited, "queued")) < shown.index((waited, "running"))
+    assert {row.status for row in view.rows.values()} == {"completed"}
 
 
 async def test_an_execution_cancelled_while_it_waits_for_a_slot_never_starts(make_baton: MakeBaton) -> None:

@@ -109,6 +109,10 @@ class LiveView:
             row.status = "retrying"
             row.note = (f"attempt {event.attempt} failed ({event.error_type}); "
                         f"retry in {event.delay_seconds:.1f}s")
+        elif isinstance(event, ev.StepQueued) and row:
+            row.status, row.note = "queued", f"queued: {event.reason}"[:80]
+        elif isinstance(event, ev.StepRunning) and row:
+            row.status, row.note = "running", ""
         elif isinstance(event, ev.FallbackAgent) and row:
             row.note = f"fallback → {event.to_agent}"
         elif isinstance(event, ev.CacheHit) and row:

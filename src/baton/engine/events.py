@@ -148,6 +148,31 @@ class StepRetrying(Event):
 
 
 @dataclass(slots=True, kw_only=True)
+class StepQueued(Event):
+    """A started step waits for a slot of its agent (``max_concurrency``, any process)."""
+
+    kind: ClassVar[str] = "step.queued"
+    step: str
+    agent_id: str
+    reason: str
+
+    def message(self) -> str:
+        return f"step {self.step} waits for a slot of {self.agent_id}: {self.reason}"
+
+
+@dataclass(slots=True, kw_only=True)
+class StepRunning(Event):
+    """A step that waited for a slot of its agent got one; its call starts."""
+
+    kind: ClassVar[str] = "step.running"
+    step: str
+    agent_id: str
+
+    def message(self) -> str:
+        return f"step {self.step} got a slot of {self.agent_id}"
+
+
+@dataclass(slots=True, kw_only=True)
 class RateLimitWait(Event):
     kind: ClassVar[str] = "step.rate_limited"
     step: str

@@ -264,8 +264,18 @@ class StepExecutor:
         guard = (await asyncio.to_thread(StateGuard.capture, [
                      *self.s.protected, er.workspace / ".baton", er.workspace / "baton.yaml"])
                  if adapter.acts_on_workspace and agent.provider != "shell" else None)
+        queued: list[str] = []
+
+        def slot_wait(reason: str) -> None:
+            queued.append(reason)
+            er.recorder.emit(ev.StepQueued(execution_id=er.ctx.id, step=step.id, agent_id=agent.id,
+                                           reason=reason))
+
         async with self.s.slots.hold(f"agent:{agent.id}", agent.max_concurrency,
-                                     what=f"agent {agent.id}'s max_concurrency", keep=True):
+                                     what=f"agent {agent.id}'s max_concurrency", on_wait=slot_wait,
+                                     keep=True):
+            if queued:
+                er.recorder.emit(ev.StepRunning(execution_id=er.ctx.id, step=step.id, agent_id=agent.id))
             await self.s.rate_limiter.acquire(agent, er, step.id)
             watching = process.group_watcher.set(group_watcher(self.s.store, er.ctx.id, step.id))
             try:

@@ -83,7 +83,9 @@ async def test_parallel_steps_wait_for_the_agents_rate(make_baton: MakeBaton) ->
     assert len(waits) == 2
     assert [w.agent_id for w in waits] == ["bot", "bot"]
     assert "requests_per_minute 60" in waits[0].reason
-    assert [w.queued_ahead for w in waits] == [0, 1]
+    # how many calls a wait finds ahead depends on whether the earlier waiter's (fake, instant)
+    # sleep is over when it arrives: never more than the calls started before it
+    assert waits[0].queued_ahead == 0 and waits[1].queued_ahead in (0, 1)
 
 
 async def test_a_429_holds_back_the_agents_next_call(make_baton: MakeBaton) -> None:

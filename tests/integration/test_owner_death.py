@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.git_repos import GIT_ENV
 from tests.integration.userpath import Project
 
 NAP = "4242.5"  # a sleep nobody else runs, to find it in /proc
@@ -31,6 +34,15 @@ def _sleepers() -> list[int]:
         if argv[:2] == [b"sleep", NAP.encode()] and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_sleepers() -> Iterator[None]:
+    """A failed test leaves its agent's sleep behind; the next test must not count it."""
+    yield
+    for pid in _sleepers():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def _project(tmp_path: Path) -> Project:
@@ -143,3 +155,53 @@ def test_disk_full_is_a_clear_error_and_leaves_the_execution_resumable(small_dis
     resumed = project.baton("resume", execution_id, "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "completed"
+
+
+@pytest.mark.slow
+def test_kill_9_before_the_step_start_is_committed_still_kills_the_agent(tmp_path: Path) -> None:
+    """A step's RUNNING row is committed with its end or after a moment; the agent's process
+    group is recorded at once, so a kill -9 inside that moment still leaves no orphan."""
+    project = _project(tmp_path)
+    # widen the moment the start stays uncommitted (0.1 s, or the 0.5 s flush of buffered agent
+    # output) to an hour, so the kill lands in it
+    launcher = tmp_path / "baton_slow_start.py"
+    launcher.write_text(
+        "import runpy\n"
+        "import baton.engine.recorder as recorder\n"
+        "recorder._START_SECONDS = recorder._FLUSH_SECONDS = 3600\n"
+        "runpy.run_module('baton', run_name='__main__')\n")
+    env = {**os.environ, **GIT_ENV}
+    proc = subprocess.Popen([sys.executable, str(launcher), "run", "nap", "--json"], cwd=project.root,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not _sleepers():
+            assert time.monotonic() < deadline, "the nap step's agent never started"
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.1)
+        execution_id = project.json("history")[0]["execution_id"]
+        steps = {s["step_id"]: s["status"] for s in project.json("status", execution_id)["steps"]}
+        assert steps == {"before": "completed"}, "the nap step's start should not be committed yet"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert _sleepers(), "the agent's sleep should have outlived its baton process"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.communicate()
+
+    history = project.json("history")
+    assert history[0]["status"] == "failed" and history[0]["error"].startswith("interrupted:")
+    assert _sleepers() == [], "an orphaned agent process survived"
+    logs = project.json("logs", execution_id)
+    assert [r["metadata"]["orphan_groups_killed"] for r in logs
+            if r["metadata"].get("event") == "execution.interrupted"] == [1]
+
+    (project.root / "awake").write_text("")
+    resumed = project.baton("resume", execution_id, "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    final = project.json("status", execution_id)
+    assert {s["step_id"]: s["status"] for s in final["steps"]} == {
+        "before": "completed", "nap": "completed", "after": "completed"}

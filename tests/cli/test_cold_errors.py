@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,3 +47,39 @@ def test_pr_fix_without_github_says_which_half_is_missing(
     subprocess.run(git, cwd=project, check=True)
     no_token = baton("run", "pr-fix", "--pr", "12", code=2).stderr
     assert "no GitHub credentials: set GITHUB_TOKEN" in no_token and "repository" not in no_token, no_token
+
+
+def test_every_command_but_init_and_secrets_takes_config() -> None:
+    import typer.main
+
+    from baton.cli.main import app
+
+    def leaves(command: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+        if not hasattr(command, "list_commands"):
+            return [(path, command)]
+        ctx = command.context_class(command)
+        subs = [(name, command.get_command(ctx, name)) for name in command.list_commands(ctx)]
+        return [leaf for name, sub in subs if sub is not None for leaf in leaves(sub, (*path, name))]
+
+    exempt = {("init",), ("secrets", "set"), ("secrets", "list"), ("secrets", "remove")}
+    found = leaves(typer.main.get_command(app), ())
+    without = {path for path, command in found
+               if not any("--config" in p.opts for p in command.params)}
+    assert len(found) > 30 and without == exempt, sorted(without)
+
+
+def test_under_json_every_error_is_json_on_stdout(baton: Baton) -> None:
+    baton("run", "hello")
+    cases = [
+        (("status", "nosuch"), "ExecutionNotFound", "no execution 'nosuch'"),
+        (("usage", "--since", "7x"), "InvalidInput", "--since '7x': expected a span"),
+        (("gc", "--older-than", "soon"), "InvalidInput", "--older-than 'soon': expected a span"),
+        (("diff", "--step", "nosuch"), "InvalidInput", "has no step 'nosuch'"),
+        (("run", "hello", "-p", "name"), "InvalidInput", "-p 'name': expected key=value"),
+        (("agents", "check", "nosuch"), "InvalidInput", "no agent named 'nosuch'"),
+    ]
+    for args, kind, text in cases:
+        result = baton(*args, "--json", code=2)
+        error = json.loads(result.stdout)["error"]
+        assert (error["type"], error["exit_code"]) == (kind, 2) and text in error["message"], (args, result.stdout)
+        assert text in result.stderr  # the one line for a person stays on stderr

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,8 +38,14 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
-def fail(message: str, code: int = EXIT_INVALID) -> typer.Exit:
-    """Print a one-line error to stderr and return the Exit to raise."""
+# set while a command given --json runs: its errors go to stdout as JSON too, for scripts
+_json_errors: ContextVar[bool] = ContextVar("baton_json_errors", default=False)
+
+
+def fail(message: str, code: int = EXIT_INVALID, kind: str = "InvalidInput") -> typer.Exit:
+    """Print a one-line error to stderr (and under --json as JSON on stdout); return the Exit to raise."""
+    if _json_errors.get():
+        print_json({"error": {"type": kind, "message": message, "exit_code": code}})
     err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
@@ -48,15 +55,15 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = _json_errors.set(bool(kwargs.get("as_json") or kwargs.get("json_output")))
         try:
             return func(*args, **kwargs)
         except BatonError as exc:
-            if kwargs.get("as_json"):  # --json: the error as JSON on stdout too, for scripts
-                print_json({"error": {"type": type(exc).__name__, "message": str(exc),
-                                      "exit_code": exc.cli_exit_code}})
-            raise fail(str(exc), exc.cli_exit_code) from None
+            raise fail(str(exc), exc.cli_exit_code, type(exc).__name__) from None
         except KeyboardInterrupt:
-            raise fail("interrupted", EXIT_CANCELLED) from None
+            raise fail("interrupted", EXIT_CANCELLED, "Interrupted") from None
+        finally:
+            _json_errors.reset(token)
 
     return wrapper  # type: ignore[return-value]
 

@@ -397,6 +397,20 @@ def test_a_long_log_keeps_the_failing_steps_header_and_its_end() -> None:
     assert log_excerpt("a\nb\nc", 100) == "a\nb\nc"
 
 
+def test_a_cut_excerpts_header_is_masked_and_bounded_too() -> None:
+    from baton.integrations.pr_context import log_excerpt
+
+    token = "ghp_" + "b" * 36
+    header = f"##[group]Run curl -H 'Authorization: token {token}' https://example.test/{'x' * 3000}"
+    log = "\n".join([header, *(f"line {i}" for i in range(2000)), "##[error]boom", "after"])
+    for limit in (2000, 500):
+        excerpt = log_excerpt(log, limit, (token,))
+        assert len(excerpt) <= limit
+        assert token not in excerpt and "ghp_" not in excerpt
+        assert excerpt.startswith("##[group]Run curl -H 'Authorization: token ***'")
+        assert "\n[...]\n" in excerpt and excerpt.endswith("##[error]boom\nafter")
+
+
 def test_checks_that_turn_green_while_the_agent_works_mean_nothing_is_pushed(
     pull_request: PullRequest, tmp_path: Path
 ) -> None:

@@ -220,9 +220,11 @@ def log_excerpt(log: str, limit: int, secrets: tuple[str, ...] = ()) -> str:
             text = text.replace(secret, "***")
     text = _TOKEN.sub("***", redact(text))
     if len(text) > limit:
-        header = lines[start] if error is not None else ""
-        room = max(limit - len(header) - 8, 0)
-        text = f"{header}\n[...]\n{text[-room:]}" if header else f"[...]\n{text[-room:]}"
+        # the header is the masked text's first line, itself cut to half the room
+        header = text.split("\n", 1)[0][: limit // 2] if error is not None else ""
+        marker = f"{header}\n[...]\n" if header else "[...]\n"
+        room = max(limit - len(marker), 0)
+        text = marker + (text[-room:] if room else "")
     return text
 
 

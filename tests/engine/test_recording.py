@@ -4,8 +4,12 @@ when it ends at once, and on its own once it has run for a moment (engine/record
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+
+import pytest
 
 from baton.models import Agent, AgentStatus, StepStatus
+from baton.store.base import StepWrite
 from tests.engine.conftest import MakeBaton, scripted
 
 
@@ -14,10 +18,25 @@ def _events(baton: object, execution_id: str) -> list[tuple[str | None, str]]:
     return [(log.step_id, log.metadata["event"]) for log in store.list_logs(execution_id)]
 
 
-async def test_an_instant_step_records_its_start_and_end_in_order(make_baton: MakeBaton) -> None:
+async def test_an_instant_step_records_its_start_and_end_in_order(make_baton: MakeBaton,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     baton = make_baton({"wf": {"steps": [{"id": "a", "agent_id": "bot", "prompt_template": "a"},
                                          {"id": "b", "agent_id": "bot", "prompt_template": "b"}]}})
+    written: list[tuple[str, StepStatus, list[str]]] = []
+    save_steps = baton.store.save_steps
+
+    def recording(writes: Sequence[StepWrite]) -> None:
+        written.extend((w.run.step_id, w.run.status, [log.metadata["event"] for log in w.logs])
+                       for w in writes if w.run is not None)
+        save_steps(writes)
+
+    monkeypatch.setattr(baton.store, "save_steps", recording)
     result = await baton.run_to_end("wf")
+    # each step is one write: its end, carrying its start's log row; RUNNING is never written
+    assert [(step, status) for step, status, _ in written] == [
+        ("a", StepStatus.COMPLETED), ("b", StepStatus.COMPLETED)]
+    assert all(events[0] == "step.started" and events[-1] == "step.completed"
+               for _, _, events in written)
     assert result.status.value == "completed"
     steps = {run.step_id: run for run in baton.store.list_steps(result.execution_id)}
     assert [steps[s].status for s in ("a", "b")] == [StepStatus.COMPLETED, StepStatus.COMPLETED]

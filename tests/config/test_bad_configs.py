@@ -421,6 +421,9 @@ BOMBS = [  # params.n is 1: nothing here is constant, so validate cannot tell
                      "{% endfor %}", "loop passes and calls"),
     ("doubling", "{% macro d(s, k) %}{{ d(s ~ s, k - 1) if k else s }}{% endmacro %}"
                  "{{ d('ab' * params.n, 64) }}", "would make a string"),
+    # each padded string is within bounds; map keeps all of them (a terabyte unbounded)
+    ("mapped-padding", "echo {{ range(params.n * 100000)|map('string')|map('center', 10**7)|list|length }}",
+     "builds more than 64 MiB"),
 ]
 
 

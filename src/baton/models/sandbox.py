@@ -10,7 +10,9 @@ Here every render gets a :class:`RenderBudget`, and
   ``join``, ``replace``...) check the size of their result before they build it;
 - every loop pass and every call is work (at most :data:`MAX_WORK` per render, and
   :data:`MAX_SECONDS` of wall time); calls nest at most :data:`MAX_DEPTH` deep;
-- the text a render produces (loop bodies, substituted values) stays under :data:`MAX_CHARS`.
+- the text a render produces (loop bodies, substituted values) stays under :data:`MAX_CHARS`,
+  and the text its padding filters and string methods build, kept or not (``map('center', n)``
+  keeps every result in a list), under :data:`MAX_BUILT`.
 
 A limit that is hit raises :class:`TemplateLimit`, a Jinja ``SecurityError``, so the engine
 fails the step with its message like any other template error.
@@ -25,19 +27,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import nodes, pass_context
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_CHARS = 16 * 1024 * 1024
+MAX_BUILT = 4 * MAX_CHARS
 MAX_ITEMS = 100_000
 MAX_INT_BITS = 16_384
 MAX_WORK = 1_000_000
 MAX_DEPTH = 40
 MAX_SECONDS = 10.0
 
+T = TypeVar("T")
 TICK_FILTER = "baton_tick"
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _NUMBERS = re.compile(r"\d+")
@@ -55,6 +59,7 @@ class RenderBudget:
     work: int = 0
     depth: int = 0
     output: int = 0
+    built: int = 0
     deadline: float = field(default_factory=lambda: time.monotonic() + MAX_SECONDS)
 
     def spend(self, work: int = 1, output: int = 0) -> None:
@@ -66,6 +71,14 @@ class RenderBudget:
             raise TemplateLimit(f"template output is over {_size(MAX_CHARS)}")
         if time.monotonic() > self.deadline:
             raise TemplateLimit(f"template took more than {MAX_SECONDS:g} seconds to render")
+
+    def build(self, text: T) -> T:
+        """Charge a string that a filter or string method built; ``text`` itself."""
+        if isinstance(text, str):
+            self.built += len(text)
+            if self.built > MAX_BUILT:
+                raise TemplateLimit(f"template builds more than {_size(MAX_BUILT)} of text")
+        return text
 
 
 _budget: ContextVar[RenderBudget | None] = ContextVar("baton_render_budget", default=None)
@@ -241,30 +254,30 @@ def bound_filters(filters: dict[str, Callable[..., Any]]) -> None:
 
     def b_center(value: Any, width: int = 80) -> str:
         _width((width,), {}, "width", "center")
-        return str(center(value, width))
+        return _current().build(str(center(value, width)))
 
     def b_indent(s: Any, width: int | str = 4, *args: Any, **kwargs: Any) -> str:
         text = str(s)
         pad = width if isinstance(width, str) else " " * min(max(width, 0), MAX_CHARS + 1)
         _check_chars(len(text) + (text.count("\n") + 1) * len(pad), "indent")
-        return str(indent(text, width, *args, **kwargs))
+        return _current().build(str(indent(text, width, *args, **kwargs)))
 
     def b_format(value: str, *args: Any, **kwargs: Any) -> str:
         if args and kwargs:
             return str(fmt(value, *args, **kwargs))  # Jinja raises its own error
         _percent_widths(str(value), kwargs or tuple(args))
-        return str(fmt(value, *args, **kwargs))
+        return _current().build(str(fmt(value, *args, **kwargs)))
 
     def b_replace(eval_ctx: Any, s: str, old: str, new: str, count: int | None = None) -> str:
         _str_method(str(s), "replace", (str(old), str(new)), {})
-        return str(replace(eval_ctx, s, old, new, count))
+        return _current().build(str(replace(eval_ctx, s, old, new, count)))
 
     def b_join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
         if attribute is None and not isinstance(value, str):
             value = _joined(str(d), value)
         result = str(join(eval_ctx, value, d, attribute))
         _check_chars(len(result), "join")
-        return result
+        return _current().build(result)
 
     def b_slice(value: Any, slices: int, fill_with: Any = None) -> Any:
         if _is_int(slices) and slices > MAX_ITEMS:
@@ -274,7 +287,7 @@ def bound_filters(filters: dict[str, Callable[..., Any]]) -> None:
     def b_wordwrap(environment: Any, s: str, width: int = 79, *args: Any, **kwargs: Any) -> str:
         result = str(wordwrap(environment, s, width, *args, **kwargs))
         _check_chars(len(result), "wordwrap")
-        return result
+        return _current().build(result)
 
     def b_sum(environment: Any, iterable: Any, attribute: Any = None, start: Any = 0) -> Any:
         if isinstance(start, (str, list, tuple)):
@@ -395,16 +408,18 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         budget.spend()
         owner = getattr(__obj, "__self__", None)
         target = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format
-        if isinstance(owner, str) or isinstance(getattr(target, "__self__", None), str):
+        str_method = isinstance(owner, str) or isinstance(getattr(target, "__self__", None), str)
+        if str_method:
             text = owner if isinstance(owner, str) else target.__self__
             _str_method(text, getattr(target, "__name__", ""), args, kwargs)
         if budget.depth >= MAX_DEPTH:
             raise TemplateLimit(f"template calls nest more than {MAX_DEPTH} deep (a recursive macro?)")
         budget.depth += 1
         try:
-            return super().call(__context, __obj, *args, **kwargs)
+            result = super().call(__context, __obj, *args, **kwargs)
         finally:
             budget.depth -= 1
+        return budget.build(result) if str_method else result
 
 
 @pass_context

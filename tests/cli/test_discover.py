@@ -129,8 +129,9 @@ def test_doctor_without_a_project_says_run_init(tmp_path: Path) -> None:
 def test_shell_completion_installs_and_completes(tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path), "SHELL": "/bin/bash"}
     entry = str(Path(sys.executable).parent / "baton")  # the installed command, as a user runs it
-    # typed in bash, as a user would: Typer finds the shell from its parent process
-    done = subprocess.run(["bash", "-c", f"'{entry}' --install-completion"], env=env,
+    # typed in bash, as a user would: Typer finds the shell from its parent process (the
+    # trailing `exit` keeps bash from exec-ing the command, which would leave it no bash parent)
+    done = subprocess.run(["bash", "-c", f"'{entry}' --install-completion; exit $?"], env=env,
                           capture_output=True, text=True, check=False, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     script = tmp_path / ".bash_completions" / "baton.sh"

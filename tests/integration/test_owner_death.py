@@ -16,31 +16,17 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.git_repos import GIT_ENV
+from tests.integration.procs import sleepers
 from tests.integration.userpath import Project
 
 NAP = "4242.5"  # a sleep nobody else runs, to find it in /proc
-
-
-def _sleepers() -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if argv[:2] == [b"sleep", NAP.encode()] and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.fixture(autouse=True)
 def _no_stray_sleepers() -> Iterator[None]:
     """A failed test leaves its agent's sleep behind; the next test must not count it."""
     yield
-    for pid in _sleepers():
+    for pid in sleepers(NAP):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
@@ -65,7 +51,7 @@ def _wait_running_step(project: Project, step: str, timeout: float = 60) -> str:
         if rows:
             status = project.json("status", rows[0]["execution_id"])
             if any(s["step_id"] == step and s["status"] == "running" for s in status["steps"]) \
-                    and _sleepers():
+                    and sleepers(NAP):
                 return str(rows[0]["execution_id"])
         time.sleep(0.2)
     raise AssertionError(f"step {step} never started")
@@ -86,7 +72,7 @@ def test_kill_9_of_baton_run_is_noticed_its_agent_killed_and_resume_completes(tm
 
         os.kill(proc.pid, signal.SIGKILL)  # the baton process only; its agent's group lives on
         proc.wait(timeout=10)
-        assert _sleepers(), "the agent's sleep should have outlived its baton process"
+        assert sleepers(NAP), "the agent's sleep should have outlived its baton process"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -97,7 +83,7 @@ def test_kill_9_of_baton_run_is_noticed_its_agent_killed_and_resume_completes(tm
     assert history[0]["status"] == "failed"
     assert history[0]["error"].startswith("interrupted:")
     assert f"baton resume {execution_id}" in history[0]["error"]
-    assert _sleepers() == [], "an orphaned agent process survived"
+    assert sleepers(NAP) == [], "an orphaned agent process survived"
     status = project.json("status", execution_id)
     steps = {s["step_id"]: s["status"] for s in status["steps"]}
     assert steps == {"before": "completed", "nap": "cancelled"}
@@ -176,7 +162,7 @@ def test_kill_9_before_the_step_start_is_committed_still_kills_the_agent(tmp_pat
                             text=True, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while not _sleepers():
+        while not sleepers(NAP):
             assert time.monotonic() < deadline, "the nap step's agent never started"
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.1)
@@ -185,7 +171,7 @@ def test_kill_9_before_the_step_start_is_committed_still_kills_the_agent(tmp_pat
         assert steps == {"before": "completed"}, "the nap step's start should not be committed yet"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
-        assert _sleepers(), "the agent's sleep should have outlived its baton process"
+        assert sleepers(NAP), "the agent's sleep should have outlived its baton process"
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -194,7 +180,7 @@ def test_kill_9_before_the_step_start_is_committed_still_kills_the_agent(tmp_pat
 
     history = project.json("history")
     assert history[0]["status"] == "failed" and history[0]["error"].startswith("interrupted:")
-    assert _sleepers() == [], "an orphaned agent process survived"
+    assert sleepers(NAP) == [], "an orphaned agent process survived"
     logs = project.json("logs", execution_id)
     assert [r["metadata"]["orphan_groups_killed"] for r in logs
             if r["metadata"].get("event") == "execution.interrupted"] == [1]

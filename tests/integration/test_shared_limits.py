@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.procs import sleepers
 from tests.integration.userpath import Project
 
 NAP = "4343.5"  # a sleep nobody else runs, to find it in /proc
@@ -156,20 +157,6 @@ def test_requests_per_minute_holds_across_two_processes(tmp_path: Path) -> None:
     assert all("requests_per_minute 60" in w["reason"] and w["wait_seconds"] > 0 for w in waits)
 
 
-def _sleepers() -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if argv[:2] == [b"sleep", NAP.encode()]:
-            found.append(int(entry.name))
-    return found
-
-
 def _wait_for(check: object, what: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
@@ -187,7 +174,7 @@ def test_a_killed_processs_slot_is_taken_back_at_once(tmp_path: Path) -> None:
     hog = project.popen("run", "hog", "--json")
     waiter: subprocess.Popen[str] | None = None
     try:
-        _wait_for(_sleepers, "the hog's step never started")
+        _wait_for(lambda: sleepers(NAP), "the hog's step never started")
         waiter = project.popen("run", "quick", "--json")
 
         _wait_for(lambda: _events(project, "execution.queued"), "the second run never queued")
@@ -213,9 +200,9 @@ def test_a_killed_processs_slot_is_taken_back_at_once(tmp_path: Path) -> None:
                 proc.kill()
                 proc.wait()
         project.baton("history")  # reaps the killed run: its sleep's group is killed
-        for pid in _sleepers():
+        for pid in sleepers(NAP):
             os.kill(pid, signal.SIGKILL)
-    assert not _sleepers()
+    assert not sleepers(NAP)
     history = {row["workflow_id"]: row["status"] for row in project.json("history")}
     assert history == {"hog": "failed", "quick": "completed"}
 

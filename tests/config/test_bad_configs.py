@@ -375,6 +375,11 @@ USER_CASES: list[tuple[str, tuple[str, str] | None, str | None, str, str]] = [
      None, "baton.yaml:", "must start with http:// or https://"),
     ("base-url-ftp", ("    model: bash\n", "    model: bash\n    config: {base_url: \"ftp://example.com/\"}\n"),
      None, "baton.yaml:", "must start with http:// or https://"),
+    # was read as the default (1) without a word
+    ("cli-retries-word", ("    model: bash\n", "    model: bash\n    config: {cli_retries: lots}\n"),
+     None, "baton.yaml:", "must be a whole number from 0 to 9, got 'lots'"),
+    ("cli-retries-over", ("    model: bash\n", "    model: bash\n    config: {cli_retries: 50}\n"),
+     None, "baton.yaml:", "must be a whole number from 0 to 9, got 50"),
 ]
 
 

@@ -63,6 +63,7 @@ from baton.agents.process_env import ProcessEnvironment
 from baton.agents.process_env import as_str_list as as_str_list
 from baton.agents.structured import extract_json
 from baton.models import Isolation
+from baton.models.agent import DEFAULT_CLI_RETRIES, MAX_CLI_RETRIES
 from baton.private import private_file
 from baton.workspace import snapshot
 from baton.workspace.container import run_in_container
@@ -71,8 +72,6 @@ from baton.workspace.process import ProcessResult, run_process
 _VERSION = re.compile(r"(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?)")
 _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL", re.IGNORECASE)
 _STDERR_TAIL = 40
-DEFAULT_CLI_RETRIES = 1
-MAX_CLI_RETRIES = 9
 # Longer prompts go through a file: one argv string may not exceed 128 KiB on Linux.
 MAX_ARGV_PROMPT = 100_000
 LIVE_CHECK_PROMPT = "Reply with the single word: ok"

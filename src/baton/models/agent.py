@@ -54,6 +54,19 @@ def _rule_error(path: tuple[str | int, ...], message: str) -> PydanticCustomErro
     return PydanticCustomError("baton_rule", "{message}", {"message": message, "path": list(path)})
 
 
+# how often a coding CLI may retry a failed request on its own (agents.cli_base reads it)
+DEFAULT_CLI_RETRIES = 1
+MAX_CLI_RETRIES = 9
+
+
+def _retries_problem(value: Any) -> str | None:
+    text = str(value).strip()
+    if isinstance(value, bool) or not (isinstance(value, int) or text.isdigit()) \
+            or not 0 <= int(text) <= MAX_CLI_RETRIES:
+        return f"must be a whole number from 0 to {MAX_CLI_RETRIES}, got {value!r}"
+    return None
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -92,6 +105,8 @@ class AgentConfig(BaseModel):
         if "base_url" in value and value["base_url"] is not None and (
                 problem := http_url_problem(value["base_url"])):
             raise _rule_error(("base_url",), problem)
+        if "cli_retries" in value and (problem := _retries_problem(value["cli_retries"])):
+            raise _rule_error(("cli_retries",), problem)
         return value
 
     @field_validator("provider")

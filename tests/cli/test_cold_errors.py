@@ -83,3 +83,19 @@ def test_under_json_every_error_is_json_on_stdout(baton: Baton) -> None:
         error = json.loads(result.stdout)["error"]
         assert (error["type"], error["exit_code"]) == (kind, 2) and text in error["message"], (args, result.stdout)
         assert text in result.stderr  # the one line for a person stays on stderr
+
+
+def test_under_json_a_usage_error_is_json_on_stdout_too(baton: Baton) -> None:
+    cases = [
+        (("logs", "--level", "bogus"), "Invalid value for '--level'"),
+        (("history", "--limit", "x"), "Invalid value for '--limit'"),
+        (("history", "--nope"), "No such option: --nope"),
+        (("agents", "check", "--nope"), "No such option: --nope"),
+    ]
+    for args, text in cases:
+        result = baton(*args, "--json", code=2)
+        error = json.loads(result.stdout)["error"]
+        assert (error["type"], error["exit_code"]) == ("UsageError", 2) and text in error["message"], result.stdout
+        assert text in result.stderr  # Click's text for a person stays on stderr
+    without = baton("history", "--nope", code=2)
+    assert without.stdout == "" and "No such option: --nope" in without.stderr

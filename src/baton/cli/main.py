@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer._click.exceptions import UsageError  # Typer vendors click
 from typer.core import TyperGroup
 
 from baton import __version__
@@ -56,8 +59,33 @@ def module_commands(module_name: str) -> TyperGroup:
     return typer.main.get_group(sub)
 
 
+@contextmanager
+def _usage_errors_as_json(args: Sequence[str]) -> Iterator[None]:
+    """Under --json a usage error (bad option value, unknown option) is also JSON on stdout,
+    like Baton's own errors; Click still prints its text on stderr and exits 2."""
+    try:
+        yield
+    except UsageError as exc:
+        if "--json" in args and type(exc).__name__ != "NoArgsIsHelpError":
+            from baton.cli.app import print_json
+
+            print_json({"error": {"type": "UsageError", "message": exc.format_message(),
+                                  "exit_code": exc.exit_code}})
+        raise
+
+
 class LazyCommands(TyperGroup):
     """The root group: lists every command from `COMMANDS`, imports a command's module on use."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
+                     **extra: Any) -> Context:
+        self._argv = tuple(args)
+        with _usage_errors_as_json(self._argv):
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _usage_errors_as_json(getattr(self, "_argv", ())):
+            return super().invoke(ctx)
 
     def list_commands(self, ctx: Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | {n for n in COMMANDS if not n.startswith("_")})

@@ -35,8 +35,8 @@ from tests.fixtures.fake_model_server import FakeModelServer, Text  # noqa: E402
 
 from baton.agents.base import AgentRequest, discard_events  # noqa: E402
 from baton.agents.factory import create_adapter  # noqa: E402
-from baton.engine.events import AgentOutput  # noqa: E402
 from baton.models import Agent  # noqa: E402
+from baton.models.events import AgentOutput  # noqa: E402
 from baton.observability.redact import Redactor  # noqa: E402
 
 KEY = "sk-bench-0123456789"

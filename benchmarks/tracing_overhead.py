@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from baton.engine import Baton
-from baton.engine.events import Event
 from baton.models import Configuration
+from baton.models.events import Event
 from baton.observability.setup import setup
 from baton.observability.tracing import TracingObserver
 from baton.store import open_store

@@ -1,4 +1,4 @@
-"""The house style as tests: ruff-clean code and mypy --strict on src/."""
+"""The house style as tests: ruff-clean code, mypy --strict on src/, arrows pointing down."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ def test_ruff_is_clean() -> None:
     done = subprocess.run([_tool("ruff"), "check", "src", "tests", "benchmarks"], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_arrows_point_down() -> None:
+    # the contracts are in pyproject.toml ([tool.importlinter]); indirect imports count too
+    done = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and "0 broken" in done.stdout, done.stdout + done.stderr
 
 
 @pytest.mark.slow

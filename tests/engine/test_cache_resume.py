@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from baton.engine import events as ev
 from baton.engine.clock import FakeClock
 from baton.models import ExecutionStatus, StepStatus
+from baton.models import events as ev
 
 from .conftest import MakeBaton, scripted
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from baton.agents.base import AgentRequest
-from baton.engine import events as ev
 from baton.engine.clock import FakeClock
 from baton.models import ExecutionStatus, StepStatus
+from baton.models import events as ev
 
 from .conftest import SHELL, MakeBaton, scripted
 

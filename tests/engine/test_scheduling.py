@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from baton.agents.base import AgentRequest
-from baton.engine import events as ev
 from baton.models import ExecutionStatus, StepStatus
+from baton.models import events as ev
 
 from .conftest import MakeBaton
 

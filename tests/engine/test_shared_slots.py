@@ -8,8 +8,8 @@ import time
 
 from baton.agents.base import AgentRequest
 from baton.cli.live import LiveView
-from baton.engine import events as ev
 from baton.models import ExecutionStatus
+from baton.models import events as ev
 from tests.engine.conftest import MakeBaton, scripted
 
 STEP = {"id": "a", "agent_id": "bot", "prompt_template": "{{ execution.id }}"}

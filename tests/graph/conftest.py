@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from baton.engine import Baton, ExecutionResult
-from baton.engine import events as ev
+from baton.models import events as ev
 from tests.engine.conftest import SHELL, MakeBaton, make_baton, scripted, workspace
 
 __all__ = ["SHELL", "MakeBaton", "make_baton", "postgres_url", "run_collecting", "scripted", "workspace"]

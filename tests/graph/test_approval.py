@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from baton.engine import events as ev
 from baton.engine.graph_approval import record_decision
 from baton.engine.graph_errors import NotWaiting
 from baton.models import ExecutionStatus, StepStatus
+from baton.models import events as ev
 
 from .conftest import MakeBaton, run_collecting, scripted
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from baton.engine import events as ev
 from baton.models import ExecutionStatus, StepStatus
+from baton.models import events as ev
 
 from .conftest import MakeBaton, run_collecting, scripted
 

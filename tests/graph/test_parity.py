@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from baton.engine import ExecutionResult
-from baton.engine import events as ev
 from baton.engine.clock import FakeClock
 from baton.models import WorkflowStep, resolved_dependencies
+from baton.models import events as ev
 
 from .conftest import SHELL, MakeBaton, run_collecting, scripted
 

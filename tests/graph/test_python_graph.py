@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from baton.engine import events as ev
 from baton.engine.graph import drawable
 from baton.engine.graph_errors import GraphBuildError
 from baton.models import ExecutionStatus, StepStatus
+from baton.models import events as ev
 
 from .conftest import MakeBaton, run_collecting, scripted
 

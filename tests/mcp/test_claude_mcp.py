@@ -10,8 +10,8 @@ import pytest
 
 from baton.agents.scripted import scripted_factory
 from baton.engine import Baton
-from baton.engine import events as ev
 from baton.models import Configuration, ExecutionStatus
+from baton.models import events as ev
 from baton.store import open_store
 from tests.agents.support import API_KEY, require_cli
 from tests.fixtures.fake_model_server import FakeModelServer, Text, ToolCall

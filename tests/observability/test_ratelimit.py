@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from baton.agents.base import AgentFailed, RateLimited
-from baton.engine import events as ev
 from baton.engine.clock import FakeClock
 from baton.engine.ratelimit import RateLimiter
 from baton.models import Agent, ExecutionStatus
+from baton.models import events as ev
 from tests.observability.conftest import MakeBaton, reply, scripted
 
 

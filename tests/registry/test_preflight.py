@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from baton.agents.base import AgentUnavailable
 from baton.cli.main import app
 from baton.engine import Baton
-from baton.engine import events as ev
 from baton.models import Configuration, ExecutionStatus
+from baton.models import events as ev
 from baton.store import open_store
 
 MISSING = "baton-missing-claude"

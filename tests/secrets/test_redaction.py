@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from baton.engine import Baton
-from baton.engine import events as ev
 from baton.models import ExecutionLog, ExecutionStatus, LogLevel
+from baton.models import events as ev
 from baton.observability.redact import MASK, Redactor, credential_values
 from baton.secrets import open_secret_store
 

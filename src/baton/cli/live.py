@@ -14,9 +14,9 @@ from rich.table import Table
 from rich.text import Text
 
 from baton.cli.app import keep_whole
-from baton.engine import events as ev
 from baton.engine.core import ExecutionResult
 from baton.models import StepRun, StepStatus
+from baton.models import events as ev
 from baton.models.execution import step_totals
 
 _STYLE = {

@@ -17,7 +17,6 @@ from baton.agents.base import AgentAdapter, Usage
 from baton.agents.factory import create_adapter
 from baton.agents.health import preflight
 from baton.config.loader import configured_workflow
-from baton.engine import events as ev
 from baton.engine import ownership
 from baton.engine.cache import PromptCache
 from baton.engine.clock import Clock, SystemClock
@@ -53,6 +52,7 @@ from baton.models import (
     Workflow,
     WorkflowType,
 )
+from baton.models import events as ev
 from baton.observability.redact import protect_agents
 from baton.private import private_dir
 from baton.store.base import OwnerProcess, Store

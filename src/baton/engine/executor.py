@@ -34,7 +34,6 @@ from baton.agents.base import (
 )
 from baton.agents.redacting import redacting
 from baton.agents.registry import unusable_reason
-from baton.engine import events as ev
 from baton.engine.cache import PromptCache, cache_key
 from baton.engine.clock import Clock
 from baton.engine.errors import AgentNotFound, TemplateRenderError
@@ -46,6 +45,7 @@ from baton.engine.slots import SharedSlots
 from baton.engine.state import ExecutionRun
 from baton.engine.templates import render_prompt, render_script, step_context
 from baton.models import Agent, StepRun, StepStatus, WorkflowStep
+from baton.models import events as ev
 from baton.store.base import Store, UsageRecord
 from baton.workspace import changes, process, snapshot
 from baton.workspace.stateguard import StateGuard

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-from baton.engine import events as ev
 from baton.engine.errors import ExecutionNotFound
 from baton.engine.graph_errors import NotWaiting
 from baton.models import LogLevel, StepRun, StepStatus
+from baton.models import events as ev
 from baton.store.base import Store
 
 

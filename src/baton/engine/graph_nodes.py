@@ -28,7 +28,6 @@ from langgraph.graph import END as LG_END
 from langgraph.types import interrupt
 
 from baton.agents.base import Usage
-from baton.engine import events as ev
 from baton.engine.errors import TemplateRenderError
 from baton.engine.executor import StepExecutor
 from baton.engine.graph_approval import waiting_output
@@ -38,6 +37,7 @@ from baton.engine.simple import skip_reason
 from baton.engine.state import ExecutionRun
 from baton.engine.templates import evaluate, render_text, step_context
 from baton.models import StepRun, StepStatus, Workflow, WorkflowStep
+from baton.models import events as ev
 from baton.models.graph_rules import END, max_steps, shortest_cycle, topology
 from baton.wording import counted
 

@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from baton.agents.base import RateLimited
-from baton.engine import events as ev
 from baton.engine.clock import Clock, SystemClock
 from baton.models import Agent
+from baton.models import events as ev
 from baton.store.base import Store
 
 if TYPE_CHECKING:

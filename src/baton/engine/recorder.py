@@ -19,8 +19,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from baton.engine.commit import GroupCommit
-from baton.engine.events import AgentOutput, Event, to_log
 from baton.models import ExecutionLog, StepRun
+from baton.models.events import AgentOutput, Event, to_log
 from baton.observability.redact import redact
 from baton.store.base import StepWrite, Store, UsageRecord
 

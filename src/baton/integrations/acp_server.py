@@ -39,11 +39,11 @@ from acp.schema import (
 
 from baton.agents.acp_client import HUMAN
 from baton.agents.acp_policy import PermissionDecision
-from baton.engine import events as ev
 from baton.engine.core import Baton, ExecutionHandle
 from baton.errors import BatonError
 from baton.integrations import hooks
 from baton.models import Trigger
+from baton.models import events as ev
 
 OpenBaton = Callable[[Path], Baton]
 

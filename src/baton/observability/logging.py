@@ -23,7 +23,7 @@ import structlog
 from structlog.contextvars import bind_contextvars, unbind_contextvars
 from structlog.typing import EventDict, WrappedLogger
 
-from baton.engine import events as ev
+from baton.models import events as ev
 from baton.models.enums import LogLevel
 from baton.observability.logsetup import CHATTY, HANDLER_NAME, level_number
 from baton.observability.redact import redactor

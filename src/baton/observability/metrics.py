@@ -33,8 +33,8 @@ from opentelemetry.sdk.resources import Resource
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from baton import __version__
-from baton.engine import events as ev
 from baton.models import AgentConfig, Configuration
+from baton.models import events as ev
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 _RATE_LIMITED = "RateLimited"

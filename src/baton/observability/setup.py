@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from baton.engine.events import Event
 from baton.models import Configuration
+from baton.models.events import Event
 from baton.observability.redact import register_secret
 
 Observer = Callable[[Event], None]

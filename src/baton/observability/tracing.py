@@ -31,8 +31,8 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator, RandomIdGenerator
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from baton import __version__
-from baton.engine import events as ev
 from baton.models import AgentConfig
+from baton.models import events as ev
 from baton.observability.propagation import format_traceparent, set_agent_traceparent
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -31,13 +31,13 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from baton.engine import Baton
-from baton.engine import events as ev
 from baton.engine.core import ExecutionHandle, ExecutionResult
 from baton.engine.errors import ExecutionNotFound
 from baton.errors import BatonError
 from baton.integrations import hooks
 from baton.integrations.mcp.errors import McpServeError
 from baton.models import LogLevel, Trigger
+from baton.models import events as ev
 from baton.models.execution import step_totals
 
 INSTRUCTIONS = (

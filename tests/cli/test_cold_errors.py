@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Baton, baton_process
+from tests.cli.conftest import Baton, add_workflow, baton_process
 
 
 def test_gc_bad_older_than_names_that_flag(baton: Baton) -> None:
@@ -99,3 +99,22 @@ def test_under_json_a_usage_error_is_json_on_stdout_too(baton: Baton) -> None:
         assert text in result.stderr  # Click's text for a person stays on stderr
     without = baton("history", "--nope", code=2)
     assert without.stdout == "" and "No such option: --nope" in without.stderr
+
+
+def test_config_show_and_logs_mask_a_secret_the_same_way(project: Path, baton: Baton) -> None:
+    from baton.observability.redact import MASK
+
+    text = (project / "baton.yaml").read_text().replace(
+        "    capabilities: [command]\n", "    capabilities: [command]\n    config: {api_key: sk-literal-secret-123}\n", 1)
+    (project / "baton.yaml").write_text(text)
+    add_workflow(project, "leak", """\
+  steps:
+    - {id: say, agent_id: sh, prompt_template: "echo key=sk-literal-secret-123"}
+""")
+    shown = baton("config", "show").stdout
+    baton("run", "leak")
+    logs = baton("logs", "--level", "debug").stdout
+    assert f"api_key: '{MASK}'" in shown, shown
+    assert f"key={MASK}" in logs, logs
+    assert MASK == "***" and "****" not in shown + logs, shown + logs
+    assert "sk-literal-secret-123" not in logs

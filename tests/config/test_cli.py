@@ -176,14 +176,14 @@ def test_show_masks_credentials(isolated: Path, runner: CliRunner, monkeypatch: 
         assert result.exit_code == 0, result.stderr
         for secret in ("sk-ant-very-secret", "hunter2", "ghp_literal"):
             assert secret not in result.stdout
-        assert "****" in result.stdout
+        assert "***" in result.stdout
     data = json.loads(runner.invoke(app, ["config", "show", "--json"]).stdout)
     assert data["agents"]["api"]["config"] == {
-        "api_key": "****",
-        "github_token": "****",
+        "api_key": "***",
+        "github_token": "***",
         "endpoint": "https://x",
     }
-    assert data["global"]["database_url"] == "postgresql://baton:****@127.0.0.1/baton"
+    assert data["global"]["database_url"] == "postgresql://baton:***@127.0.0.1/baton"
     assert data["global"]["budget"]["max_tokens"] == 5000  # not a credential
 
 

@@ -56,7 +56,7 @@ def test_config_apply_stores_references_and_masks_literal_keys(tmp_path: Path) -
         assert LITERAL not in text
         assert "sk-from-env-0b9e44d1aa" not in text
     stored = versions[0]["content"]
-    assert "${MY_ANTHROPIC_KEY}" in stored and '"****"' in stored
+    assert "${MY_ANTHROPIC_KEY}" in stored and '"***"' in stored
     assert "Authorization" in stored and yaml.safe_load(stored)["agents"]["ref"]["config"]["api_key"] == (
         "${MY_ANTHROPIC_KEY}")
 
@@ -77,9 +77,9 @@ def test_mask_yaml_text_keeps_everything_but_the_values() -> None:
     assert LITERAL not in masked and URL_PASSWORD not in masked and "x-12345678" not in masked
     assert "# a comment" in masked and "# inline comment" in masked
     data = yaml.safe_load(masked)["agents"]["a"]["config"]
-    assert data == {"api_key": "****", "token": "${GH}", "max_tokens": 4096,
-                    "env": {"OPENAI_API_KEY": "****", "PATH_EXTRA": "/bin"},
-                    "url": "postgresql://u:****@h/db"}
+    assert data == {"api_key": "***", "token": "${GH}", "max_tokens": 4096,
+                    "env": {"OPENAI_API_KEY": "***", "PATH_EXTRA": "/bin"},
+                    "url": "postgresql://u:***@h/db"}
 
 
 def test_the_store_and_its_folder_are_private(tmp_path: Path) -> None:

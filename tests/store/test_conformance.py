@@ -63,9 +63,9 @@ def test_agent_round_trip_keeps_definition_and_masks_credentials(store: SqlStore
         "claude",
     )
     assert got.config == {
-        "api_key": "****",
+        "api_key": "***",
         "max_tokens": 4096,
-        "headers": {"Authorization": "****"},
+        "headers": {"Authorization": "***"},
         "base_url": "http://127.0.0.1:9/v1",
     }
     assert got.status is AgentStatus.UNREGISTERED

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from baton.agents.base import AgentError, AgentFailed, RateLimited
+from baton.config.masking import MASK
 
 _STATUS_PATTERNS = (
     re.compile(r"\b(?:status|HTTP|code)\b[\s:=\"']{0,3}([1-5]\d\d)\b", re.IGNORECASE),
@@ -39,7 +40,6 @@ _RETRY_AFTER = re.compile(
     re.IGNORECASE,
 )
 _MIN_SECRET = 4
-REDACTED = "***"
 
 
 @dataclass(slots=True)
@@ -67,7 +67,7 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every secret replaced by ``***``."""
     for secret in secrets:
         if len(secret) >= _MIN_SECRET and secret in text:
-            text = text.replace(secret, REDACTED)
+            text = text.replace(secret, MASK)
     return text
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-MASK = "****"
+MASK = "***"  # the one mask: config show, stored versions, logs, events, errors
 _SECRET_KEY = re.compile(
     r"api[_-]?key|access[_-]?key|private[_-]?key|secret|password|passwd|credential|authorization"
     r"|(^|[_-])token$",
@@ -37,7 +37,7 @@ def is_reference(value: Any) -> bool:
 
 
 def mask_secrets(data: Any) -> Any:
-    """A copy of ``data`` with credential values replaced by ``****``.
+    """A copy of ``data`` with credential values replaced by ``***``.
 
     Values under credential-like keys are masked (unset ones stay visible as null, references
     stay as written), and the password inside any ``scheme://user:password@host`` URL is masked.
@@ -65,7 +65,7 @@ def _mask_value(value: Any) -> Any:
 
 
 def mask_yaml_text(text: str) -> str:
-    """``text`` (a YAML document) with literal credential values replaced by ``"****"``.
+    """``text`` (a YAML document) with literal credential values replaced by ``"***"``.
 
     Everything else — comments, order, ``${VAR}`` references — is kept as written, so the
     result can be stored and diffed in place of the file. Text that is not YAML is returned

@@ -21,6 +21,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from baton.config.masking import MASK
 from baton.errors import BatonError
 from baton.workspace.remote import RepoNotAllowed, parse_repo, transport_args
 
@@ -191,7 +192,7 @@ def push_branch(
     if proc.returncode != 0:
         detail = " ".join(proc.stderr.split())[:300]
         if token:
-            detail = detail.replace(token, "***")
+            detail = detail.replace(token, MASK)
         raise PushError(f"git push of {sha[:12]} to {branch} failed: {detail}")
     return url
 

@@ -31,7 +31,7 @@ from typing import Any
 from baton.integrations.github import GitHubClient
 from baton.integrations.github_review import sanitize
 from baton.models.configuration import GitHubConfig
-from baton.observability.redact import redact
+from baton.observability.redact import MASK, redact
 
 ADDRESSED_MARKER = "<!-- baton:addressed -->"
 FAILED = frozenset({"failure", "timed_out", "cancelled", "startup_failure"})
@@ -217,8 +217,8 @@ def log_excerpt(log: str, limit: int, secrets: tuple[str, ...] = ()) -> str:
     text = "\n".join(lines[start:end])
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
-    text = _TOKEN.sub("***", redact(text))
+            text = text.replace(secret, MASK)
+    text = _TOKEN.sub(MASK, redact(text))
     if len(text) > limit:
         # the header is the masked text's first line, itself cut to half the room
         header = text.split("\n", 1)[0][: limit // 2] if error is not None else ""

@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from baton.config.masking import MASK as MASK
 from baton.config.masking import is_reference, is_secret_key
 
-MASK = "***"
 _URL_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/@]*:([^@]+)@", re.I)
 MIN_LENGTH = 4
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,14 @@ def test_usage_bad_since_names_since(baton: Baton) -> None:
 
 def test_history_on_an_80_column_pipe_shows_whole_statuses(project: Path, baton: Baton) -> None:
     baton("run", "hello")
+    summary = json.loads(baton("history", "--json").stdout)[0]
     history = baton_process(project, "history", columns=80)
     row = next(line for line in history.stdout.splitlines() if "hel" in line)
     assert "completed" in row, history.stdout
+    # the whole id, the workflow and when it started (hour:minute today, like ps) all fit
+    start = datetime.fromisoformat(summary["start_time"]).astimezone(UTC)
+    assert summary["execution_id"] in row and " hello " in row and f" {start:%H:%M} " in row, history.stdout
+    assert "…" not in history.stdout and max(map(len, history.stdout.splitlines())) <= 80
 
 
 def test_pr_fix_without_github_says_which_half_is_missing(

@@ -68,6 +68,14 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def format_duration(seconds: float) -> str:
+    """``1.2s``, ``3m05s`` or ``2h07m``."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes}m{sec:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
 def resolve_config_path(config: Path | None) -> Path | None:
     """The explicit --config path, else baton.yaml in the current directory or a parent."""
     if config is not None:

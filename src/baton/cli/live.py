@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from baton.cli.app import keep_whole
+from baton.cli.app import format_duration, keep_whole
 from baton.engine.core import ExecutionResult
 from baton.models import StepRun, StepStatus
 from baton.models import events as ev
@@ -224,14 +224,7 @@ async def follow(events: AsyncIterator[ev.Event], view: LiveView, console: Conso
 def end_header(workflow_id: str, status: str, seconds: float) -> str:
     """``hello completed in 1.2s`` / ``hello failed after 3.4s``."""
     verb = "completed in" if status == "completed" else f"{status} after"
-    return f"{workflow_id} {verb} {_duration(seconds)}"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, sec = divmod(int(seconds), 60)
-    return f"{minutes}m{sec:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+    return f"{workflow_id} {verb} {format_duration(seconds)}"
 
 
 def _files(files: list[str]) -> str:

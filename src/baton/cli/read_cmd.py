@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from baton.cli.app import (
     JsonOption,
     console,
     err_console,
+    format_duration,
     handle_errors,
     keep_whole,
     print_json,
@@ -248,12 +250,22 @@ def history(
     if as_json:
         print_json([summary_json(r) for r in rows])
         return
-    table = Table("execution", "workflow", "status", "started", "ended", "error")
+    # ids are never cut; to fit 80 columns the start is short (like ps: hour:minute today, else
+    # month-day), then how long the run took, and an error column only when a listed run has one
+    errors = any(r.error for r in rows)
+    today = datetime.now(UTC).date()
+    table = Table("execution", "workflow", "status", "start", "took", *(["error"] if errors else []))
     for r in rows:
-        table.add_row(r.id, r.workflow_id, f"[{_style(r.status.value)}]{r.status.value}[/]",
-                      f"{r.start_time:%Y-%m-%d %H:%M:%S}",
-                      f"{r.end_time:%H:%M:%S}" if r.end_time else "", (r.error or "")[:60])
-    console.print(keep_whole(table, "execution", "status"))
+        took = format_duration((r.end_time - r.start_time).total_seconds()) if r.end_time else ""
+        cells = [r.id, r.workflow_id, f"[{_style(r.status.value)}]{r.status.value}[/]",
+                 _started(r.start_time, today), took]
+        table.add_row(*cells, *([(r.error or "")[:60]] if errors else []))
+    console.print(keep_whole(table, "execution", "status", "start"))
+
+
+def _started(when: datetime, today: date) -> str:
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return f"{when:%H:%M}" if when.astimezone(UTC).date() == today else f"{when:%m-%d}"
 
 
 def register(app: typer.Typer) -> None:

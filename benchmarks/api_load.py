@@ -53,6 +53,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of process ``pid`` so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -206,6 +215,7 @@ def main() -> None:
                     f"the server did not start: {server.stderr.read().decode() if server.stderr else ''}"
                 )
             time.sleep(0.2)
+        cpu_before = _cpu_seconds(server.pid)
         gen = subprocess.run(
             [
                 sys.executable,
@@ -223,6 +233,12 @@ def main() -> None:
             check=True,
         )
         result = json.loads(gen.stdout)
+        cpu_after = _cpu_seconds(server.pid)
+        if cpu_before is not None and cpu_after is not None and args.api_processes == 1:
+            # the serving process's CPU over the run (20 warm-up requests included, idle time too)
+            result["server_cpu_ms_per_request"] = round(
+                (cpu_after - cpu_before) * 1000 / (result["requests"] + 20), 2
+            )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

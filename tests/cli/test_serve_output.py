@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -17,9 +18,14 @@ def test_serve_prints_its_urls_and_a_line_on_shutdown(project: Path, baton: Bato
     proc = Proc(["serve", "--port", str(port)], project, tmp_path / "serve.log")
     try:
         deadline = time.monotonic() + 60
+        while "Baton serving on" not in proc.output():
+            assert proc.alive() and time.monotonic() < deadline, proc.output()
+            time.sleep(0.02)
+        # the URL is printed once the port listens: connecting at once is never refused
+        socket.create_connection(("127.0.0.1", port), timeout=10).close()
         while "Press Ctrl+C to stop." not in proc.output():
             assert proc.alive() and time.monotonic() < deadline, proc.output()
-            time.sleep(0.2)
+            time.sleep(0.02)
         base = f"http://127.0.0.1:{port}"
         lines = proc.output().splitlines()
         assert f"Baton serving on {base}" in lines

@@ -151,14 +151,7 @@ def serve(
     bind_host = host or cfg.deployment.host
     bind_port = port or cfg.deployment.port
     base = f"http://{bind_host}:{bind_port}"
-    sys.stderr.write(
-        f"Baton serving on {base}\n"
-        f"  dashboard: {base}/\n"
-        f"  API:       {base}/api/v1   (OpenAPI docs: {base}/api/v1/docs)\n"
-        f"  worker:    {'in this process' if worker else 'none here (run `baton worker`)'}\n"
-        "Press Ctrl+C to stop.\n"
-    )
-    sys.stderr.flush()
+
     class _Server(uvicorn.Server):
         # uvicorn re-raises SIGTERM/SIGINT after its shutdown, so say goodbye here
         async def shutdown(self, sockets: Any = None) -> None:
@@ -166,25 +159,39 @@ def serve(
             sys.stderr.write(f"Baton stopped serving {base}\n")
             sys.stderr.flush()
 
-    server = _Server(
-        uvicorn.Config(
-            app,
-            host=bind_host,
-            port=bind_port,
-            access_log=access_log,
-            log_level="warning",
-            lifespan="off",
-            loop="auto",
-            http="auto",
-            timeout_graceful_shutdown=5,
-        )
+    server_config = uvicorn.Config(
+        app,
+        host=bind_host,
+        port=bind_port,
+        access_log=access_log,
+        log_level="warning",
+        lifespan="off",
+        loop="auto",
+        http="auto",
+        timeout_graceful_shutdown=5,
     )
+    server = _Server(server_config)
     try:
-        server.run()
+        # Listening before the URL is printed: a client using it at once waits, never is refused.
+        listener = server_config.bind_socket()
+        listener.listen(server_config.backlog)
+        _announce(base, in_process=worker is not None)
+        server.run(sockets=[listener])
     finally:
         service.close()
         if worker is not None:
             worker.drain_and_exit(0)
+
+
+def _announce(base: str, *, in_process: bool) -> None:
+    sys.stderr.write(
+        f"Baton serving on {base}\n"
+        f"  dashboard: {base}/\n"
+        f"  API:       {base}/api/v1   (OpenAPI docs: {base}/api/v1/docs)\n"
+        f"  worker:    {'in this process' if in_process else 'none here (run `baton worker`)'}\n"
+        "Press Ctrl+C to stop.\n"
+    )
+    sys.stderr.flush()
 
 
 def run_worker(

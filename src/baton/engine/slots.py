@@ -13,7 +13,10 @@ another host when it expires (:data:`LEASE_TTL` after its last renewal).
 
 An execution takes its slot once and gives it back when it ends. An agent's slot is kept
 for a short grace after a call, so the next call of the same process (the next step of a
-chain) reuses it without another write.
+chain) reuses it without another write. A slot given back while callers of this process
+queue for it is handed to the next of them without a store round trip, for at most
+:data:`_HANDOFF_SECONDS` after it was taken from the store (then it goes back to the store,
+so other processes' pollers can find it free).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _RENEW_SECONDS = 10.0
 _POLL_FIRST = 0.05
 _POLL_MAX = 1.0
 _KEEP_SECONDS = 0.1
+_HANDOFF_SECONDS = 1.0
 
 
 class SharedSlots:
@@ -46,6 +50,8 @@ class SharedSlots:
         self.holder = f"{owner.host}:{owner.pid}:{owner.start or '-'}:{secrets.token_hex(4)}"
         self._local: dict[str, asyncio.Semaphore] = {}
         self._idle: dict[str, list[Lease]] = {}
+        self._queued: dict[str, int] = {}
+        self._taken: dict[tuple[str, int], float] = {}
         self._held = 0
         self._renewed = 0.0
 
@@ -72,12 +78,19 @@ class SharedSlots:
             local = self._local[name] = asyncio.Semaphore(limit)
         if local.locked():
             waiting(f"all {limit} slots of {what} are in use in this process")
-        async with local:
+        self._queued[name] = self._queued.get(name, 0) + 1
+        try:
+            await local.acquire()
+        finally:
+            self._queued[name] -= 1
+        try:
             lease = self._reuse(name) or await self._acquire(name, limit, what, waiting, check)
             try:
                 yield
             finally:
-                self._give_back(lease, keep)
+                self._give_back(lease, keep or self._hand_off(lease))
+        finally:
+            local.release()
 
     def renew(self) -> None:
         """Push back the expiry of this process's leases (called with the heartbeat)."""
@@ -89,6 +102,7 @@ class SharedSlots:
     def close(self) -> None:
         """Give back every lease (kept ones included)."""
         self._idle.clear()
+        self._taken.clear()
         if self._held:
             self._held = 0
             self.store.drop_leases(self.holder)
@@ -100,9 +114,11 @@ class SharedSlots:
         while True:
             lease = self.store.acquire_lease(name, limit, self.holder, ttl=self.ttl, owner=self.owner)
             if lease is not None:
+                now = self.clock.monotonic()
                 if not self._held:
-                    self._renewed = self.clock.monotonic()
+                    self._renewed = now
                 self._held += 1
+                self._taken[(name, lease.slot)] = now
                 return lease
             held = self.store.list_leases(name)
             if _reclaim(self.store, held):
@@ -112,6 +128,13 @@ class SharedSlots:
             delay = min(delay * 2, _POLL_MAX)
             if check is not None:
                 check()
+
+    def _hand_off(self, lease: Lease) -> bool:
+        """Whether a caller of this process queues for ``lease``'s limit and may take it over."""
+        if not self._queued.get(lease.name):
+            return False
+        taken = self._taken.get((lease.name, lease.slot), 0.0)
+        return self.clock.monotonic() - taken < _HANDOFF_SECONDS
 
     def _reuse(self, name: str) -> Lease | None:
         idle = self._idle.get(name)
@@ -135,6 +158,7 @@ class SharedSlots:
 
     def _release(self, lease: Lease) -> None:
         self._held = max(0, self._held - 1)
+        self._taken.pop((lease.name, lease.slot), None)
         self.store.release_lease(lease.name, lease.slot, lease.holder)
 
 

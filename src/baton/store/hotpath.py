@@ -9,7 +9,8 @@ the JSONB cast and the row lock). Everything else in the store uses SQLAlchemy C
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,7 +76,8 @@ class StepLogWriter:
         p = "%s" if postgres else "?"
         as_json = f"{p}::jsonb" if postgres else p
         self._begin = None if postgres else "BEGIN IMMEDIATE"
-        self._time: Callable[[datetime], Any] = utc if postgres else sqlite_text
+        self.placeholder = p
+        self.time: Callable[[datetime], Any] = utc if postgres else sqlite_text
 
         self.sql_state = (
             "SELECT last_seq, last_log_at, log_bytes, log_truncated, log_dropped "
@@ -118,23 +120,58 @@ class StepLogWriter:
         execution id), all in one transaction.
 
         Every execution in ``groups`` is locked first, in id order, and must exist.
-        SQLite writes are serialized by the database anyway, so on SQLite one connection
-        is kept for them instead of a pool round trip per call; PostgreSQL takes one from
-        the pool (with its pre-ping) every time.
         """
+        with self._connection() as fairy:
+            self._write_on(fairy, runs, groups, now, what, usages, finish)
+        if self._on_commit is not None:
+            self._on_commit()
+
+    @contextmanager
+    def transaction(self, what: str) -> Iterator[Any]:
+        """A DB-API cursor in a write transaction of its own (``BEGIN IMMEDIATE`` on SQLite),
+        committed when the block ends; ``placeholder`` and ``time`` shape its statements."""
+        with self._connection() as fairy:
+            db: Any = fairy.driver_connection
+            try:
+                cursor = db.cursor()
+                try:
+                    if self._begin is not None:
+                        cursor.execute(self._begin)
+                    yield cursor
+                    db.commit()
+                except BaseException:
+                    db.rollback()
+                    raise
+                finally:
+                    cursor.close()
+            except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
+                self._lost(fairy)
+                raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
+        if self._on_commit is not None:
+            self._on_commit()
+
+    @contextmanager
+    def _connection(self) -> Iterator[PoolProxiedConnection]:
+        """SQLite writes are serialized by the database anyway, so on SQLite one connection
+        is kept for them instead of a pool round trip per call; PostgreSQL takes one from
+        the pool (with its pre-ping) every time."""
         if self._dedicated:
             with self._dedicated_lock:
                 if self._dedicated_fairy is None:
                     self._dedicated_fairy = self.engine.raw_connection()
-                self._write_on(self._dedicated_fairy, runs, groups, now, what, usages, finish)
+                yield self._dedicated_fairy
         else:
             fairy = self.engine.raw_connection()
             try:
-                self._write_on(fairy, runs, groups, now, what, usages, finish)
+                yield fairy
             finally:
                 fairy.close()
-        if self._on_commit is not None:
-            self._on_commit()
+
+    def _lost(self, fairy: PoolProxiedConnection) -> None:
+        fairy.invalidate()
+        if fairy is self._dedicated_fairy:
+            self._dedicated_fairy = None
+            fairy.close()
 
     def _write_on(
         self,
@@ -173,10 +210,7 @@ class StepLogWriter:
                 f"{what} could not be stored: {_first_line(exc)} (a log row id saved twice?)"
             ) from None
         except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
-            fairy.invalidate()
-            if fairy is self._dedicated_fairy:
-                self._dedicated_fairy = None
-                fairy.close()
+            self._lost(fairy)
             raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
 
     def _finish(self, cursor: Any, finish: tuple[str, ExecutionStatus, str | None],
@@ -194,8 +228,8 @@ class StepLogWriter:
             started = datetime.fromisoformat(started).replace(tzinfo=UTC)
         end = max(utc(now), utc(started)) if started is not None else utc(now)
         cursor.execute(self.sql_status, (
-            status.value, self._time(end), None if error is None else clean_text(error),
-            self._time(now), execution_id, current.value,
+            status.value, self.time(end), None if error is None else clean_text(error),
+            self.time(now), execution_id, current.value,
         ))
         if cursor.rowcount != 1:
             raise IntegrityViolation(f"execution {execution_id!r} changed status concurrently")
@@ -204,7 +238,7 @@ class StepLogWriter:
         return (
             u.execution_id, u.step_id, u.agent_id, clean_text(u.model), u.workflow_id,
             u.input_tokens, u.output_tokens, u.cache_read_tokens, u.cache_write_tokens,
-            float(u.cost_usd), self._time(utc(u.at) if u.at else now),
+            float(u.cost_usd), self.time(utc(u.at) if u.at else now),
         )
 
     def close(self) -> None:
@@ -218,7 +252,7 @@ class StepLogWriter:
         self, cursor: Any, groups: dict[str, list[ExecutionLog]], states: dict[str, LogState]
     ) -> list[tuple[Any, ...]]:
         """Rows to insert (timestamps converted for the driver); updates the bookkeeping."""
-        convert = self._time
+        convert = self.time
         rows: list[tuple[Any, ...]] = []
         for execution_id, logs in groups.items():
             if not logs:
@@ -260,7 +294,7 @@ class StepLogWriter:
         return states
 
     def _step_params(self, run: StepRun, now: datetime) -> tuple[Any, ...]:
-        convert = self._time
+        convert = self.time
         stamp = convert(now)
         return (
             run.execution_id,

@@ -45,8 +45,8 @@ def _skip(extra: str) -> None:
     pytest.skip(f"needs the {extra!r} extra: {install_hint(extra)}")
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+def _skip_a_missing_extra(item: pytest.Item) -> Iterator[None]:
+    """A test (or its fixtures) stopped by a missing extra is skipped with the install line."""
     try:
         return (yield)
     except (MissingExtra, ModuleNotFoundError) as exc:
@@ -56,15 +56,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         raise
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
-    try:
-        return (yield)
-    except (MissingExtra, ModuleNotFoundError) as exc:
-        extra = _missing_extra(exc)
-        if extra is not None:
-            _skip(extra)
-        raise
+pytest_runtest_setup = pytest.hookimpl(wrapper=True)(_skip_a_missing_extra)
+pytest_runtest_call = pytest_runtest_setup
 
 
 @pytest.hookimpl(wrapper=True)

@@ -12,6 +12,7 @@ of a rate-limited agent may start; a caller takes the next turn and moves it on.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,14 +40,10 @@ class LeaseMethods:
     _dialect: str
     _steps: StepLogWriter
 
-    def _now(self) -> datetime:
-        raise NotImplementedError
-
-    def _write(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
-
-    def _read(self) -> AbstractContextManager[Connection]:
-        raise NotImplementedError
+    # provided by SqlStore, which mixes this class in
+    _now: Callable[[], datetime]
+    _write: Callable[[], AbstractContextManager[Connection]]
+    _read: Callable[[], AbstractContextManager[Connection]]
 
     def _limit_lock(self, conn: Connection, name: str) -> None:
         if self._dialect == "postgresql":  # SQLite: BEGIN IMMEDIATE holds the write lock already

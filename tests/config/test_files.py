@@ -233,6 +233,71 @@ def test_unsafe_tags_are_refused(project: Project) -> None:
     assert not (project.root / "pwned").exists()
 
 
+# -- the fast path (events) and the careful path (nodes) agree -----------------------------------------------
+_PLAIN_DOCUMENTS = [
+    "",
+    "---\n",
+    "# only a comment\n",
+    "plain",
+    "[1, {a: [2, 3]}, []]",
+    "a: 1\nb: [-2, +3, 0x1f, 0o17, 012, 1_000, 1.5, .inf, -.nan, 6.02e+23]\n",
+    "a: [yes, No, on, OFF, true, ~, null, '', '1', \"2\", 2026-12-07, 2026-12-07 09:00:00]\n",
+    "{1: a, 1.5: b, null: c, x: {y: [z]}}\n",
+    "a: ! 1\nb: |\n  block\n  text\nc: >-\n  folded\n  text\n",
+    "? complex\n: value\n",
+    "x: 12345678901234567890123\n",
+]
+
+
+@pytest.mark.parametrize("text", _PLAIN_DOCUMENTS)
+def test_the_event_builder_gives_what_the_node_builder_gives(text: str) -> None:
+    from baton.config.yamlio import _careful_parse, _fast_parse
+
+    assert _fast_parse(text) == _careful_parse(text, "x.yaml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x {b: 1}\nc: *x\n",  # anchors and aliases
+        "a: !!str 1\n",  # explicit tag
+        "<<: {a: 1}\nb: 2\n",  # merge key
+        "a: 1\na: 2\n",  # duplicate key
+        "{1: a, true: b}\n",  # 1 == True: a duplicate too
+        "? [1]\n: 2\n",  # unhashable key
+        "a: 1\n---\nb: 2\n",  # two documents
+        "a: b: c\n",  # syntax error
+    ],
+)
+def test_what_the_event_builder_does_not_take_goes_the_careful_way(text: str) -> None:
+    from baton.config.yamlio import _careful_parse, _fast_parse, parse
+
+    with pytest.raises(Exception):  # noqa: B017 - _NotPlain or libyaml's own error
+        _fast_parse(text)
+    try:
+        expected: object = _careful_parse(text, "x.yaml")
+    except ConfigFileError as exc:
+        with pytest.raises(ConfigFileError) as got:
+            parse(text, "x.yaml")
+        assert str(got.value) == str(exc)
+    else:
+        assert parse(text, "x.yaml") == expected
+
+
+def test_the_benchmark_config_takes_the_fast_path() -> None:
+    import sys
+
+    from baton.config.yamlio import _careful_parse, _fast_parse
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    try:
+        from config_load import generate
+    finally:
+        sys.path.pop(0)
+    text = generate(8, 20)
+    assert _fast_parse(text) == _careful_parse(text, "x.yaml")
+
+
 # -- parse cache ---------------------------------------------------------------------------------------------
 def _big_config(steps: int) -> str:
     body = "".join(

@@ -1,10 +1,13 @@
 """Read YAML configuration files safely and fast, and find where a value came from.
 
-The fast path composes with libyaml (``CSafeLoader``, tags resolved through a cache) and
-builds plain Python from the nodes in one tight pass; anything unusual (merge keys, explicit
-tags, timestamps, non-decimal numbers) is handed to PyYAML's safe constructor. Duplicate
-keys are refused (YAML itself keeps the last one silently), documents that use anchors
-are checked for alias bombs and recursive aliases before they are expanded, and flow
+The fast path builds plain Python straight from libyaml's events (``CSafeLoader``, tags
+resolved through a cache), without composing a node tree. A document it does not take as
+it is (anchors and aliases, explicit tags, merge keys, a duplicate key, any error) is parsed
+again by the careful path: composed with libyaml and built from the nodes, with anything
+unusual (merge keys, explicit tags, timestamps, non-decimal numbers) handed to PyYAML's safe
+constructor. Both give the same data; the careful path raises the located errors.
+Duplicate keys are refused (YAML itself keeps the last one silently), documents that use
+anchors are checked for alias bombs and recursive aliases before they are expanded, and flow
 nesting deep enough to crash libyaml's composer is refused before it is parsed. Only when
 something is wrong is the text composed again, to turn a field path into a line and column.
 """
@@ -17,6 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import (
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+    StreamStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from baton.config.errors import ConfigFileError
@@ -152,6 +166,89 @@ def _line_col(text: str, offset: int | None) -> tuple[int, int]:
 def parse(text: str, shown: str) -> Any:
     """Parse one YAML document into plain Python, raising located ConfigFileErrors."""
     _check_nesting(text, shown)
+    try:
+        return _fast_parse(text)
+    except Exception:  # anything the fast path does not take (or an error): the careful path decides
+        return _careful_parse(text, shown)
+
+
+class _NotPlain(Exception):
+    """The document needs the careful path (anchors, tags, merge keys, duplicate keys...)."""
+
+
+_NO_KEY = object()
+
+
+def _fast_parse(text: str) -> Any:
+    """The document built from libyaml's events; raises _NotPlain (or a YAML error) when it
+    is anything but plain mappings, sequences and implicitly typed scalars."""
+    loader = _Loader(text)
+    try:
+        next_event = loader.get_event
+        resolve = loader.resolve
+        constructors = loader.yaml_constructors
+        if type(next_event()) is not StreamStartEvent:
+            raise _NotPlain
+        start = next_event()
+        if type(start) is StreamEndEvent:
+            return None
+        if type(start) is not DocumentStartEvent:
+            raise _NotPlain
+        # (collection, key waiting for its value) of each enclosing collection
+        stack: list[tuple[Any, Any]] = []
+        container: Any = None
+        key: Any = _NO_KEY
+        while True:
+            event: Any = next_event()
+            kind = type(event)
+            if kind is ScalarEvent:
+                if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+                    raise _NotPlain
+                raw = event.value
+                tag = resolve(ScalarNode, raw, event.implicit)
+                if tag == _STR_TAG:
+                    value: Any = raw
+                elif tag == _NULL_TAG:
+                    value = None
+                elif tag == _BOOL_TAG:
+                    value = _BOOLS[raw.lower()]
+                elif tag == _INT_TAG and raw.isdigit() and (raw[0] != "0" or raw == "0"):
+                    value = int(raw)
+                elif tag == _MERGE_TAG:
+                    raise _NotPlain
+                else:
+                    value = constructors[tag](loader, ScalarNode(tag, raw, event.start_mark, event.end_mark))
+            elif kind is MappingStartEvent or kind is SequenceStartEvent:
+                if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+                    raise _NotPlain
+                stack.append((container, key))
+                container = {} if kind is MappingStartEvent else []
+                key = _NO_KEY
+                continue
+            elif kind is MappingEndEvent or kind is SequenceEndEvent:
+                value = container
+                container, key = stack.pop()
+            else:
+                raise _NotPlain  # an alias
+            if type(container) is dict:
+                if key is _NO_KEY:
+                    key = value
+                elif key in container:
+                    raise _NotPlain
+                else:
+                    container[key] = value
+                    key = _NO_KEY
+            elif container is not None:
+                container.append(value)
+            elif type(next_event()) is DocumentEndEvent and type(next_event()) is StreamEndEvent:
+                return value
+            else:
+                raise _NotPlain  # more than one document
+    finally:
+        loader.dispose()
+
+
+def _careful_parse(text: str, shown: str) -> Any:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

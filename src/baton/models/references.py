@@ -9,15 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from jinja2 import TemplateSyntaxError, nodes
-from jinja2.parser import Parser
-
-from baton.models.templating import CONDITION_HELPERS, environment
+from baton.models.templating import StepReference, check_expression, check_template
 from baton.models.workflow import WorkflowStep
 
 Path = tuple[str | int, ...]
-# Helpers that take a step id; always() takes none.
-_STEP_HELPERS = frozenset(CONDITION_HELPERS) - {"always"}
 
 
 def reference_errors(steps: Sequence[WorkflowStep]) -> list[tuple[Path, str]]:
@@ -26,8 +21,8 @@ def reference_errors(steps: Sequence[WorkflowStep]) -> list[tuple[Path, str]]:
     keys = [s.key for s in steps]
     problems: list[tuple[Path, str]] = []
     for i, step in enumerate(steps):
-        for field, tree in _templates(step):
-            for problem in _tree_problems(tree, ids, keys):
+        for field, references in _templates(step):
+            for problem in _problems(references, ids, keys):
                 problems.append(((i, *field), problem))
         for name, path in step.input_mappings.items():
             root, _, rest = path.partition(".")
@@ -38,7 +33,7 @@ def reference_errors(steps: Sequence[WorkflowStep]) -> list[tuple[Path, str]]:
     return problems
 
 
-def _templates(step: WorkflowStep) -> Iterator[tuple[Path, nodes.Node]]:
+def _templates(step: WorkflowStep) -> Iterator[tuple[Path, tuple[StepReference, ...]]]:
     sources: list[tuple[Path, str, bool]] = [(("prompt_template",), step.prompt_template, False)]
     if step.condition is not None:
         sources.append((("condition",), step.condition, True))
@@ -46,40 +41,18 @@ def _templates(step: WorkflowStep) -> Iterator[tuple[Path, nodes.Node]]:
         sources.extend((("next", j, "when"), r.when, True) for j, r in enumerate(step.next) if r.when)
     if step.approval is not None:
         sources.append((("approval", "message"), step.approval.message, False))
-    env = environment(False)
     for field, source, expression in sources:
-        try:
-            if expression:
-                tree: nodes.Node = Parser(env, source, state="variable").parse_expression()
-            else:
-                tree = env.parse(source)
-        except TemplateSyntaxError:
-            continue  # reported by the field's own validator
-        yield field, tree
+        # a template that does not parse names nothing: its own validator reports it
+        yield field, (check_expression(source) if expression else check_template(source)).references
 
 
-def _tree_problems(tree: nodes.Node, ids: list[str], keys: list[str]) -> Iterator[str]:
-    found = [tree, *tree.find_all((nodes.Call, nodes.Getattr, nodes.Getitem))]
-    for node in found:
-        if (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name)
-                and node.node.name in _STEP_HELPERS and node.args
-                and isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)):
-            step_id = node.args[0].value
-            if step_id not in ids:
-                yield (f"{node.node.name}({step_id!r}) names no step of this workflow "
-                       f"(steps: {', '.join(ids)})")
-        elif isinstance(node, (nodes.Getattr, nodes.Getitem)) and _is_outputs(node.node):
-            key = node.attr if isinstance(node, nodes.Getattr) else _const_str(node.arg)
-            if key is not None and key not in keys:
-                yield f"outputs.{key}: {_unknown_key(key, ids, keys)}"
-
-
-def _is_outputs(node: nodes.Node) -> bool:
-    return isinstance(node, nodes.Name) and node.name == "outputs"
-
-
-def _const_str(node: nodes.Node) -> str | None:
-    return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
+def _problems(references: tuple[StepReference, ...], ids: list[str], keys: list[str]) -> Iterator[str]:
+    for kind, name in references:
+        if kind != "outputs":
+            if name not in ids:
+                yield f"{kind}({name!r}) names no step of this workflow (steps: {', '.join(ids)})"
+        elif name not in keys:
+            yield f"outputs.{name}: {_unknown_key(name, ids, keys)}"
 
 
 def _unknown_key(key: str, ids: list[str], keys: list[str]) -> str:

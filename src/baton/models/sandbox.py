@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import string
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -464,12 +464,14 @@ def _constant(node: nodes.Node) -> Any:
     raise _NotConstant
 
 
-def constant_problem(ast: nodes.Node) -> str | None:
-    """Why a constant expression in ``ast`` would go over the bounds when it runs, or None."""
-    found = list(ast.find_all((nodes.BinExpr, nodes.Call)))
-    if isinstance(ast, (nodes.BinExpr, nodes.Call)):
-        found.insert(0, ast)
-    for node in found:
+def constant_problem(ast: nodes.Node, every: Sequence[nodes.Node] | None = None) -> str | None:
+    """Why a constant expression in ``ast`` would go over the bounds when it runs, or None.
+    ``every`` is ``ast`` and all its nodes in walk order, when the caller has them already."""
+    if every is None:
+        every = [ast, *ast.find_all(nodes.Node)]
+    for node in every:
+        if not isinstance(node, (nodes.BinExpr, nodes.Call)):
+            continue
         try:
             _constant(node)
         except _NotConstant:

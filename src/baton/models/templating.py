@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -121,48 +122,75 @@ _TAGS = {nodes.Include: "include", nodes.Import: "import", nodes.FromImport: "fr
          nodes.Extends: "extends"}
 
 
-def _static_problem(ast: nodes.Node) -> str | None:
-    """What is wrong with a parsed template before it runs: loading other templates,
-    unknown filters and tests, constant expressions over the sandbox's bounds."""
-    for node in ast.find_all(_LOADERS):
-        return (f"line {node.lineno}: {{% {_TAGS[type(node)]} %}} is not supported: a step's template "
-                "cannot load other templates; put shared text in .baton/prompts/ and use "
-                "prompt_template: \"@prompts/NAME\"")
-    return _unknown_names(ast) or constant_problem(ast)
+def _every_node(ast: nodes.Node) -> list[nodes.Node]:
+    """``ast`` and all the nodes below it, in the order ``find_all`` visits them."""
+    return [ast, *ast.find_all(nodes.Node)]
 
 
-def _unknown_names(ast: nodes.Node) -> str | None:
+def _static_problem(every: list[nodes.Node]) -> str | None:
+    """What is wrong with a parsed template (``every`` node of it) before it runs: loading
+    other templates, unknown filters and tests, constant expressions over the sandbox's bounds."""
+    for node in every:
+        if isinstance(node, _LOADERS):
+            return (f"line {node.lineno}: {{% {_TAGS[type(node)]} %}} is not supported: a step's "
+                    "template cannot load other templates; put shared text in .baton/prompts/ and "
+                    "use prompt_template: \"@prompts/NAME\"")
+    return _unknown_names(every) or constant_problem(every[0], every)
+
+
+def _unknown_names(every: list[nodes.Node]) -> str | None:
     """What Jinja's compiler would reject after parsing: unknown filters and tests."""
     env = environment(False)
-    found = list(ast.find_all((nodes.Filter, nodes.Test)))
-    if isinstance(ast, (nodes.Filter, nodes.Test)):
-        found.insert(0, ast)
-    for node in found:
-        known = env.filters if isinstance(node, nodes.Filter) else env.tests
-        if node.name not in known:
-            kind = "filter" if isinstance(node, nodes.Filter) else "test"
-            where = f"line {node.lineno}: " if node.lineno else ""
-            return f"{where}No {kind} named {node.name!r}."
+    for node in every:
+        if isinstance(node, (nodes.Filter, nodes.Test)):
+            known = env.filters if isinstance(node, nodes.Filter) else env.tests
+            if node.name not in known:
+                kind = "filter" if isinstance(node, nodes.Filter) else "test"
+                where = f"line {node.lineno}: " if node.lineno else ""
+                return f"{where}No {kind} named {node.name!r}."
     return None
 
 
+# Helpers that take a step id (always() takes none).
+_STEP_HELPERS = frozenset(CONDITION_HELPERS) - {"always"}
+# A reference to a step in a template: ("succeeded", "build") for a status helper called with
+# a step id, ("outputs", "plan") for outputs.plan / outputs["plan"].
+StepReference = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What checking one template or expression found: why it does not compile (None if it
+    does) and, when it does, the steps it names, in the order they appear."""
+
+    error: str | None
+    references: tuple[StepReference, ...] = ()
+
+
+_PLAIN = Checked(None)
+
+
 @lru_cache(maxsize=4096)
-def template_error(source: str) -> str | None:
-    """Return why ``source`` does not compile as a Baton template, or None if it does.
+def check_template(source: str) -> Checked:
+    """Check ``source`` as a Baton template, parsing it once (cached by text).
 
     Parsing plus a check of filter and test names finds everything compiling would,
     at a fraction of the cost; the engine compiles a template when it first renders it.
+    Text without Jinja delimiters cannot fail to parse and names nothing: it is not parsed.
     """
+    if _NOT_LITERAL.search(source) is None:
+        return _PLAIN
     try:
         ast = environment(False).parse(source)
     except TemplateSyntaxError as exc:
-        return f"line {exc.lineno}: {exc.message}" if exc.lineno else str(exc.message)
-    return _static_problem(ast)
+        return Checked(f"line {exc.lineno}: {exc.message}" if exc.lineno else str(exc.message))
+    every = _every_node(ast)
+    return Checked(_static_problem(every), _step_references(every))
 
 
 @lru_cache(maxsize=4096)
-def expression_error(source: str) -> str | None:
-    """Return why ``source`` is not a valid condition expression, or None if it is."""
+def check_expression(source: str) -> Checked:
+    """Check ``source`` as a condition or route expression, parsing it once (cached by text)."""
     env = environment(False)
     try:
         parser = Parser(env, source, state="variable")
@@ -171,8 +199,38 @@ def expression_error(source: str) -> str | None:
             token = parser.stream.current
             raise TemplateSyntaxError(f"unexpected {token.value!r}", token.lineno, None, None)
     except TemplateSyntaxError as exc:
-        return str(exc.message)
-    return _unknown_names(expr) or constant_problem(expr)
+        return Checked(str(exc.message))
+    every = _every_node(expr)
+    return Checked(_unknown_names(every) or constant_problem(expr, every), _step_references(every))
+
+
+def template_error(source: str) -> str | None:
+    """Return why ``source`` does not compile as a Baton template, or None if it does."""
+    return check_template(source).error
+
+
+def expression_error(source: str) -> str | None:
+    """Return why ``source`` is not a valid condition expression, or None if it is."""
+    return check_expression(source).error
+
+
+def _step_references(every: list[nodes.Node]) -> tuple[StepReference, ...]:
+    found: list[StepReference] = []
+    for node in every:
+        if (isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name)
+                and node.node.name in _STEP_HELPERS and node.args
+                and isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)):
+            found.append((node.node.name, node.args[0].value))
+        elif (isinstance(node, (nodes.Getattr, nodes.Getitem)) and isinstance(node.node, nodes.Name)
+              and node.node.name == "outputs"):
+            key = node.attr if isinstance(node, nodes.Getattr) else _const_str(node.arg)
+            if key is not None:
+                found.append(("outputs", key))
+    return tuple(found)
+
+
+def _const_str(node: nodes.Node) -> str | None:
+    return node.value if isinstance(node, nodes.Const) and isinstance(node.value, str) else None
 
 
 class _Literal:

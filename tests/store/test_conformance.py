@@ -21,6 +21,7 @@ from baton.models import (
 )
 from baton.models.state import AGENT_TRANSITIONS, EXECUTION_TRANSITIONS, RESUMABLE
 from baton.store import AlreadyExists, IntegrityViolation, NotFound
+from baton.store.base import ExecutionState, OwnerProcess
 from baton.store.sql import SqlStore
 from tests.store.helpers import FakeClock, log_row
 
@@ -285,6 +286,72 @@ def test_claims_expire_without_heartbeat(
     assert (record.owner, record.heartbeat_at) == ("worker-b", clock.now)
     with pytest.raises(NotFound):
         store.claim_execution("missing", "worker-a")
+
+
+def test_start_execution_claims_and_runs_a_pending_execution_in_one_write(
+    make_store: Callable[..., SqlStore], new_execution: NewExecution
+) -> None:
+    clock = FakeClock()
+    store = make_store(clock=clock)
+    ctx = new_execution(into=store)
+    owner = OwnerProcess("host-a", 4242, "start-1")
+
+    assert store.start_execution(ctx.id, "w1", process=owner) is True
+
+    record = store.get_execution(ctx.id)
+    assert record is not None
+    assert record.context.status is ExecutionStatus.RUNNING
+    assert (record.owner, record.heartbeat_at, record.owner_process) == ("w1", clock.now, owner)
+
+
+def test_start_execution_changes_nothing_when_the_execution_is_not_pending(
+    make_store: Callable[..., SqlStore], new_execution: NewExecution
+) -> None:
+    store = make_store(clock=FakeClock())
+    cancelled = new_execution(into=store)
+    store.set_execution_status(cancelled.id, ExecutionStatus.CANCELLED, error="by user")
+
+    with pytest.raises(IllegalTransition):
+        store.start_execution(cancelled.id, "w1", process=OwnerProcess("h", 1, None))
+    record = store.get_execution(cancelled.id)
+    assert record is not None
+    # the claim is rolled back with the refused move
+    assert (record.context.status, record.owner, record.owner_process) == (ExecutionStatus.CANCELLED, None, None)
+    with pytest.raises(NotFound):
+        store.start_execution("missing", "w1")
+
+
+def test_start_execution_keeps_a_live_owners_claim(
+    make_store: Callable[..., SqlStore], new_execution: NewExecution
+) -> None:
+    clock = FakeClock()
+    store = make_store(clock=clock)
+    ctx = new_execution(into=store)
+    store.claim_execution(ctx.id, "w1")
+
+    assert store.start_execution(ctx.id, "w2") is False  # as claim_execution: w1 is alive
+
+    record = store.get_execution(ctx.id)
+    assert record is not None
+    assert (record.context.status, record.owner) == (ExecutionStatus.RUNNING, "w1")
+
+
+def test_execution_states_reads_status_and_error_of_many(
+    store: SqlStore, new_execution: NewExecution
+) -> None:
+    running = new_execution(status=ExecutionStatus.RUNNING)
+    cancelled = new_execution(status=ExecutionStatus.RUNNING)
+    store.set_execution_status(cancelled.id, ExecutionStatus.CANCELLED, error="stop")
+    many = [new_execution() for _ in range(3)]
+
+    states = store.execution_states([running.id, cancelled.id, "missing", running.id,
+                                     *(c.id for c in many)])
+
+    assert states[running.id] == ExecutionState(ExecutionStatus.RUNNING, None)
+    assert states[cancelled.id] == ExecutionState(ExecutionStatus.CANCELLED, "stop")
+    assert "missing" not in states
+    assert len(states) == 5
+    assert store.execution_states([]) == {}
 
 
 def test_heartbeat_touches_only_the_owners_unfinished_executions(

@@ -47,6 +47,7 @@ from baton.models import (
     ExecutionContext,
     ExecutionLog,
     ExecutionStatus,
+    IllegalTransition,
     StepStatus,
     Trigger,
     Workflow,
@@ -409,10 +410,7 @@ class Baton:
             async with self.slots.hold("executions", self.configuration.global_.max_concurrent_executions,
                                        what="global.max_concurrent_executions", on_wait=queued,
                                        check=lambda: self._cancelled_while_queued(er)):
-                if er.queued:
-                    self._cancelled_while_queued(er)
-                self.store.claim_execution(er.ctx.id, self.owner, process=self._process)
-                er.ctx = self.store.set_execution_status(er.ctx.id, ExecutionStatus.RUNNING)
+                self._start_running(er)
                 private_dir(er.artifacts_dir.parent)
                 private_dir(er.artifacts_dir)
                 await reap_orphan_containers(list(self.agents.values()))
@@ -445,6 +443,18 @@ class Baton:
             raise
         self._finish(er, status, error, self.clock.monotonic() - started)
         return self._result(er, status, error, self.clock.monotonic() - started)
+
+    def _start_running(self, er: ExecutionRun) -> None:
+        """Claim the execution and move it to RUNNING (one write); one cancelled meanwhile
+        (e.g. by another process while it queued for a slot) ends here."""
+        try:
+            self.store.start_execution(er.ctx.id, self.owner, process=self._process)
+        except IllegalTransition:
+            state = self.store.execution_states([er.ctx.id]).get(er.ctx.id)
+            if state is not None and state.status is ExecutionStatus.CANCELLED:
+                raise asyncio.CancelledError from None
+            raise
+        er.ctx = er.ctx.model_copy(update={"status": ExecutionStatus.RUNNING})
 
     def _cancelled_while_queued(self, er: ExecutionRun) -> None:
         """An execution cancelled (by another process) while it waited for a slot ends here."""
@@ -514,7 +524,7 @@ class Baton:
 
     def _record_end(self, er: ExecutionRun, status: ExecutionStatus, error: str | None,
                     duration: float) -> None:
-        current = self.store.get_context(er.ctx.id)
+        current = self.store.execution_states([er.ctx.id]).get(er.ctx.id)
         if (status is ExecutionStatus.PENDING and current is not None
                 and not current.status.is_terminal):
             # paused for an approval: back to PENDING through the resume edge, resumable
@@ -560,9 +570,10 @@ class Baton:
             with contextlib.suppress(Exception):
                 self.store.heartbeat(self.owner)
                 self.slots.renew()
-            for execution_id, handle in list(self._active.items()):
-                if handle.context.status is not ExecutionStatus.RUNNING:
-                    continue
-                ctx = self.store.get_context(execution_id)
-                if ctx is not None and ctx.status is ExecutionStatus.CANCELLED:
-                    handle.cancel()
+            running = [eid for eid, handle in self._active.items()
+                       if handle.context.status is ExecutionStatus.RUNNING]
+            with contextlib.suppress(Exception):  # a store that cannot be read now: next beat
+                for execution_id, state in self.store.execution_states(running).items():
+                    handle = self._active.get(execution_id)
+                    if handle is not None and state.status is ExecutionStatus.CANCELLED:
+                        handle.cancel()

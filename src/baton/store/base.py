@@ -135,6 +135,14 @@ class ExecutionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ExecutionState:
+    """An execution's status and error, as stored now."""
+
+    status: ExecutionStatus
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class StepWrite:
     """One step transition as the engine commits it: the step's state (None: log rows
     only), its log rows and the usage of its agent call."""
@@ -196,6 +204,10 @@ class Store(Protocol):
     def claim_execution(
         self, execution_id: str, owner: str, *, process: OwnerProcess | None = None
     ) -> bool: ...
+    def start_execution(
+        self, execution_id: str, owner: str, *, process: OwnerProcess | None = None
+    ) -> bool: ...
+    def execution_states(self, execution_ids: Sequence[str]) -> dict[str, ExecutionState]: ...
     def heartbeat(self, owner: str) -> None: ...
     def running_on(self, host: str) -> list[ExecutionRecord]: ...
     def track_process(self, execution_id: str, step_id: str, group: OwnedGroup) -> None: ...

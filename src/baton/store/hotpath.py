@@ -150,6 +150,23 @@ class StepLogWriter:
         if self._on_commit is not None:
             self._on_commit()
 
+    def query(self, sql: str, params: Sequence[Any], what: str) -> list[tuple[Any, ...]]:
+        """The rows of one read statement, outside any write transaction."""
+        with self._connection() as fairy:
+            db: Any = fairy.driver_connection
+            try:
+                cursor = db.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    rows: list[tuple[Any, ...]] = cursor.fetchall()
+                finally:
+                    cursor.close()
+                    db.rollback()  # PostgreSQL opened a transaction for the read
+            except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
+                self._lost(fairy)
+                raise StoreUnavailable(f"database error while reading {what}: {_first_line(exc)}") from None
+        return rows
+
     @contextmanager
     def _connection(self) -> Iterator[PoolProxiedConnection]:
         """SQLite writes are serialized by the database anyway, so on SQLite one connection

@@ -54,6 +54,7 @@ from baton.store.base import (
     CacheEntry,
     ConfigVersion,
     ExecutionRecord,
+    ExecutionState,
     OwnedGroup,
     OwnerProcess,
     StepWrite,
@@ -467,6 +468,51 @@ class SqlStore(LeaseMethods):
         if exists is None:
             raise NotFound("execution", execution_id)
         return False
+
+    def start_execution(self, execution_id: str, owner: str, *, process: OwnerProcess | None = None
+                        ) -> bool:
+        """Claim the execution as :meth:`claim_execution` does and move it from PENDING to
+        RUNNING, in one transaction (nothing changes if the move is illegal: IllegalTransition,
+        or NotFound). True if ``owner`` holds the claim now."""
+        raw = self._steps
+        p, t = raw.placeholder, raw.time
+        now = self._now()
+        stamp = t(now)
+        owned = f", owner_host = {p}, owner_pid = {p}, owner_start = {p}" if process is not None else ""
+        claim_params: tuple[Any, ...] = (owner, stamp, stamp)
+        if process is not None:
+            claim_params += (process.host, process.pid, process.start)
+        claim_params += (execution_id, owner, t(now - self.claim_timeout))
+        with raw.transaction(f"execution {execution_id!r}") as cursor:
+            cursor.execute(
+                f"UPDATE executions SET owner = {p}, heartbeat_at = {p}, updated_at = {p}{owned} "
+                f"WHERE id = {p} AND (owner IS NULL OR owner = {p} OR heartbeat_at IS NULL "
+                f"OR heartbeat_at < {p})", claim_params)
+            claimed: bool = cursor.rowcount == 1
+            cursor.execute(
+                f"UPDATE executions SET status = {p}, updated_at = {p} WHERE id = {p} AND status = {p}",
+                (ExecutionStatus.RUNNING.value, stamp, execution_id, ExecutionStatus.PENDING.value))
+            if cursor.rowcount != 1:
+                cursor.execute(f"SELECT status FROM executions WHERE id = {p}", (execution_id,))
+                row = cursor.fetchone()
+                if row is None:
+                    raise NotFound("execution", execution_id)
+                execution_transition(ExecutionStatus(row[0]), ExecutionStatus.RUNNING)
+        return claimed
+
+    def execution_states(self, execution_ids: Sequence[str]) -> dict[str, ExecutionState]:
+        """Status and error of each of the executions that exists (one read per 500 ids)."""
+        p = self._steps.placeholder
+        states: dict[str, ExecutionState] = {}
+        ids = list(dict.fromkeys(execution_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = self._steps.query(
+                f"SELECT id, status, error FROM executions WHERE id IN ({', '.join(p for _ in chunk)})",
+                chunk, "execution states")
+            for execution_id, status, error in rows:
+                states[execution_id] = ExecutionState(ExecutionStatus(status), error)
+        return states
 
     def heartbeat(self, owner: str) -> None:
         """Refresh ``heartbeat_at`` of every unfinished execution ``owner`` holds."""

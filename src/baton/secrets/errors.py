@@ -28,10 +28,11 @@ class InvalidSecretName(SecretsError):
 class SecretNotFound(SecretsError):
     """No secret is stored under the requested name."""
 
-    def __init__(self, name: str, backend: str) -> None:
+    def __init__(self, name: str, backend: str, hint: str = "") -> None:
         self.name = name
         super().__init__(
             f"no secret named {name!r} (looked in: {backend}); set it with `baton secrets set {name}`"
+            + (f" ({hint})" if hint else "")
         )
 
 

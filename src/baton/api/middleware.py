@@ -7,8 +7,6 @@ never buffers streamed responses such as Server-Sent Events.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -21,7 +19,6 @@ from baton.api.problems import Problem, problem_response
 if TYPE_CHECKING:
     from baton.api.service import ApiService
 
-log = logging.getLogger("baton.api")
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -57,6 +54,12 @@ class ServiceMiddleware:
         limit = self.service.configuration.api.max_body_bytes
         status_holder = [500]
         metrics = self.service.metrics
+        audited = [method in _READS]
+
+        def audit(status: int) -> None:
+            if not audited[0]:
+                audited[0] = True
+                self._audit(scope, state, method, status, request_id)
 
         too_large = [False]
 
@@ -74,6 +77,7 @@ class ServiceMiddleware:
         async def send_wrapper_inner(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = message["status"]
+                audit(message["status"])  # queued before the client can see the response
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
@@ -101,37 +105,24 @@ class ServiceMiddleware:
         try:
             await self.app(scope, receive_wrapper, send_wrapper)
         finally:
-            if method not in _READS:
-                await self._audit(scope, state, method, status_holder[0], request_id)
+            audit(status_holder[0])  # no response started: the error middleware answers 500
 
-    async def _audit(
-        self, scope: Scope, state: dict[str, Any], method: str, status: int, request_id: str
-    ) -> None:
+    def _audit(self, scope: Scope, state: dict[str, Any], method: str, status: int, request_id: str) -> None:
         principal = state.get("principal")
         if principal is None:  # unauthenticated writes are counted in metrics, not audited
             return
         client = scope.get("client")
-        try:
-            await asyncio.to_thread(
-                self.service.audit.record,
-                actor=principal.name,
-                role=principal.role,
-                method=method,
-                path=scope.get("path", ""),
-                status_code=status,
-                target=state.get("audit_target"),
-                request_id=request_id,
-                client=client[0] if client else None,
-                detail=dict(state.get("audit_detail") or {}),
-            )
-        except Exception as exc:  # the response is already sent; say so loudly in the log
-            log.error(
-                "could not write the audit row of %s %s (request %s): %s",
-                method,
-                scope.get("path"),
-                request_id,
-                " ".join(str(exc).split()),
-            )
+        self.service.audit.record(
+            actor=principal.name,
+            role=principal.role,
+            method=method,
+            path=scope.get("path", ""),
+            status_code=status,
+            target=state.get("audit_target"),
+            request_id=request_id,
+            client=client[0] if client else None,
+            detail=dict(state.get("audit_detail") or {}),
+        )
 
 
 def _too_large(limit: int, scope: Scope) -> Response:

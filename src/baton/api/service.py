@@ -96,6 +96,7 @@ class ApiService:
         self._ready: tuple[float, dict[str, tuple[bool, str]]] | None = None
 
     def close(self) -> None:
+        self.audit.close()
         if self.dispatcher is not None:
             self.dispatcher.close()
         self.store.close()

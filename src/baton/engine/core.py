@@ -259,7 +259,7 @@ class Baton:
         """
         self.require_applied_config()
         workflow = self.workflow(workflow_id)
-        preflight(workflow, self.agents, self.services.adapter, self.services.registry_reason)
+        preflight(workflow, self.agents, self.services.adapter, self.services.recent_registry_reason)
         if workflow.type is WorkflowType.LANGGRAPH:
             require("langgraph", "langgraph")
         if any(step.required_tools for step in workflow.steps):

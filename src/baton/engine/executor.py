@@ -84,11 +84,7 @@ class Services:
             agent = self.agents[agent_id]
         except KeyError:
             raise AgentNotFound(f"agent {agent_id!r} is not configured") from None
-        now = time.monotonic()
-        read_at, reason = self._registry.get(agent_id, (float("-inf"), None))
-        if now - read_at >= _REGISTRY_SECONDS:
-            reason = self.registry_reason(agent_id)
-            self._registry[agent_id] = (now, reason)
+        reason = self.recent_registry_reason(agent_id)
         if reason is not None:
             raise AgentUnavailable(reason, agent_id=agent_id)
         return agent
@@ -96,6 +92,16 @@ class Services:
     def registry_reason(self, agent_id: str) -> str | None:
         """Why the agent registry says ``agent_id`` must not be used, or None (read now)."""
         return unusable_reason(self.store.get_agent(agent_id))
+
+    def recent_registry_reason(self, agent_id: str) -> str | None:
+        """:meth:`registry_reason` as read at most :data:`_REGISTRY_SECONDS` ago: a change made
+        by another process (``baton agents disable``) counts within that time."""
+        now = time.monotonic()
+        read_at, reason = self._registry.get(agent_id, (float("-inf"), None))
+        if now - read_at >= _REGISTRY_SECONDS:
+            reason = self.registry_reason(agent_id)
+            self._registry[agent_id] = (now, reason)
+        return reason
 
     def adapter(self, agent: Agent) -> AgentAdapter:
         adapter = self._adapters.get(agent.id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -19,15 +20,18 @@ def _now() -> datetime:
 
 def new_id(prefix: str = "") -> str:
     """A sortable, unique id (time-ordered UUIDv7 hex)."""
-    return prefix + uuid7().hex
+    return f"{prefix}{_uuid7_int():032x}"
 
 
 def uuid7() -> uuid.UUID:
-    ms = int(datetime.now(UTC).timestamp() * 1000)
+    return uuid.UUID(int=_uuid7_int())
+
+
+def _uuid7_int() -> int:
+    ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms & ((1 << 48) - 1)) << 80 | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64
-    value |= (0b10 << 62) | (rand & ((1 << 62) - 1))
-    return uuid.UUID(int=value)
+    return value | (0b10 << 62) | (rand & ((1 << 62) - 1))
 
 
 def new_trace_id() -> str:

@@ -80,6 +80,28 @@ async def test_an_agents_max_concurrency_holds_for_two_batons(make_baton: MakeBa
     assert {row.status for row in view.rows.values()} == {"completed"}
 
 
+
+async def test_a_step_is_pending_in_the_store_while_it_waits_for_its_agents_slot(make_baton: MakeBaton) -> None:
+    def handler(r: AgentRequest) -> dict[str, object]:
+        return {"reply": "ok", "delay": 1.0}
+
+    holder, waiter = (make_baton({"wf": {"steps": [STEP]}}, {"bot": {**scripted(), "max_concurrency": 1}},
+                                 handlers={"bot": handler}) for _ in range(2))
+    first = holder.run("wf")
+    while not holder.store.list_leases("agent:bot"):
+        await asyncio.sleep(0.01)
+    second = waiter.run("wf")
+    written: list[tuple[str, str]] = []  # (event, the step's status in the store just after)
+    async for event in second.events():
+        if isinstance(event, (ev.StepQueued, ev.StepRunning, ev.StepCompleted)):
+            await asyncio.sleep(0.2)  # a start is committed within 0.1 s; the call lasts 1 s
+            (step,) = waiter.store.list_steps(second.id)
+            written.append((event.kind, step.status.value))
+    assert written == [("step.queued", "pending"), ("step.running", "running"),
+                       ("step.completed", "completed")]
+    assert (await first.wait()).status is ExecutionStatus.COMPLETED
+
+
 async def test_an_execution_cancelled_while_it_waits_for_a_slot_never_starts(make_baton: MakeBaton) -> None:
     def handler(r: AgentRequest) -> dict[str, object]:
         return {"reply": "ok", "delay": 2.0}

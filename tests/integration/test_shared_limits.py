@@ -164,6 +164,72 @@ def _wait_for(check: object, what: str, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
+def _gate(started: Path, release: Path) -> str:
+    """A shell step that says it started, then runs until ``release`` exists."""
+    return f"touch {started}; while [ ! -f {release} ]; do sleep 0.05; done"
+
+
+def test_a_step_waiting_for_its_agents_slot_shows_queued_then_running(tmp_path: Path) -> None:
+    first_in, first_out, second_in, second_out = (tmp_path / n for n in ("1-in", "1-out", "2-in", "2-out"))
+    project = Project.init(tmp_path / "repo")
+    project.configure(
+        agents={"solo": {"provider": "shell", "model": "bash", "capabilities": ["command"],
+                         "max_concurrency": 1}},
+        workflows={
+            "first": {"steps": [{"id": "hold", "agent_id": "solo",
+                                 "prompt_template": _gate(first_in, first_out)}]},
+            "second": {"steps": [{"id": "call", "agent_id": "solo",
+                                  "prompt_template": _gate(second_in, second_out)}]},
+        })
+    first = project.popen("run", "first", "--json")
+    procs = [first]
+    try:
+        _wait_for(first_in.exists, "the first run's step never started")
+        second = project.popen("run", "second", "--json")
+        procs.append(second)
+        _wait_for(lambda: _events(project, "step.queued"), "the second run's step never queued")
+        ((second_id, _),) = _events(project, "step.queued")
+
+        status = project.json("status", second_id)
+        assert status["status"] == "running" and status["workflow_id"] == "second"
+        (step,) = status["steps"]
+        # not running: it waits for the slot the first process holds, and says so
+        assert step["status"] == "pending", step
+        assert step["queued"].startswith("all 1 slots of agent solo's max_concurrency are in use")
+        assert f"process {first.pid}" in step["queued"]
+        shown = project.baton("status", second_id).stdout
+        assert "queued: step call: all 1 slots of agent solo's max_concurrency" in shown, shown
+        assert not second_in.exists()
+
+        # its process killed while it waits: interrupted like a running step, not queued forever
+        os.kill(second.pid, signal.SIGKILL)
+        second.wait(timeout=10)
+        status = project.json("status", second_id)
+        assert status["status"] == "failed" and status["error"].startswith("interrupted:")
+        assert [(s["status"], s["error"], s["queued"]) for s in status["steps"]] == [
+            ("cancelled", "interrupted", None)]
+
+        # another run of it waits too; when the first run ends and gives the slot back it runs
+        third = project.popen("run", "second", "--json")
+        procs.append(third)
+        _wait_for(lambda: len(_events(project, "step.queued")) == 2, "the third run's step never queued")
+        third_id = _events(project, "step.queued")[1][0]
+        assert project.json("status", third_id)["steps"][0]["status"] == "pending"
+        first_out.touch()
+        _wait_for(second_in.exists, "the third run's step never got the slot")
+        _wait_for(lambda: project.json("status", third_id)["steps"][0]["status"] == "running",
+                  "the third run's step never showed running")
+        assert project.json("status", third_id)["steps"][0]["queued"] is None
+        second_out.touch()
+        assert [r["status"] for r in _finish([first, third])] == ["completed", "completed"]
+    finally:
+        first_out.touch()
+        second_out.touch()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
 def test_a_killed_processs_slot_is_taken_back_at_once(tmp_path: Path) -> None:
     project = Project.init(tmp_path / "repo")
     project.configure(global_={"max_concurrent_executions": 1}, workflows={

@@ -130,6 +130,30 @@ def test_statuses_timeline_and_step_panel_follow_the_log(baton: Baton) -> None:
         queries.list_runs(store.engine, queries.RunFilter(), cursor="nope")
 
 
+
+def test_a_step_waiting_for_its_agents_slot_shows_queued_with_why(baton: Baton) -> None:
+    store = baton.store
+    ctx = ExecutionContext(workflow_id="wf", workspace_dir=str(baton.root), start_time=T0)
+    store.create_execution(ctx, workflow_snapshot=baton.workflow("wf").model_dump(mode="json"))
+    store.set_execution_status(ctx.id, ExecutionStatus.RUNNING)
+    why = "all 1 slots of agent bot's max_concurrency are in use (by process 42 on h)"
+    # as the engine writes it: started, PENDING while it waits for the slot, RUNNING once it has it
+    store.save_step(run(ctx, "a", StepStatus.RUNNING, 1, 0), [log(ctx, "a", "step.started", 0, attempt=1)])
+    store.save_step(run(ctx, "a", StepStatus.PENDING, 1, 0),
+                    [log(ctx, "a", "step.queued", 0.1, message=f"step a waits for a slot of bot: {why}",
+                         reason=why, agent_id="bot")])
+    view = build_run(store, store.get_execution(ctx.id), baton.configuration.global_.budget)
+    assert [(s.id, s.status, s.note) for s in view.steps] == [
+        ("a", "queued", why), ("b", "pending", ""), ("c", "pending", "")]
+    assert [(b.kind, b.start, b.end) for b in view.bars] == [("attempt", at(0), None), ("slot-wait", at(0.1), None)]
+    panel = build_step(store, store.get_execution(ctx.id), "a", baton.root / ".baton" / "artifacts")
+    assert panel.attempts[0].notes == [f"step a waits for a slot of bot: {why}"]
+
+    store.save_step(run(ctx, "a", StepStatus.RUNNING, 1, 0), [log(ctx, "a", "step.running", 2.0)])
+    view = build_run(store, store.get_execution(ctx.id), baton.configuration.global_.budget)
+    assert (view.steps[0].status, view.steps[0].note) == ("running", "")
+    assert [(b.kind, b.end) for b in view.bars] == [("attempt", None), ("slot-wait", at(2.0))]
+
 def test_diffs_are_split_per_file() -> None:
     text = (
         "--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-old\n+new\n"

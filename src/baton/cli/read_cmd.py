@@ -30,7 +30,7 @@ from baton.cli.app import (
 )
 from baton.cli.ids import ExecutionArg, LastOption, resolve_id
 from baton.models.enums import ExecutionStatus, LogLevel, StepStatus, Trigger
-from baton.models.execution import ExecutionContext, StepRun, step_totals
+from baton.models.execution import ExecutionContext, ExecutionLog, StepRun, step_totals
 from baton.store.base import Store
 
 
@@ -66,6 +66,7 @@ def _status_json(store: Store, execution_id: str) -> dict[str, Any]:
     ctx = record.context
     steps = store.list_steps(execution_id)
     usage, cost = step_totals(steps)
+    slot_waits = _steps_queued(store, ctx.id, steps)
     return {
         "execution_id": ctx.id,
         "workflow_id": ctx.workflow_id,
@@ -92,6 +93,7 @@ def _status_json(store: Store, execution_id: str) -> dict[str, Any]:
                 "started_at": r.started_at.isoformat() if r.started_at else None,
                 "ended_at": r.ended_at.isoformat() if r.ended_at else None,
                 "error": r.error, "error_type": r.error_type, "output": r.output,
+                "queued": slot_waits.get(r.step_id),
             }
             for r in steps
         ],
@@ -102,11 +104,28 @@ def _queued_reason(store: Store, ctx: ExecutionContext, steps: list[StepRun]) ->
     """Why a PENDING execution has not started yet, if it is waiting for an execution slot."""
     if ctx.status is not ExecutionStatus.PENDING or any(s.status is StepStatus.WAITING for s in steps):
         return None
-    for log in reversed(store.list_logs(ctx.id, min_level=LogLevel.INFO)):
+    return _last_queued(store.list_logs(ctx.id, min_level=LogLevel.INFO), "execution.")
+
+
+def _steps_queued(store: Store, execution_id: str, steps: list[StepRun]) -> dict[str, str]:
+    """Why each PENDING step has not started its call yet: it waits for its agent's slot."""
+    reasons = {}
+    for run in steps:
+        if run.status is StepStatus.PENDING:
+            logs = store.list_logs(execution_id, step_id=run.step_id, min_level=LogLevel.INFO)
+            reason = _last_queued(logs, "step.")
+            if reason is not None:
+                reasons[run.step_id] = reason
+    return reasons
+
+
+def _last_queued(logs: list[ExecutionLog], scope: str) -> str | None:
+    """The reason of the latest ``<scope>queued`` event, unless a later ``<scope>*`` one ended the wait."""
+    for log in reversed(logs):
         event = (log.metadata or {}).get("event", "")
-        if event == "execution.queued":
+        if event == f"{scope}queued":
             return str((log.metadata or {}).get("reason") or log.message)
-        if event.startswith("execution."):
+        if event.startswith(scope):
             return None
     return None
 
@@ -134,6 +153,9 @@ def status(
     waiting = any(s["status"] == "waiting" for s in data["steps"])
     if data["queued"]:
         console.print(f"queued: {escape(data['queued'])}", highlight=False)
+    for s in data["steps"]:
+        if s["queued"]:
+            console.print(f"queued: step {s['step_id']}: {escape(s['queued'])}", highlight=False)
     if data["error"]:
         label = "paused" if waiting and data["status"] == "pending" else "error"
         console.print(f"{label}: {escape(data['error'])}", highlight=False)
@@ -149,7 +171,8 @@ def status(
         tokens = sum(int(v or 0) for v in (out.get("usage") or {}).values())
         cost = 0.0 if s["cache_hit"] else float(out.get("cost_usd") or 0.0)
         note = "cache hit" if s["cache_hit"] else (s["error"] or "")
-        shown = f"{s['status']} (allowed)" if s["allowed_failure"] else s["status"]
+        shown = "queued" if s["queued"] else s["status"]
+        shown = f"{shown} (allowed)" if s["allowed_failure"] else shown
         table.add_row(s["step_id"], f"[{_style(shown)}]{shown}[/]", s["agent_id"] or "",
                       str(s["attempt"]), dur, str(tokens) if tokens else "",
                       f"${cost:.4f}" if cost else "", escape(note.splitlines()[0] if note else ""))

@@ -273,15 +273,20 @@ class StepExecutor:
         queued: list[str] = []
 
         def slot_wait(reason: str) -> None:
+            # not running until it holds its slot: PENDING, with the reason in its event
             queued.append(reason)
-            er.recorder.emit(ev.StepQueued(execution_id=er.ctx.id, step=step.id, agent_id=agent.id,
-                                           reason=reason))
+            er.statuses[step.id] = StepStatus.PENDING
+            er.runs[step.id] = waiting = run.model_copy(update={"status": StepStatus.PENDING})
+            er.recorder.transition(waiting, ev.StepQueued(execution_id=er.ctx.id, step=step.id,
+                                                          agent_id=agent.id, reason=reason))
 
         async with self.s.slots.hold(f"agent:{agent.id}", agent.max_concurrency,
                                      what=f"agent {agent.id}'s max_concurrency", on_wait=slot_wait,
                                      keep=True):
             if queued:
-                er.recorder.emit(ev.StepRunning(execution_id=er.ctx.id, step=step.id, agent_id=agent.id))
+                er.statuses[step.id], er.runs[step.id] = StepStatus.RUNNING, run
+                er.recorder.start(run, ev.StepRunning(execution_id=er.ctx.id, step=step.id,
+                                                      agent_id=agent.id))
             await self.s.rate_limiter.acquire(agent, er, step.id)
             watching = process.group_watcher.set(group_watcher(self.s.store, er.ctx.id, step.id))
             try:

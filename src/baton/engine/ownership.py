@@ -77,7 +77,7 @@ def interrupt(store: Store, record: ExecutionRecord) -> bool:
     killed = kill_orphans(store, ctx.id)
     now = datetime.now(UTC)
     for run in store.list_steps(ctx.id):
-        if run.status is StepStatus.RUNNING:
+        if run.status in (StepStatus.RUNNING, StepStatus.PENDING):  # PENDING: waited for a slot
             store.save_step(run.model_copy(update={
                 "status": StepStatus.CANCELLED, "ended_at": max(now, run.started_at or now),
                 "error": "interrupted"}))

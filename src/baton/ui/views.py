@@ -33,6 +33,8 @@ from baton.workspace import changes
 LIFECYCLE = frozenset(
     {
         "step.started",
+        "step.queued",
+        "step.running",
         "step.retrying",
         "step.rate_limited",
         "step.fallback",
@@ -47,6 +49,7 @@ LIFECYCLE = frozenset(
 )
 STATUSES = (
     "pending",
+    "queued",
     "running",
     "retrying",
     "waiting",
@@ -60,7 +63,8 @@ STATUSES = (
 
 @dataclass(slots=True)
 class StepView:
-    """One step's row: its live status (``retrying`` and ``cached`` included) and timings."""
+    """One step's row: its live status (``queued``, ``retrying`` and ``cached`` included) and
+    timings; ``note`` says why a queued step waits."""
 
     id: str
     agent_id: str
@@ -73,6 +77,7 @@ class StepView:
     error_type: str | None = None
     tokens: int = 0
     cost_usd: float = 0.0
+    note: str = ""
 
     @property
     def duration_seconds(self) -> float | None:
@@ -86,7 +91,7 @@ class Bar:
     """One span of the timeline: an attempt, a wait (retry, rate limit, approval) or a cache hit."""
 
     step_id: str
-    kind: str  # attempt | retry-wait | rate-wait | approval | cache | skipped
+    kind: str  # attempt | slot-wait | retry-wait | rate-wait | approval | cache | skipped
     start: datetime
     end: datetime | None
     outcome: str = ""  # ok | failed | running | fallback
@@ -134,11 +139,11 @@ def build_run(store: SqlStore, record: ExecutionRecord, budget: BudgetConfig) ->
     events = store.list_logs(ctx.id, min_level=LogLevel.INFO)
     last_seq = _last_seq(store, ctx.id, events)
     now = datetime.now(UTC)
-    last_event: dict[str, str] = {}
+    last_event: dict[str, ExecutionLog] = {}
     for row in events:
         kind = str(row.metadata.get("event") or "")
         if row.step_id and kind in LIFECYCLE:
-            last_event[row.step_id] = kind
+            last_event[row.step_id] = row
     steps: list[StepView] = []
     seen = set()
     for step in workflow.steps:
@@ -170,7 +175,7 @@ def _last_seq(store: SqlStore, execution_id: str, events: list[ExecutionLog]) ->
     return events[-1].seq if events else 0
 
 
-def _step_view(step_id: str, agent_id: str, run: StepRun | None, last: str | None) -> StepView:
+def _step_view(step_id: str, agent_id: str, run: StepRun | None, last_row: ExecutionLog | None) -> StepView:
     view = StepView(id=step_id, agent_id=agent_id)
     if run is None:
         return view
@@ -179,10 +184,13 @@ def _step_view(step_id: str, agent_id: str, run: StepRun | None, last: str | Non
     view.started_at, view.ended_at = run.started_at, run.ended_at
     view.error, view.error_type = run.error, run.error_type
     status = run.status.value
+    last = str(last_row.metadata.get("event")) if last_row is not None else None
     if run.status is StepStatus.COMPLETED and run.cache_hit:
         status = "cached"
     elif run.status is StepStatus.RUNNING and last == "step.retrying":
         status = "retrying"
+    elif run.status is StepStatus.PENDING and last_row is not None and last == "step.queued":
+        status, view.note = "queued", str(last_row.metadata.get("reason") or last_row.message)
     view.status = status
     usage = (run.output or {}).get("usage") or {}
     view.tokens = int(usage.get("input_tokens", 0) or 0) + int(usage.get("output_tokens", 0) or 0)
@@ -215,6 +223,12 @@ def timeline(events: list[ExecutionLog], end: datetime) -> list[Bar]:
             wait = Bar(step, "retry-wait", at, None, "", f"retry in {delay:.1f}s")
             bars.append(wait)
             open_wait[step] = wait
+        elif kind == "step.queued":
+            wait = Bar(step, "slot-wait", at, None, "", "waiting for a slot")
+            bars.append(wait)
+            open_wait[step] = wait
+        elif kind == "step.running":
+            _close(open_wait, step, at)
         elif kind == "step.rate_limited":
             seconds = float(meta.get("wait_seconds") or 0.0)
             bars.append(Bar(step, "rate-wait", at, _plus(at, seconds), "", f"rate limit {seconds:.1f}s"))
@@ -350,7 +364,7 @@ def build_step(store: SqlStore, record: ExecutionRecord, step_id: str, artifacts
             current.ended_at, current.outcome = row.timestamp, "failed"
             current.error = str(meta.get("error") or "")
             current.notes.append(f"fell back to {meta.get('to_agent')}")
-        elif kind == "step.rate_limited":
+        elif kind in ("step.queued", "step.rate_limited"):
             current.notes.append(row.message)
         elif kind == "step.cache_hit":
             current.notes.append("answered from the cache")

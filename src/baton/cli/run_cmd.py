@@ -42,7 +42,9 @@ _EXIT = {ExecutionStatus.COMPLETED: EXIT_OK, ExecutionStatus.CANCELLED: EXIT_CAN
 
 
 def _open(config: Path | None) -> Baton:
-    baton = Baton.from_config(resolve_config_path(config), cwd=Path.cwd())
+    # lazy: only the workflow that runs has its templates checked (`baton config validate`
+    # checks them all)
+    baton = Baton.from_config(resolve_config_path(config), cwd=Path.cwd(), lazy=True)
     warn_interrupted(baton.reap_orphans())
     return baton
 

@@ -71,22 +71,28 @@ class Locator:
         return cls(message, file=layer.label, line=line, column=col, field_path=field_path)
 
 
-def validation_error(exc: ValidationError, data: Any, locator: Locator) -> ConfigError:
-    """The first error of a failed ``Configuration`` validation, located in its file."""
+def validation_error(
+    exc: ValidationError, data: Any, locator: Locator, prefix: FieldPath = ()
+) -> ConfigError:
+    """The first error of a failed ``Configuration`` validation, located in its file.
+
+    ``prefix`` is where the validated value sits in ``data`` (e.g. ``("workflows", "review")``
+    for one WorkflowConfig validated on its own).
+    """
     details = exc.errors(include_url=False)
     err = details[0]
-    path = clean_path(err, data)
+    path = clean_path(err, data, prefix)
     # A union reports one error per member; the one that got deepest is the helpful one.
     for other in details[1:]:
-        other_path = clean_path(other, data)
+        other_path = clean_path(other, data, prefix)
         if len(other_path) > len(path) and other_path[: len(path)] == path:
             err, path = other, other_path
     return locator.error(ConfigValidationError, describe(err, path), path)
 
 
-def clean_path(err: ErrorDetails, data: Any) -> FieldPath:
+def clean_path(err: ErrorDetails, data: Any, prefix: FieldPath = ()) -> FieldPath:
     """The error's location as a path into ``data``: union tags dropped, rule sub-path added."""
-    loc: list[PathSeg] = list(err["loc"])
+    loc: list[PathSeg] = [*prefix, *err["loc"]]
     ctx = err.get("ctx") or {}
     if err["type"] == "baton_rule" and isinstance(ctx.get("path"), list):
         loc.extend(ctx["path"])

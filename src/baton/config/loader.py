@@ -57,6 +57,9 @@ class LoadedConfig:
     text: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict, repr=False)
     locator: Locator | None = field(default=None, repr=False, compare=False)
+    # workflows whose templates, conditions and output schemas are still to be checked
+    # (``load_configuration(lazy=True)``)
+    unchecked: set[str] = field(default_factory=set, repr=False, compare=False)
     _workflows: dict[str, Workflow] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -72,11 +75,30 @@ class LoadedConfig:
         cached = self._workflows.get(workflow_id)
         if cached is not None:
             return cached
+        self.check_workflow(workflow_id)
         workflow = configured_workflow(self.configuration, workflow_id)
         if workflow is None:
             raise WorkflowNotFound(workflow_id, self.workflow_ids)
         self._workflows[workflow_id] = workflow
         return workflow
+
+    def check_workflow(self, workflow_id: str) -> None:
+        """Finish the checks a lazy load left out for workflow ``workflow_id`` (its templates,
+        conditions, output schemas and the steps they name): a problem is the same located
+        ConfigValidationError the full load raises. A no-op for checked or unknown ids."""
+        if workflow_id not in self.unchecked:
+            return
+        from pydantic import ValidationError
+
+        from baton.config.diagnostics import validation_error
+        from baton.models.workflow import WorkflowConfig
+
+        try:
+            WorkflowConfig.model_validate(self.data["workflows"][workflow_id], context={"root": self.root})
+        except ValidationError as exc:
+            assert self.locator is not None
+            raise validation_error(exc, self.data, self.locator, ("workflows", workflow_id)) from None
+        self.unchecked.discard(workflow_id)
 
     def locate(self, path: FieldPath) -> str | None:
         """``file:line:col`` of the setting at ``path`` (as written), or None if no file sets it."""
@@ -132,6 +154,7 @@ def load_configuration(
     cwd: Path | None = None,
     required: bool = True,
     resolvers: Mapping[str, Resolver] | None = None,
+    lazy: bool = False,
 ) -> LoadedConfig:
     """Load, merge, interpolate and validate the configuration.
 
@@ -143,6 +166,11 @@ def load_configuration(
     secrets store (:mod:`baton.secrets`), and ``resolvers={}`` keeps it as written.
     Without a project file, ``required=False`` loads the user file and defaults only.
     Every problem is raised as a located :class:`ConfigError`.
+
+    ``lazy=True`` (``baton run``) leaves out the checks that parse each workflow's text
+    (templates, conditions, output schemas, the steps they name): they are made for one
+    workflow when :meth:`LoadedConfig.workflow` (or ``check_workflow``) is asked for it, with
+    the same located errors. Everything else is checked as in a full load.
     """
     loader = _Load(
         cwd=(cwd or Path.cwd()).absolute(),
@@ -150,7 +178,7 @@ def load_configuration(
         resolvers=default_resolvers() if resolvers is None else resolvers,
     )
     try:
-        return loader.run(path, overrides or {}, required)
+        return loader.run(path, overrides or {}, required, lazy)
     except RecursionError:
         raise ConfigFileError("configuration is nested too deeply", file=loader.current or None) from None
 
@@ -204,7 +232,9 @@ class _Load:
         except ValueError:
             return str(path)
 
-    def run(self, path: Path | None, overrides: Mapping[str, Any], required: bool) -> LoadedConfig:
+    def run(
+        self, path: Path | None, overrides: Mapping[str, Any], required: bool, lazy: bool
+    ) -> LoadedConfig:
         project = self._project_path(path, required)
         root = project.parent if project is not None else self.cwd
         env = self._environment(root if project is not None else None)
@@ -231,6 +261,7 @@ class _Load:
 
         from baton.config.diagnostics import Locator, validation_error
         from baton.models import Configuration
+        from baton.models.workflow import DEFER_TEXT_CHECKS
 
         data = merge_layers(layers)
         locator = Locator(layers)
@@ -239,10 +270,12 @@ class _Load:
             self.sources.extend(prompts)
         data = self._resolve_paths(data, layers, root)
         try:
-            configuration = Configuration.model_validate(data, context={"root": root})
+            configuration = Configuration.model_validate(
+                data, context={"root": root, DEFER_TEXT_CHECKS: lazy})
         except ValidationError as exc:
             raise validation_error(exc, data, locator) from None
         return LoadedConfig(
+            unchecked=set(configuration.workflows) if lazy else set(),
             configuration=configuration,
             path=project,
             root=root,

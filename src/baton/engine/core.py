@@ -150,6 +150,7 @@ class Baton:
         observers: Sequence[Callable[[ev.Event], None]] = (),
         config_path: Path | None = None,
         locate: Callable[[tuple[str | int, ...]], str | None] | None = None,
+        check_workflow: Callable[[str], None] | None = None,
     ) -> None:
         self.configuration = configuration
         self.store = store
@@ -167,6 +168,8 @@ class Baton:
 
             attach_mcp_configs(self.agents, configuration, self.root)
         self._workflows = dict(workflows or {})
+        # finishes a lazy load's checks of one workflow (LoadedConfig.check_workflow)
+        self._check_workflow = check_workflow
         # Called synchronously with every event of every execution (tracing, metrics, ...);
         # an observer must be fast and must not raise.
         self.observers: list[Callable[[ev.Event], None]] = list(observers)
@@ -197,24 +200,32 @@ class Baton:
         env: Mapping[str, str] | None = None,
         overrides: Mapping[str, Any] | None = None,
         cwd: Path | None = None,
+        lazy: bool = False,
         **kwargs: Any,
     ) -> Baton:
-        """Load ``baton.yaml`` (found from ``cwd`` if no path) and open its store."""
+        """Load ``baton.yaml`` (found from ``cwd`` if no path) and open its store.
+
+        ``lazy=True`` checks a workflow's templates when it is first asked for (see
+        ``load_configuration``): for a front end that runs one workflow, like ``baton run``.
+        """
         from baton.config import load_configuration
         from baton.observability.setup import setup
         from baton.store import open_store
 
-        loaded = load_configuration(path, env=env, overrides=overrides, cwd=cwd)
+        loaded = load_configuration(path, env=env, overrides=overrides, cwd=cwd, lazy=lazy)
         store = open_store(loaded.configuration.global_.database_url, base_dir=loaded.root)
         observers = [*kwargs.pop("observers", ()), *setup(loaded.configuration, loaded.root)]
         return cls(loaded.configuration, store, root=loaded.root, observers=observers,
-                   config_path=loaded.path, locate=loaded.locate, **kwargs)
+                   config_path=loaded.path, locate=loaded.locate,
+                   check_workflow=loaded.check_workflow if lazy else None, **kwargs)
 
     # -- lookups -----------------------------------------------------------------------------
     def workflow(self, workflow_id: str) -> Workflow:
         wf = self._workflows.get(workflow_id)
         if wf is not None:
             return wf
+        if self._check_workflow is not None:
+            self._check_workflow(workflow_id)
         wf = configured_workflow(self.configuration, workflow_id)
         if wf is None:
             raise WorkflowNotFound(workflow_id, self.workflow_ids())

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from baton.models.agent import ID_PATTERN
@@ -24,6 +24,14 @@ _ALL_RETRY_CLASSES: tuple[RetryClass, ...] = ("timeout", "rate_limited", "agent_
 _STEP_ID = re.compile(ID_PATTERN)
 _OUTPUT_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TOOL = re.compile(r"^([a-z][a-z0-9_-]*:)?[A-Za-z0-9_][A-Za-z0-9_.\-/]{0,127}$")
+# Validation context key: with a true value, the checks that parse text (templates,
+# conditions, output schemas, the steps templates name; not langgraph routes) are left for later; see
+# baton.config.loader.LoadedConfig.check_workflow.
+DEFER_TEXT_CHECKS = "defer_text_checks"
+
+
+def _deferred(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get(DEFER_TEXT_CHECKS))
 
 
 def rule_error(path: tuple[str | int, ...], message: str) -> PydanticCustomError:
@@ -77,6 +85,7 @@ class Route(BaseModel):
     @field_validator("when")
     @classmethod
     def _when_parses(cls, value: str | None) -> str | None:
+        # never deferred: the graph rules that run in every load read the routes
         if value is not None and (err := expression_error(value)):
             raise ValueError(f"expression does not parse: {err}")
         return value
@@ -149,15 +158,15 @@ class WorkflowStep(BaseModel):
 
     @field_validator("prompt_template")
     @classmethod
-    def _template_compiles(cls, value: str) -> str:
-        if err := template_error(value):
+    def _template_compiles(cls, value: str, info: ValidationInfo) -> str:
+        if not _deferred(info) and (err := template_error(value)):
             raise ValueError(f"not a valid Jinja2 template: {err}")
         return value
 
     @field_validator("condition")
     @classmethod
-    def _condition_parses(cls, value: str | None) -> str | None:
-        if value is not None and (err := expression_error(value)):
+    def _condition_parses(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _deferred(info) and (err := expression_error(value)):
             raise ValueError(f"condition does not parse: {err}")
         return value
 
@@ -181,8 +190,8 @@ class WorkflowStep(BaseModel):
 
     @field_validator("output_schema")
     @classmethod
-    def _schema_valid(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None and (problem := _schema_problem(value)):
+    def _schema_valid(cls, value: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        if value is not None and not _deferred(info) and (problem := _schema_problem(value)):
             raise ValueError(f"not a valid JSON Schema: {problem}")
         return value
 
@@ -246,7 +255,7 @@ class WorkflowConfig(BaseModel):
     _free_form_depth = field_validator("config", "metadata")(_shallow)
 
     @model_validator(mode="after")
-    def _structure(self) -> WorkflowConfig:
+    def _structure(self, info: ValidationInfo) -> WorkflowConfig:
         if not self.steps and not self.graph:
             raise rule_error(("steps",), "a workflow needs at least one step")
         for name in self.parameters:
@@ -271,7 +280,7 @@ class WorkflowConfig(BaseModel):
                     raise rule_error(("steps", i, "dependencies"), f"unknown step {dep!r}")
                 if dep == step.id:
                     raise rule_error(("steps", i, "dependencies"), "a step cannot depend on itself")
-        if self.graph is None:
+        if self.graph is None and not _deferred(info):
             from baton.models.references import reference_errors
 
             for path, message in reference_errors(self.steps)[:1]:

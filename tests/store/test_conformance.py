@@ -577,6 +577,9 @@ def test_finish_execution_writes_status_and_final_rows_together(
                          metadata={"final": True})
     done = store.finish_execution(ctx.id, ExecutionStatus.COMPLETED, logs=[final])
     assert done.status is ExecutionStatus.COMPLETED and done.end_time is not None
+    stored = store.get_context(ctx.id)
+    assert stored is not None and (stored.status, stored.end_time, stored.error) == (
+        done.status, done.end_time, done.error)
     assert [row.message for row in store.list_logs(ctx.id)][-1] == "execution completed"
     with pytest.raises(IllegalTransition):
         store.finish_execution(ctx.id, ExecutionStatus.CANCELLED,

@@ -545,7 +545,9 @@ class Baton:
 
             def commit(logs: list[ExecutionLog]) -> None:
                 try:
-                    er.ctx = self.store.finish_execution(er.ctx.id, status, error=error, logs=logs)
+                    end = self.store.finish_execution(er.ctx.id, status, error=error, logs=logs)
+                    er.ctx = er.ctx.model_copy(update={
+                        "status": end.status, "error": end.error, "end_time": end.end_time})
                 except StoreUnavailable:
                     raise
                 except BatonError:

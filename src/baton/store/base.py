@@ -136,10 +136,12 @@ class ExecutionRecord:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionState:
-    """An execution's status and error, as stored now."""
+    """An execution's status and error, as stored now (``end_time``: when it ended, where
+    the reader knows it)."""
 
     status: ExecutionStatus
     error: str | None
+    end_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +202,7 @@ class Store(Protocol):
         *,
         error: str | None = None,
         logs: Sequence[ExecutionLog] = (),
-    ) -> ExecutionContext: ...
+    ) -> ExecutionState: ...
     def claim_execution(
         self, execution_id: str, owner: str, *, process: OwnerProcess | None = None
     ) -> bool: ...

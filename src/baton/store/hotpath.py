@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
 from baton.models import ExecutionLog, ExecutionStatus, StepRun, execution_transition
-from baton.store.base import UsageRecord
+from baton.store.base import ExecutionState, UsageRecord
 from baton.store.errors import IntegrityViolation, StoreUnavailable
 from baton.store.logcap import LOG_COLUMNS, LogState, admit
 from baton.store.types import clean_text, dumps, sqlite_text, utc
@@ -91,7 +91,7 @@ class StepLogWriter:
         )
         log_values = ", ".join(as_json if c == "metadata" else p for c in LOG_COLUMNS)
         self.sql_log = f"INSERT INTO execution_logs ({', '.join(LOG_COLUMNS)}) VALUES ({log_values})"
-        self.sql_status_read = f"SELECT status, start_time FROM executions WHERE id = {p}"
+        self.sql_status_read = f"SELECT status, start_time, error FROM executions WHERE id = {p}"
         self.sql_status = (
             f"UPDATE executions SET status = {p}, end_time = {p}, error = COALESCE({p}, error), "
             f"updated_at = {p} WHERE id = {p} AND status = {p}"
@@ -114,17 +114,18 @@ class StepLogWriter:
         what: str,
         usages: Sequence[UsageRecord] = (),
         finish: tuple[str, ExecutionStatus, str | None] | None = None,
-    ) -> None:
+    ) -> ExecutionState | None:
         """Upsert ``runs`` (in order), record ``usages``, move an execution to a terminal
         status (``finish`` = execution id, status, error) and append ``groups`` (logs by
-        execution id), all in one transaction.
+        execution id), all in one transaction; the finished execution's stored state.
 
         Every execution in ``groups`` is locked first, in id order, and must exist.
         """
         with self._connection() as fairy:
-            self._write_on(fairy, runs, groups, now, what, usages, finish)
+            ended = self._write_on(fairy, runs, groups, now, what, usages, finish)
         if self._on_commit is not None:
             self._on_commit()
+        return ended
 
     @contextmanager
     def transaction(self, what: str) -> Iterator[Any]:
@@ -199,8 +200,9 @@ class StepLogWriter:
         what: str,
         usages: Sequence[UsageRecord] = (),
         finish: tuple[str, ExecutionStatus, str | None] | None = None,
-    ) -> None:
+    ) -> ExecutionState | None:
         db: Any = fairy.driver_connection
+        ended = None
         try:
             cursor = db.cursor()
             try:
@@ -212,7 +214,7 @@ class StepLogWriter:
                 if usages:
                     cursor.executemany(self.sql_usage, [self._usage_params(u, now) for u in usages])
                 if finish is not None:
-                    self._finish(cursor, finish, now)
+                    ended = self._finish(cursor, finish, now)
                 rows = self._admit_all(cursor, groups, states)
                 if rows:
                     cursor.executemany(self.sql_log, rows)
@@ -229,9 +231,10 @@ class StepLogWriter:
         except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
             self._lost(fairy)
             raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
+        return ended
 
     def _finish(self, cursor: Any, finish: tuple[str, ExecutionStatus, str | None],
-                now: datetime) -> None:
+                now: datetime) -> ExecutionState:
         """The state-machine checked move to a terminal status, on the locked row."""
         execution_id, status, error = finish
         cursor.execute(self.sql_status_read, (execution_id,))
@@ -244,12 +247,13 @@ class StepLogWriter:
         if isinstance(started, str):
             started = datetime.fromisoformat(started).replace(tzinfo=UTC)
         end = max(utc(now), utc(started)) if started is not None else utc(now)
+        stored_error = row[2] if error is None else clean_text(error)
         cursor.execute(self.sql_status, (
-            status.value, self.time(end), None if error is None else clean_text(error),
-            self.time(now), execution_id, current.value,
+            status.value, self.time(end), stored_error, self.time(now), execution_id, current.value,
         ))
         if cursor.rowcount != 1:
             raise IntegrityViolation(f"execution {execution_id!r} changed status concurrently")
+        return ExecutionState(status, stored_error, end)
 
     def _usage_params(self, u: UsageRecord, now: datetime) -> tuple[Any, ...]:
         return (

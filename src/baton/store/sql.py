@@ -425,18 +425,17 @@ class SqlStore(LeaseMethods):
         *,
         error: str | None = None,
         logs: Sequence[ExecutionLog] = (),
-    ) -> ExecutionContext:
+    ) -> ExecutionState:
         """Move a running execution to a terminal status and append its final log rows in
-        one transaction, so a crash never leaves one without the other."""
+        one transaction, so a crash never leaves one without the other; what it stored."""
         if not status.is_terminal:
             raise InvalidArgument(f"finish_execution needs a terminal status, not {status.value!r}")
         groups = _by_execution(logs)
         groups.setdefault(execution_id, [])
-        self._steps.write((), groups, self._now(), what=f"execution {execution_id!r}",
-                          finish=(execution_id, status, error))
-        with self._read() as conn:
-            fresh = conn.execute(select(*_CONTEXT_COLUMNS).where(executions.c.id == execution_id)).one()
-        return _context(fresh)
+        ended = self._steps.write((), groups, self._now(), what=f"execution {execution_id!r}",
+                                  finish=(execution_id, status, error))
+        assert ended is not None
+        return ended
 
     def claim_execution(self, execution_id: str, owner: str, *, process: OwnerProcess | None = None
                         ) -> bool:

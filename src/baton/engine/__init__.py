@@ -7,8 +7,9 @@ load the scheduler, the agents and the store.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from baton.lazy import lazy_names
 
 if TYPE_CHECKING:
     from baton.engine.core import Baton, ExecutionHandle, ExecutionResult
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
         StepSkipped,
         StepStarted,
     )
-
-_CORE = {"Baton", "ExecutionHandle", "ExecutionResult"}
 
 __all__ = [
     "AgentOutput",
@@ -47,9 +46,7 @@ __all__ = [
     "StepStarted",
 ]
 
+_CORE = ("Baton", "ExecutionHandle", "ExecutionResult")
 
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module 'baton.engine' has no attribute {name!r}")
-    module = importlib.import_module("baton.engine.core" if name in _CORE else "baton.models.events")
-    return getattr(module, name)
+__getattr__ = lazy_names(__name__, {
+    name: "baton.engine.core" if name in _CORE else "baton.models.events" for name in __all__})

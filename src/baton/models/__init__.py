@@ -6,8 +6,9 @@ configuration models, Jinja2 or jsonschema.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from baton.lazy import lazy_names
 
 if TYPE_CHECKING:
     from baton.models.agent import PROVIDER_MODELS, SUPPORTED_PROVIDERS, Agent, AgentConfig
@@ -130,10 +131,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE)

@@ -10,7 +10,9 @@ imported on first use, so those steps start without loading the models.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from baton.lazy import lazy_names
 
 if TYPE_CHECKING:
     from baton.workflows.catalog import BuiltinUnavailable, available_builtins, builtin_ids, builtin_workflow
@@ -18,9 +20,4 @@ if TYPE_CHECKING:
 __all__ = ["BuiltinUnavailable", "available_builtins", "builtin_ids", "builtin_workflow"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from baton.workflows import catalog
-
-        return getattr(catalog, name)
-    raise AttributeError(f"module 'baton.workflows' has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, dict.fromkeys(__all__, "baton.workflows.catalog"))

@@ -93,8 +93,10 @@ def skip_reason(er: ExecutionRun, step: WorkflowStep, deps: list[str]) -> str | 
     Shared with the LangGraph compiler, so a step gated by dependencies behaves the same in
     both kinds of workflow.
     """
-    allowed = {s.id for s in er.workflow.steps if s.allow_failure}
-    unmet = [d for d in deps if not _satisfied(er.statuses.get(d), d in allowed)]
+    unmet = [d for d in deps if er.statuses.get(d) is not StepStatus.COMPLETED]
+    if unmet:  # the allow_failure set walks every step: built only when a dependency did not complete
+        allowed = {s.id for s in er.workflow.steps if s.allow_failure}
+        unmet = [d for d in unmet if not _satisfied(er.statuses.get(d), d in allowed)]
     if step.condition is None:
         if unmet:
             return f"dependency {unmet[0]} {er.statuses.get(unmet[0], StepStatus.PENDING).value}"

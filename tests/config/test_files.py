@@ -253,7 +253,24 @@ _PLAIN_DOCUMENTS = [
 def test_the_event_builder_gives_what_the_node_builder_gives(text: str) -> None:
     from baton.config.yamlio import _careful_parse, _fast_parse
 
-    assert _fast_parse(text) == _careful_parse(text, "x.yaml")
+    assert _fast_parse(text)[0] == _careful_parse(text, "x.yaml")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$HOME",
+        "a: ${X}\n${key}: 1\nb: [x, '$y', {c: [[1, $z]], $k: plain}]\nd: {e: {f: a$b}}\n$g: [$h]\n",
+        "- ${A}\n- ['${B}', {c: '${C}'}]\n",
+        "{a: 1, b: '$$', c: [$]}",
+    ],
+)
+def test_the_event_builder_notes_the_strings_interpolation_visits(text: str) -> None:
+    from baton.config.interpolate import dollar_paths
+    from baton.config.yamlio import _fast_parse
+
+    data, noted = _fast_parse(text)
+    assert noted == dollar_paths(data)
 
 
 @pytest.mark.parametrize(
@@ -295,7 +312,7 @@ def test_the_benchmark_config_takes_the_fast_path() -> None:
     finally:
         sys.path.pop(0)
     text = generate(8, 20)
-    assert _fast_parse(text) == _careful_parse(text, "x.yaml")
+    assert _fast_parse(text)[0] == _careful_parse(text, "x.yaml")
 
 
 # -- parse cache ---------------------------------------------------------------------------------------------

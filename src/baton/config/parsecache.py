@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from baton.config.interpolate import dollar_paths
-from baton.config.yamlio import FieldPath, parse
+from baton.config.yamlio import FieldPath, parse_noting_dollars
 
 CACHE_FORMAT = 1
 MIN_CACHED_BYTES = 32 * 1024
@@ -60,14 +60,14 @@ class ParseCache:
     def parse(self, text: str, shown: str) -> ParsedFile:
         """The parsed ``text`` (``shown`` names the file in errors)."""
         if self.directory is None or len(text) < self.min_bytes:
-            return ParsedFile(parse(text, shown))
+            return ParsedFile(*parse_noting_dollars(text, shown))
         digest = hashlib.sha256(f"baton-config-{CACHE_FORMAT}\0{text}".encode()).hexdigest()
         entry = self.directory / f"{digest}.json"
         cached = self._read(entry)
         if cached is not None:
             return cached
-        data = parse(text, shown)
-        parsed = ParsedFile(data, dollar_paths(data))
+        data, paths = parse_noting_dollars(text, shown)
+        parsed = ParsedFile(data, dollar_paths(data) if paths is None else paths)
         self._write(entry, parsed)
         return parsed
 

@@ -165,11 +165,17 @@ def _line_col(text: str, offset: int | None) -> tuple[int, int]:
 
 def parse(text: str, shown: str) -> Any:
     """Parse one YAML document into plain Python, raising located ConfigFileErrors."""
+    return parse_noting_dollars(text, shown)[0]
+
+
+def parse_noting_dollars(text: str, shown: str) -> tuple[Any, list[FieldPath] | None]:
+    """Like :func:`parse`, with the paths of the string values that contain ``$`` when the
+    fast path noted them (None: not known)."""
     _check_nesting(text, shown)
     try:
         return _fast_parse(text)
     except Exception:  # anything the fast path does not take (or an error): the careful path decides
-        return _careful_parse(text, shown)
+        return _careful_parse(text, shown), None
 
 
 class _NotPlain(Exception):
@@ -179,19 +185,22 @@ class _NotPlain(Exception):
 _NO_KEY = object()
 
 
-def _fast_parse(text: str) -> Any:
-    """The document built from libyaml's events; raises _NotPlain (or a YAML error) when it
-    is anything but plain mappings, sequences and implicitly typed scalars."""
+def _fast_parse(text: str) -> tuple[Any, list[FieldPath]]:
+    """The document built from libyaml's events, and the paths of its string values that
+    contain ``$``; raises _NotPlain (or a YAML error) when it is anything but plain mappings,
+    sequences and implicitly typed scalars."""
     loader = _Loader(text)
+    dollars: list[FieldPath] = []
     try:
         next_event = loader.get_event
         resolve = loader.resolve
+        resolved = _RESOLVED
         constructors = loader.yaml_constructors
         if type(next_event()) is not StreamStartEvent:
             raise _NotPlain
         start = next_event()
         if type(start) is StreamEndEvent:
-            return None
+            return None, dollars
         if type(start) is not DocumentStartEvent:
             raise _NotPlain
         # (collection, key waiting for its value) of each enclosing collection
@@ -205,9 +214,13 @@ def _fast_parse(text: str) -> Any:
                 if event.anchor is not None or (event.tag is not None and event.tag != "!"):
                     raise _NotPlain
                 raw = event.value
-                tag = resolve(ScalarNode, raw, event.implicit)
+                implicit = event.implicit
+                # quoted and block scalars are strings; plain ones resolve by their text
+                tag = resolved.get(raw) or resolve(ScalarNode, raw, implicit) if implicit[0] else _STR_TAG
                 if tag == _STR_TAG:
                     value: Any = raw
+                    if "$" in raw and (type(container) is not dict or key is not _NO_KEY):
+                        dollars.append(_path_here(stack, container, key))
                 elif tag == _NULL_TAG:
                     value = None
                 elif tag == _BOOL_TAG:
@@ -241,11 +254,19 @@ def _fast_parse(text: str) -> Any:
             elif container is not None:
                 container.append(value)
             elif type(next_event()) is DocumentEndEvent and type(next_event()) is StreamEndEvent:
-                return value
+                return value, dollars
             else:
                 raise _NotPlain  # more than one document
     finally:
         loader.dispose()
+
+
+def _path_here(stack: list[tuple[Any, Any]], container: Any, key: Any) -> FieldPath:
+    """The path of the value about to be added to ``container`` (see _fast_parse's stack)."""
+    if container is None:
+        return ()
+    levels = [*stack[1:], (container, key)]
+    return tuple(k if type(c) is dict else len(c) for c, k in levels)
 
 
 def _careful_parse(text: str, shown: str) -> Any:

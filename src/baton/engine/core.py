@@ -190,6 +190,7 @@ class Baton:
         self.committer = GroupCommit(store)
         self._active: dict[str, ExecutionHandle] = {}
         self._watcher: asyncio.Task[None] | None = None
+        self._private_roots: set[Path] = set()
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -422,7 +423,8 @@ class Baton:
                                        what="global.max_concurrent_executions", on_wait=queued,
                                        check=lambda: self._cancelled_while_queued(er)):
                 self._start_running(er)
-                private_dir(er.artifacts_dir.parent)
+                if er.artifacts_dir.parent not in self._private_roots:  # once per process
+                    self._private_roots.add(private_dir(er.artifacts_dir.parent))
                 private_dir(er.artifacts_dir)
                 await reap_orphan_containers(list(self.agents.values()))
                 await self._prepare_workspace(er)

@@ -72,6 +72,7 @@ class StepLogWriter:
         self._dedicated_lock = threading.Lock()
         self._dedicated_fairy: PoolProxiedConnection | None = None
         self._dbapi: Any = engine.dialect.loaded_dbapi
+        self.integrity_error: type[Exception] = self._dbapi.IntegrityError
         postgres = engine.dialect.name == "postgresql"
         p = "%s" if postgres else "?"
         as_json = f"{p}::jsonb" if postgres else p

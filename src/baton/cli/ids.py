@@ -4,12 +4,16 @@ one-line "what to do next" printed when an execution stops short of success."""
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 import typer
 
-from baton.engine.lookup import resolve_execution_id
+from baton.engine.lookup import resolve_execution_id, resolve_read_id
 from baton.models.enums import ExecutionStatus
-from baton.store.base import Store
+
+if TYPE_CHECKING:
+    from baton.store.base import Store
+    from baton.store.reads import Reads
 
 ExecutionArg = typer.Argument(
     None, help="Execution id or a unique prefix of one (default: the latest execution).",
@@ -23,6 +27,13 @@ def resolve_id(store: Store, ref: str | None, last: bool = False) -> str:
     if last and ref is not None:
         raise typer.BadParameter("give an execution id or --last, not both")
     return resolve_execution_id(store, None if last else ref)
+
+
+def resolve_read(reads: Reads, ref: str | None, last: bool = False) -> str:
+    """:func:`resolve_id` for the commands that only read (``baton status``, ``logs``)."""
+    if last and ref is not None:
+        raise typer.BadParameter("give an execution id or --last, not both")
+    return resolve_read_id(reads, None if last else ref)
 
 
 def next_command(execution_id: str, status: ExecutionStatus, waiting: list[str] | None = None) -> str:

@@ -1,7 +1,10 @@
 """``baton status``, ``logs`` and ``history``: they read the store and nothing more.
 
-They open the configured store directly, without the engine, the agents or the observers,
-so that they start fast (tests/test_imports.py keeps it so).
+They run the store's read statements (:mod:`baton.store.reads`) without the engine, the agents
+or the observers, so that they start fast (tests/test_imports.py keeps it so). A SQLite store
+at the current schema is read through ``sqlite3`` alone; any other store (PostgreSQL, a file
+to create or migrate, executions to mark interrupted) is opened as every other command opens
+it, and the same statements run on its connection.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,26 +33,59 @@ from baton.cli.app import (
     print_json,
     resolve_config_path,
 )
-from baton.cli.ids import ExecutionArg, LastOption, resolve_id
-from baton.models.enums import ExecutionStatus, LogLevel, StepStatus, Trigger
-from baton.models.execution import ExecutionContext, ExecutionLog, StepRun, step_totals
-from baton.store.base import Store
+from baton.cli.ids import ExecutionArg, LastOption, resolve_read
+from baton.models.billing import billed_totals
+from baton.models.enums import ExecutionStatus, LogLevel, Trigger
+from baton.store.reads import Reads
 
 
-def open_for_reading(config: Path | None) -> Store:
-    """The configured store (after marking executions whose process died as interrupted)."""
+@contextmanager
+def open_for_reading(config: Path | None) -> Iterator[Reads]:
+    """The read statements on the configured store (after marking executions whose process
+    died as interrupted)."""
     from baton.config.loader import load_store_location
-    from baton.engine import ownership
-    from baton.store import open_store
 
     where = load_store_location(resolve_config_path(config), cwd=Path.cwd())
-    store = open_store(where.database_url, base_dir=where.root)
+    if where.database_url is None:
+        from baton.store.sqlite_reader import DEFAULT_DB_PATH, sqlite_reads
+
+        with sqlite_reads(where.root / DEFAULT_DB_PATH) as reads:
+            if reads is not None and not _orphans(reads):
+                yield reads
+                return
+    with _full_store(where.database_url, where.root) as reads:
+        yield reads
+
+
+def _orphans(reads: Reads) -> bool:
+    """Whether a RUNNING execution of this host has lost its process (to be marked interrupted)."""
+    from baton.engine.liveness import owner_alive
+    from baton.workspace import procinfo
+
+    for row in reads.running_on(procinfo.hostname()):
+        process = procinfo.ProcessIdentity(row["owner_host"], row["owner_pid"], row["owner_start"])
+        if not owner_alive(process, row["heartbeat_at"], row["owner"]):
+            return True
+    return False
+
+
+@contextmanager
+def _full_store(url: str | None, root: Path) -> Iterator[Reads]:
+    from baton.engine import ownership
+    from baton.store import open_store
+    from baton.store.sql import SqlStore
+
+    store = open_store(url, base_dir=root)
     try:
-        reaped = ownership.reap(store)
-    except Exception:  # best effort, as Baton.reap_orphans: the next command tries again
-        reaped = []
-    warn_interrupted(reaped)
-    return store
+        try:
+            reaped = ownership.reap(store)
+        except Exception:  # best effort, as Baton.reap_orphans: the next command tries again
+            reaped = []
+        warn_interrupted(reaped)
+        assert isinstance(store, SqlStore)
+        yield store.reader()
+    finally:
+        store.close()
 
 
 def warn_interrupted(execution_ids: list[str]) -> None:
@@ -57,74 +95,81 @@ def warn_interrupted(execution_ids: list[str]) -> None:
                           f"gone); continue it with `baton resume {execution_id}`[/]", highlight=False)
 
 
-def _status_json(store: Store, execution_id: str) -> dict[str, Any]:
-    record = store.get_execution(execution_id)
-    if record is None:
+def _status_json(reads: Reads, execution_id: str) -> dict[str, Any]:
+    ctx = reads.execution(execution_id)
+    if ctx is None:
         from baton.engine.errors import ExecutionNotFound
 
         raise ExecutionNotFound(execution_id)
-    ctx = record.context
-    steps = store.list_steps(execution_id)
-    usage, cost = step_totals(steps)
-    slot_waits = _steps_queued(store, ctx.id, steps)
+    steps = reads.steps(execution_id)
+    usage, cost = billed_totals((r["cache_hit"], r["output"]) for r in steps)
+    slot_waits = _steps_queued(reads, execution_id, steps)
     return {
-        "execution_id": ctx.id,
-        "workflow_id": ctx.workflow_id,
-        "status": ctx.status.value,
-        "error": ctx.error,
-        "workspace_dir": ctx.workspace_dir,
-        "parameters": ctx.parameters,
-        "trace_id": ctx.trace_id,
-        "start_time": ctx.start_time.isoformat(),
-        "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
-        "owner": record.owner,
-        "queued": _queued_reason(store, ctx, steps),
-        "config_hash": ctx.config_hash,
-        "config_version": ctx.config_version,
-        "trigger": ctx.trigger.value if ctx.trigger else None,
+        "execution_id": ctx["id"],
+        "workflow_id": ctx["workflow_id"],
+        "status": ctx["status"],
+        "error": ctx["error"],
+        "workspace_dir": ctx["workspace_dir"],
+        "parameters": ctx["parameters"],
+        "trace_id": ctx["trace_id"],
+        "start_time": ctx["start_time"].isoformat(),
+        "end_time": _iso(ctx["end_time"]),
+        "owner": ctx["owner"],
+        "queued": _queued_reason(reads, ctx, steps),
+        "config_hash": ctx["config_hash"],
+        "config_version": ctx["config_version"],
+        "trigger": _trigger(ctx["trigger"]),
         "usage": usage,
         "cost_usd": round(cost, 6),
         "steps": [
             {
-                "step_id": r.step_id, "status": r.status.value, "agent_id": r.agent_id,
-                "allowed_failure": bool((r.output or {}).get("allowed"))
-                and r.status is StepStatus.FAILED,
-                "attempt": r.attempt, "iteration": r.iteration, "cache_hit": r.cache_hit,
-                "started_at": r.started_at.isoformat() if r.started_at else None,
-                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
-                "error": r.error, "error_type": r.error_type, "output": r.output,
-                "queued": slot_waits.get(r.step_id),
+                "step_id": r["step_id"], "status": r["status"], "agent_id": r["agent_id"],
+                "allowed_failure": bool((r["output"] or {}).get("allowed")) and r["status"] == "failed",
+                "attempt": r["attempt"], "iteration": r["iteration"], "cache_hit": r["cache_hit"],
+                "started_at": _iso(r["started_at"]), "ended_at": _iso(r["ended_at"]),
+                "error": r["error"], "error_type": r["error_type"], "output": r["output"],
+                "queued": slot_waits.get(r["step_id"]),
             }
             for r in steps
         ],
     }
 
 
-def _queued_reason(store: Store, ctx: ExecutionContext, steps: list[StepRun]) -> str | None:
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
+
+
+def _trigger(value: str | None) -> str | None:
+    """A stored trigger Baton knows (one written by a newer Baton reads as none)."""
+    return value if value in {t.value for t in Trigger} else None
+
+
+def _queued_reason(reads: Reads, ctx: dict[str, Any], steps: list[dict[str, Any]]) -> str | None:
     """Why a PENDING execution has not started yet, if it is waiting for an execution slot."""
-    if ctx.status is not ExecutionStatus.PENDING or any(s.status is StepStatus.WAITING for s in steps):
+    if ctx["status"] != ExecutionStatus.PENDING or any(s["status"] == "waiting" for s in steps):
         return None
-    return _last_queued(store.list_logs(ctx.id, min_level=LogLevel.INFO), "execution.")
+    return _last_queued(reads.logs(ctx["id"], levels=LogLevel.INFO.and_above()), "execution.")
 
 
-def _steps_queued(store: Store, execution_id: str, steps: list[StepRun]) -> dict[str, str]:
+def _steps_queued(reads: Reads, execution_id: str, steps: list[dict[str, Any]]) -> dict[str, str]:
     """Why each PENDING step has not started its call yet: it waits for its agent's slot."""
     reasons = {}
     for run in steps:
-        if run.status is StepStatus.PENDING:
-            logs = store.list_logs(execution_id, step_id=run.step_id, min_level=LogLevel.INFO)
+        if run["status"] == "pending":
+            logs = reads.logs(execution_id, step_id=run["step_id"], levels=LogLevel.INFO.and_above())
             reason = _last_queued(logs, "step.")
             if reason is not None:
-                reasons[run.step_id] = reason
+                reasons[run["step_id"]] = reason
     return reasons
 
 
-def _last_queued(logs: list[ExecutionLog], scope: str) -> str | None:
+def _last_queued(logs: list[dict[str, Any]], scope: str) -> str | None:
     """The reason of the latest ``<scope>queued`` event, unless a later ``<scope>*`` one ended the wait."""
     for log in reversed(logs):
-        event = (log.metadata or {}).get("event", "")
+        metadata = log["metadata"] or {}
+        event = metadata.get("event", "")
         if event == f"{scope}queued":
-            return str((log.metadata or {}).get("reason") or log.message)
+            return str(metadata.get("reason") or log["message"])
         if event.startswith(scope):
             return None
     return None
@@ -137,11 +182,8 @@ def status(
     config: Path | None = ConfigOption,
 ) -> None:
     """Show an execution's status and its steps."""
-    store = open_for_reading(config)
-    try:
-        data = _status_json(store, resolve_id(store, ref, last))
-    finally:
-        store.close()
+    with open_for_reading(config) as reads:
+        data = _status_json(reads, resolve_read(reads, ref, last))
     if as_json:
         print_json(data)
         return
@@ -197,16 +239,20 @@ def usage_line(usage: dict[str, int], cost_usd: float) -> str:
     return f"tokens: {', '.join(parts)}   cost: ${cost_usd:.4f}"
 
 
-def summary_json(ctx: ExecutionContext) -> dict[str, Any]:
+def summary_json(ctx: dict[str, Any]) -> dict[str, Any]:
     """An execution in a list, with the API's field names (ExecutionSummary)."""
     return {
-        "execution_id": ctx.id, "workflow_id": ctx.workflow_id, "status": ctx.status.value,
-        "start_time": ctx.start_time.isoformat(),
-        "end_time": ctx.end_time.isoformat() if ctx.end_time else None,
-        "error": ctx.error, "config_hash": ctx.config_hash, "config_version": ctx.config_version,
-        "trigger": ctx.trigger.value if ctx.trigger else None,
-        "parameters": ctx.parameters, "workspace_dir": ctx.workspace_dir, "trace_id": ctx.trace_id,
+        "execution_id": ctx["id"], "workflow_id": ctx["workflow_id"], "status": ctx["status"],
+        "start_time": ctx["start_time"].isoformat(), "end_time": _iso(ctx["end_time"]),
+        "error": ctx["error"], "config_hash": ctx["config_hash"], "config_version": ctx["config_version"],
+        "trigger": _trigger(ctx["trigger"]),
+        "parameters": ctx["parameters"], "workspace_dir": ctx["workspace_dir"], "trace_id": ctx["trace_id"],
     }
+
+
+def log_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A log row as the API serializes an ExecutionLog (UTC times end in ``Z``)."""
+    return {**row, "timestamp": row["timestamp"].isoformat().replace("+00:00", "Z")}
 
 
 def _style(value: str) -> str:
@@ -224,36 +270,34 @@ def logs(
     config: Path | None = ConfigOption,
 ) -> None:
     """Print an execution's log."""
-    store = open_for_reading(config)
-    try:
-        execution_id = resolve_id(store, ref, last)
+    with open_for_reading(config) as reads:
+        execution_id = resolve_read(reads, ref, last)
         after: int | None = None
         collected: list[dict[str, Any]] = []
+        levels = None if level is None else level.and_above()
         while True:
-            rows = store.list_logs(execution_id, step_id=step, min_level=level, after_seq=after)
+            rows = reads.logs(execution_id, step_id=step, levels=levels, after_seq=after)
             for row in rows:
-                after = row.seq
-                item = row.model_dump(mode="json")
+                after = row["seq"]
+                item = log_json(row)
                 if as_json and not follow_:
                     collected.append(item)
                 elif as_json:
                     sys.stdout.write(json.dumps(item, default=str) + "\n")
                     sys.stdout.flush()
                 else:
-                    where = f" [{row.step_id}]" if row.step_id else ""
-                    console.print(f"[dim]{row.timestamp:%H:%M:%S.%f}[/] "
-                                  f"{row.level.value.upper():<7}{where} {row.message}",
+                    where = f" [{row['step_id']}]" if row["step_id"] else ""
+                    console.print(f"[dim]{row['timestamp']:%H:%M:%S.%f}[/] "
+                                  f"{row['level'].upper():<7}{where} {row['message']}",
                                   highlight=False, markup=True, soft_wrap=True)
             if not follow_:
                 break
-            record = store.get_execution(execution_id)
-            if record is not None and record.context.status.is_terminal and not rows:
+            ctx = reads.context(execution_id)
+            if ctx is not None and ExecutionStatus(ctx["status"]).is_terminal and not rows:
                 break
             time.sleep(0.3)
         if as_json and not follow_:
             print_json(collected)
-    finally:
-        store.close()
 
 
 def history(
@@ -265,24 +309,23 @@ def history(
     config: Path | None = ConfigOption,
 ) -> None:
     """List recent executions."""
-    store = open_for_reading(config)
-    try:
-        rows = store.list_executions(status=status_, workflow_id=workflow, limit=limit)
-    finally:
-        store.close()
+    with open_for_reading(config) as reads:
+        rows = reads.executions(status=None if status_ is None else status_.value, workflow_id=workflow,
+                                limit=limit) or []
     if as_json:
         print_json([summary_json(r) for r in rows])
         return
     # ids are never cut; to fit 80 columns the start is short (like ps: hour:minute today, else
     # month-day), then how long the run took, and an error column only when a listed run has one
-    errors = any(r.error for r in rows)
+    errors = any(r["error"] for r in rows)
     today = datetime.now(UTC).date()
     table = Table("execution", "workflow", "status", "start", "took", *(["error"] if errors else []))
     for r in rows:
-        took = format_duration((r.end_time - r.start_time).total_seconds()) if r.end_time else ""
-        cells = [r.id, r.workflow_id, f"[{_style(r.status.value)}]{r.status.value}[/]",
-                 _started(r.start_time, today), took]
-        table.add_row(*cells, *([(r.error or "")[:60]] if errors else []))
+        end, start = r["end_time"], r["start_time"]
+        took = format_duration((end - start).total_seconds()) if end else ""
+        cells = [r["id"], r["workflow_id"], f"[{_style(r['status'])}]{r['status']}[/]",
+                 _started(start, today), took]
+        table.add_row(*cells, *([(r["error"] or "")[:60]] if errors else []))
     console.print(keep_whole(table, "execution", "status", "start"))
 
 

@@ -11,28 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
+from baton.engine import liveness
 from baton.errors import BatonError
 from baton.models import ExecutionLog, ExecutionStatus, LogLevel, StepStatus
 from baton.store.base import ExecutionRecord, OwnedGroup, Store
 from baton.workspace import procinfo
 from baton.workspace.process import GroupWatcher, signal_group
 
-# An owner on another host that has not sent a heartbeat for this long is taken for dead.
-STALE_HEARTBEAT = timedelta(seconds=30)
-
 
 def owner_alive(record: ExecutionRecord, now: datetime | None = None) -> bool:
     """Whether the process that runs ``record`` is still there."""
     owner = record.owner_process
-    if owner is not None:
-        alive = procinfo.is_alive(procinfo.ProcessIdentity(owner.host, owner.pid, owner.start))
-        if alive is not None:
-            return alive
-    if record.heartbeat_at is None:
-        return record.owner is not None
-    return (now or datetime.now(UTC)) - record.heartbeat_at < STALE_HEARTBEAT
+    process = None if owner is None else procinfo.ProcessIdentity(owner.host, owner.pid, owner.start)
+    return liveness.owner_alive(process, record.heartbeat_at, record.owner, now)
 
 
 def describe_owner(record: ExecutionRecord) -> str:

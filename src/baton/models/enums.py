@@ -70,6 +70,10 @@ class LogLevel(StrEnum):
     def rank(self) -> int:
         return _LEVEL_RANK[self]
 
+    def and_above(self) -> list[str]:
+        """The values of this level and of every more severe one."""
+        return [lv.value for lv in LogLevel if lv.rank >= self.rank]
+
 
 _LEVEL_RANK = {
     LogLevel.DEBUG: 10,

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from baton.models.billing import billed_totals
 from baton.models.enums import ExecutionStatus, LogLevel, StepStatus, Trigger
 
 
@@ -108,16 +109,7 @@ class ExecutionLog(BaseModel):
 
 def step_totals(runs: Iterable[StepRun]) -> tuple[dict[str, int], float]:
     """Billed token counts and cost summed over step runs (a cache hit bills nothing)."""
-    usage = dict.fromkeys(("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens"), 0)
-    cost = 0.0
-    for run in runs:
-        out = run.output or {}
-        if run.cache_hit or out.get("cache_hit"):
-            continue
-        for key, value in (out.get("usage") or {}).items():
-            usage[key] = usage.get(key, 0) + int(value or 0)
-        cost += float(out.get("cost_usd") or 0.0)
-    return usage, cost
+    return billed_totals((run.cache_hit, run.output) for run in runs)
 
 
 class StepRun(BaseModel):

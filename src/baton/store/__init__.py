@@ -8,33 +8,53 @@ read the environment.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from baton.store.base import (
-    AuditEntry,
-    CacheEntry,
-    ConfigVersion,
-    ExecutionRecord,
-    Lease,
-    OwnedGroup,
-    OwnerProcess,
-    Store,
-    UsageRecord,
-    UsageTotal,
-)
-from baton.store.errors import (
-    AlreadyExists,
-    ConfigVersionImmutable,
-    IntegrityViolation,
-    InvalidArgument,
-    NotFound,
-    SchemaMismatch,
-    StoreError,
-    StoreUnavailable,
-)
+if TYPE_CHECKING:
+    from baton.store.base import (
+        AuditEntry,
+        CacheEntry,
+        ConfigVersion,
+        ExecutionRecord,
+        Lease,
+        OwnedGroup,
+        OwnerProcess,
+        Store,
+        UsageRecord,
+        UsageTotal,
+    )
+    from baton.store.errors import (
+        AlreadyExists,
+        ConfigVersionImmutable,
+        IntegrityViolation,
+        InvalidArgument,
+        NotFound,
+        SchemaMismatch,
+        StoreError,
+        StoreUnavailable,
+    )
+
+# The names below load on first use: the read statements (baton.store.reads) need neither the
+# Store contract nor the models it speaks in.
+_BASE = ("AuditEntry", "CacheEntry", "ConfigVersion", "ExecutionRecord", "Lease", "OwnedGroup",
+         "OwnerProcess",
+         "Store", "UsageRecord", "UsageTotal")
+_ERRORS = ("AlreadyExists", "ConfigVersionImmutable", "IntegrityViolation", "InvalidArgument", "NotFound",
+           "SchemaMismatch", "StoreError", "StoreUnavailable")
+_WHERE = {**dict.fromkeys(_BASE, "baton.store.base"), **dict.fromkeys(_ERRORS, "baton.store.errors")}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
 
 
 def open_store(
@@ -57,6 +77,7 @@ def open_store(
     from sqlalchemy.exc import DBAPIError
 
     from baton.store.engine import default_url, make_engine, normalize_url
+    from baton.store.errors import StoreUnavailable
     from baton.store.migrate import upgrade_to_head
     from baton.store.sql import SqlStore
 

@@ -23,10 +23,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from baton.private import FILE_MODE, private_dir
 from baton.store.errors import StoreUnavailable
+from baton.store.sqlite_reader import BUSY_TIMEOUT_MS, DEFAULT_DB_PATH
 from baton.store.types import dumps, loads
 
-DEFAULT_DB_PATH = Path(".baton") / "baton.db"
-BUSY_TIMEOUT_MS = 30_000
 WAL_AUTOCHECKPOINT_PAGES = 10_000  # ~40 MB of WAL
 WRITE_OPTION = "baton_write"
 

@@ -1,7 +1,7 @@
 """Bring a database up to the schema this Baton expects, cheaply when it already is.
 
 Opening a store reads ``alembic_version`` with one query; only when it differs from
-:data:`HEAD_REVISION` is Alembic imported and run. The upgrade runs in one transaction that
+:data:`baton.store.reads.HEAD_REVISION` is Alembic imported and run. The upgrade runs in one transaction that
 first takes a lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so two
 processes opening a fresh database at once migrate it once.
 """
@@ -15,9 +15,8 @@ from sqlalchemy.exc import DBAPIError
 
 from baton.store.engine import WRITE_OPTION
 from baton.store.errors import SchemaMismatch
+from baton.store.reads import HEAD_REVISION
 
-# The newest revision in migrations/versions; tests/store/test_migrations.py checks it.
-HEAD_REVISION = "0006"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x62A70_0001  # an arbitrary constant naming "baton migrations"
 
@@ -32,7 +31,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade_to_head(engine: Engine) -> None:
-    """Migrate the database to :data:`HEAD_REVISION` unless it is there already."""
+    """Migrate the database to :data:`baton.store.reads.HEAD_REVISION` unless it is there already."""
     if current_revision(engine) == HEAD_REVISION:
         return
     from alembic import command

@@ -8,7 +8,7 @@ numbers and claims stay correct when several processes share one database.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -20,7 +20,6 @@ from sqlalchemy import (
     Row,
     Table,
     Text,
-    and_,
     delete,
     func,
     insert,
@@ -75,6 +74,7 @@ from baton.store.errors import (
 )
 from baton.store.hotpath import StepLogWriter
 from baton.store.leasing import LeaseMethods
+from baton.store.reads import CONTEXT_COLUMNS, Reads
 from baton.store.schema import (
     agents,
     cache_entries,
@@ -95,8 +95,7 @@ DEFAULT_MAX_LOG_BYTES = 10 * 1024 * 1024
 DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=30)
 USAGE_GROUPS = ("agent", "model", "workflow", "day", "execution")
 _PG_CONFIG_LOCK = 0x62A70_0002
-# an execution's context: every column but its workflow snapshot (large, decoded for nothing)
-_CONTEXT_COLUMNS = tuple(c for c in executions.c if c.name != "workflow_snapshot")
+_CONTEXT_COLUMNS = tuple(executions.c[name] for name in CONTEXT_COLUMNS)
 _ACTIVE = (ExecutionStatus.PENDING.value, ExecutionStatus.RUNNING.value)
 _JSON_COLUMNS = frozenset({"parameters", "environment", "shared_config", "workflow_snapshot"})
 
@@ -152,6 +151,28 @@ class SqlStore(LeaseMethods):
     def _read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def reads(self) -> Iterator[Reads]:
+        """The read statements of :mod:`baton.store.reads` on one pooled connection."""
+        with self.engine.connect() as conn:
+            yield self._reads_on(conn)
+
+    def reader(self) -> Reads:
+        """The read statements, each on a pooled connection of its own (so a reader kept
+        open, as ``baton logs --follow`` keeps it, sees every new commit)."""
+
+        def execute(sql: str, params: tuple[Any, ...]) -> Sequence[Row[Any]]:
+            with self.engine.connect() as conn:
+                return conn.exec_driver_sql(sql, params).all()
+
+        return Reads(execute, postgres=self._dialect == "postgresql")
+
+    def _reads_on(self, conn: Connection) -> Reads:
+        def execute(sql: str, params: tuple[Any, ...]) -> Sequence[Row[Any]]:
+            return conn.exec_driver_sql(sql, params).all()
+
+        return Reads(execute, postgres=self._dialect == "postgresql")
 
     def _upsert(self, table: Table) -> sqlite.Insert | postgresql.Insert:
         if self._dialect == "postgresql":
@@ -327,26 +348,20 @@ class SqlStore(LeaseMethods):
             raise AlreadyExists("execution", ctx.id) from None
 
     def get_execution(self, execution_id: str) -> ExecutionRecord | None:
-        with self._read() as conn:
-            row = conn.execute(select(executions).where(executions.c.id == execution_id)).first()
+        with self.reads() as reads:
+            row = reads.execution(execution_id)
         return None if row is None else _record(row)
 
     def get_context(self, execution_id: str) -> ExecutionContext | None:
         """The execution's context (status, error...) without its record's workflow snapshot."""
-        with self._read() as conn:
-            row = conn.execute(select(*_CONTEXT_COLUMNS).where(executions.c.id == execution_id)).first()
+        with self.reads() as reads:
+            row = reads.context(execution_id)
         return None if row is None else _context(row)
 
     def match_execution_ids(self, prefix: str, limit: int = 2) -> list[str]:
         """Ids of stored executions that start with ``prefix`` (at most ``limit``)."""
-        query = (
-            select(executions.c.id)
-            .where(executions.c.id.startswith(prefix, autoescape=True))
-            .order_by(executions.c.id)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            return [str(row[0]) for row in conn.execute(query)]
+        with self.reads() as reads:
+            return reads.match_ids(prefix, limit)
 
     def list_executions(
         self,
@@ -357,25 +372,11 @@ class SqlStore(LeaseMethods):
         before: str | None = None,
     ) -> list[ExecutionContext]:
         """Executions newest first; ``before`` is the id of the last one of the previous page."""
-        query = select(*_CONTEXT_COLUMNS).order_by(executions.c.start_time.desc(), executions.c.id.desc())
-        if status is not None:
-            query = query.where(executions.c.status == status.value)
-        if workflow_id is not None:
-            query = query.where(executions.c.workflow_id == workflow_id)
-        with self._read() as conn:
-            if before is not None:
-                start = conn.execute(
-                    select(executions.c.start_time).where(executions.c.id == before)
-                ).scalar()
-                if start is None:
-                    raise NotFound("execution", before)
-                query = query.where(
-                    or_(
-                        executions.c.start_time < start,
-                        and_(executions.c.start_time == start, executions.c.id < before),
-                    )
-                )
-            rows = conn.execute(query.limit(limit)).all()
+        with self.reads() as reads:
+            rows = reads.executions(status=None if status is None else status.value, workflow_id=workflow_id,
+                                    limit=limit, before=before)
+        if rows is None:
+            raise NotFound("execution", before or "")
         return [_context(row) for row in rows]
 
     def set_execution_status(
@@ -421,7 +422,8 @@ class SqlStore(LeaseMethods):
             ).rowcount
             if changed != 1:  # the lock makes this unreachable; never overwrite blindly
                 raise IllegalTransition("execution", current.value, status.value, [])
-            fresh = conn.execute(select(*_CONTEXT_COLUMNS).where(executions.c.id == execution_id)).one()
+            fresh = self._reads_on(conn).context(execution_id)
+        assert fresh is not None  # the row is locked
         return _context(fresh)
 
     def finish_execution(
@@ -531,11 +533,8 @@ class SqlStore(LeaseMethods):
 
     def running_on(self, host: str) -> list[ExecutionRecord]:
         """RUNNING executions whose owner process is on ``host``."""
-        c = executions.c
-        with self._read() as conn:
-            rows = conn.execute(select(executions).where(
-                c.status == ExecutionStatus.RUNNING.value, c.owner_host == host)).all()
-        return [_record(row) for row in rows]
+        with self.reads() as reads:
+            return [_record(row) for row in reads.running_on(host)]
 
     def track_process(self, execution_id: str, step_id: str, group: OwnedGroup) -> None:
         """Record a process group an agent of the execution runs in."""
@@ -598,13 +597,8 @@ class SqlStore(LeaseMethods):
 
     def list_steps(self, execution_id: str) -> list[StepRun]:
         """The execution's step runs in the order they were first saved."""
-        with self._read() as conn:
-            rows = conn.execute(
-                select(step_runs)
-                .where(step_runs.c.execution_id == execution_id)
-                .order_by(step_runs.c.created_at, step_runs.c.step_id)
-            ).all()
-        return [_step(row) for row in rows]
+        with self.reads() as reads:
+            return [_step(row) for row in reads.steps(execution_id)]
 
     def append_logs(self, logs: Sequence[ExecutionLog]) -> None:
         """Append log rows (of any executions) in one transaction; the rules are in
@@ -622,18 +616,9 @@ class SqlStore(LeaseMethods):
         limit: int | None = None,
     ) -> list[ExecutionLog]:
         """Log rows in ``seq`` order; ``after_seq`` is a cursor (rows with a greater seq)."""
-        c = execution_logs.c
-        query = select(execution_logs).where(c.execution_id == execution_id).order_by(c.seq)
-        if step_id is not None:
-            query = query.where(c.step_id == step_id)
-        if min_level is not None:
-            query = query.where(c.level.in_([lv.value for lv in LogLevel if lv.rank >= min_level.rank]))
-        if after_seq is not None:
-            query = query.where(c.seq > after_seq)
-        if limit is not None:
-            query = query.limit(limit)
-        with self._read() as conn:
-            rows = conn.execute(query).all()
+        levels = None if min_level is None else min_level.and_above()
+        with self.reads() as reads:
+            rows = reads.logs(execution_id, step_id=step_id, levels=levels, after_seq=after_seq, limit=limit)
         return [_log(row) for row in rows]
 
     # -- cache ------------------------------------------------------------------------------------
@@ -767,19 +752,12 @@ class SqlStore(LeaseMethods):
     def export_execution(self, execution_id: str) -> dict[str, Any]:
         """The execution, its step runs and its log rows as one JSON-able document."""
         with self._read() as conn:  # one transaction: a consistent snapshot
-            row = conn.execute(select(executions).where(executions.c.id == execution_id)).first()
+            reads = self._reads_on(conn)
+            row = reads.execution(execution_id)
             if row is None:
                 raise NotFound("execution", execution_id)
-            steps = conn.execute(
-                select(step_runs)
-                .where(step_runs.c.execution_id == execution_id)
-                .order_by(step_runs.c.created_at, step_runs.c.step_id)
-            ).all()
-            logs = conn.execute(
-                select(execution_logs)
-                .where(execution_logs.c.execution_id == execution_id)
-                .order_by(execution_logs.c.seq)
-            ).all()
+            steps = reads.steps(execution_id)
+            logs = reads.logs(execution_id)
             spent = conn.execute(
                 select(usage).where(usage.c.execution_id == execution_id).order_by(usage.c.id)
             ).all()
@@ -987,24 +965,24 @@ def _execution_values(ctx: ExecutionContext, snapshot: dict[str, Any], now: date
     }
 
 
-def _context(row: Row[Any]) -> ExecutionContext:
+def _context(row: Mapping[str, Any]) -> ExecutionContext:
     # Stored rows were validated on the way in; re-validating would re-check that the
     # workspace directory still exists, which a finished execution need not satisfy.
     return ExecutionContext.model_construct(
-        id=row.id,
-        workflow_id=row.workflow_id,
-        workspace_dir=row.workspace_dir,
-        parameters=row.parameters,
-        environment=row.environment,
-        shared_config=row.shared_config,
-        start_time=row.start_time,
-        end_time=row.end_time,
-        status=ExecutionStatus(row.status),
-        trace_id=row.trace_id,
-        error=row.error,
-        config_hash=row.config_hash,
-        config_version=row.config_version,
-        trigger=_trigger(row.trigger),
+        id=row["id"],
+        workflow_id=row["workflow_id"],
+        workspace_dir=row["workspace_dir"],
+        parameters=row["parameters"],
+        environment=row["environment"],
+        shared_config=row["shared_config"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        status=ExecutionStatus(row["status"]),
+        trace_id=row["trace_id"],
+        error=row["error"],
+        config_hash=row["config_hash"],
+        config_version=row["config_version"],
+        trigger=_trigger(row["trigger"]),
     )
 
 
@@ -1015,33 +993,33 @@ def _trigger(value: str | None) -> Trigger | None:
         return None  # written by a newer Baton
 
 
-def _record(row: Row[Any]) -> ExecutionRecord:
+def _record(row: Mapping[str, Any]) -> ExecutionRecord:
     return ExecutionRecord(
         context=_context(row),
-        workflow_snapshot=row.workflow_snapshot,
-        log_bytes=row.log_bytes,
-        log_truncated=bool(row.log_truncated),
-        owner=row.owner,
-        heartbeat_at=row.heartbeat_at,
-        owner_process=None if row.owner_host is None else OwnerProcess(
-            host=row.owner_host, pid=row.owner_pid, start=row.owner_start),
+        workflow_snapshot=row["workflow_snapshot"],
+        log_bytes=row["log_bytes"],
+        log_truncated=bool(row["log_truncated"]),
+        owner=row["owner"],
+        heartbeat_at=row["heartbeat_at"],
+        owner_process=None if row["owner_host"] is None else OwnerProcess(
+            host=row["owner_host"], pid=row["owner_pid"], start=row["owner_start"]),
     )
 
 
-def _step(row: Row[Any]) -> StepRun:
+def _step(row: Mapping[str, Any]) -> StepRun:
     return StepRun.model_construct(
-        execution_id=row.execution_id,
-        step_id=row.step_id,
-        status=StepStatus(row.status),
-        agent_id=row.agent_id,
-        attempt=row.attempt,
-        iteration=row.iteration,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        output=row.output,
-        error=row.error,
-        error_type=row.error_type,
-        cache_hit=bool(row.cache_hit),
+        execution_id=row["execution_id"],
+        step_id=row["step_id"],
+        status=StepStatus(row["status"]),
+        agent_id=row["agent_id"],
+        attempt=row["attempt"],
+        iteration=row["iteration"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        output=row["output"],
+        error=row["error"],
+        error_type=row["error_type"],
+        cache_hit=bool(row["cache_hit"]),
     )
 
 
@@ -1064,17 +1042,17 @@ def _step_values(run: StepRun, now: datetime) -> dict[str, Any]:
     }
 
 
-def _log(row: Row[Any]) -> ExecutionLog:
+def _log(row: Mapping[str, Any]) -> ExecutionLog:
     return ExecutionLog.model_construct(
-        id=row.id,
-        execution_id=row.execution_id,
-        step_id=row.step_id,
-        level=LogLevel(row.level),
-        message=row.message,
-        timestamp=row.timestamp,
-        metadata=row.metadata,
-        trace_id=row.trace_id,
-        seq=row.seq,
+        id=row["id"],
+        execution_id=row["execution_id"],
+        step_id=row["step_id"],
+        level=LogLevel(row["level"]),
+        message=row["message"],
+        timestamp=row["timestamp"],
+        metadata=row["metadata"],
+        trace_id=row["trace_id"],
+        seq=row["seq"],
     )
 
 

@@ -19,15 +19,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from baton.observability.redact import redactor
+from baton.store.reads import stored_time, utc
 
-
-def utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime (a naive value is taken to be UTC already)."""
-    if value.tzinfo is UTC:
-        return value
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+__all__ = ["JSONDocument", "UTCDateTime", "clean_text", "dumps", "loads", "sqlite_text", "utc"]
 
 
 def sqlite_text(value: datetime) -> str:
@@ -57,11 +51,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return utc(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return utc(value)
+        return stored_time(value)
 
 
 def _default(value: Any) -> Any:

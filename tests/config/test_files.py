@@ -221,6 +221,15 @@ def test_deep_flow_nesting_is_refused_before_libyaml_sees_it(project: Project) -
     assert (err.line, err.column) == (2, 204)
 
 
+def test_brackets_inside_a_string_are_not_nesting(project: Project) -> None:
+    template = "echo '" + "[" * 300 + "'"
+    cfg = project.load(
+        HEAD + "workflows:\n  w:\n    steps:\n"
+        f"      - {{id: a, agent_id: sh, prompt_template: \"{template}\"}}\n"
+    ).configuration
+    assert cfg.workflows["w"].steps[0].prompt_template == template
+
+
 def test_yaml_syntax_error_is_located(project: Project) -> None:
     err = project.error('version: "1.0.0"\nagents:\n  sh: {provider: shell\n')
     assert err.file == "baton.yaml" and err.line is not None and err.line >= 3

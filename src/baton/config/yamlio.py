@@ -8,7 +8,7 @@ unusual (merge keys, explicit tags, timestamps, non-decimal numbers) handed to P
 constructor. Both give the same data; the careful path raises the located errors.
 Duplicate keys are refused (YAML itself keeps the last one silently), documents that use
 anchors are checked for alias bombs and recursive aliases before they are expanded, and flow
-nesting deep enough to crash libyaml's composer is refused before it is parsed. Only when
+nesting deep enough to crash libyaml's composer is refused before it is composed. Only when
 something is wrong is the text composed again, to turn a field path into a line and column.
 """
 
@@ -171,7 +171,6 @@ def parse(text: str, shown: str) -> Any:
 def parse_noting_dollars(text: str, shown: str) -> tuple[Any, list[FieldPath] | None]:
     """Like :func:`parse`, with the paths of the string values that contain ``$`` when the
     fast path noted them (None: not known)."""
-    _check_nesting(text, shown)
     try:
         return _fast_parse(text)
     except Exception:  # anything the fast path does not take (or an error): the careful path decides
@@ -234,6 +233,8 @@ def _fast_parse(text: str) -> tuple[Any, list[FieldPath]]:
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 if event.anchor is not None or (event.tag is not None and event.tag != "!"):
                     raise _NotPlain
+                if len(stack) >= MAX_FLOW_DEPTH:
+                    raise _NotPlain  # the careful path refuses deep nesting before composing
                 stack.append((container, key))
                 container = {} if kind is MappingStartEvent else []
                 key = _NO_KEY
@@ -270,6 +271,7 @@ def _path_here(stack: list[tuple[Any, Any]], container: Any, key: Any) -> FieldP
 
 
 def _careful_parse(text: str, shown: str) -> Any:
+    _check_nesting(text, shown)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

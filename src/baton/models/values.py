@@ -19,6 +19,8 @@ _SYSTEM_ROOTS = ("/", "/var")
 
 def control_character(value: str) -> str | None:
     """The first control character in ``value`` (newline, tab, escape...), or None."""
+    if value.isascii() and value.isprintable():  # ASCII's only such characters are unprintable
+        return None
     for char in value:
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
             return char

@@ -65,6 +65,7 @@ NOT_FOR_READING = {
     "jinja2", "jsonschema", "alembic", "sqlalchemy.orm", "baton.cli.run_cmd", "structlog",
     "baton.api", "baton.ui", "baton.workers", "baton.cli.service_cmd",
     "sqlalchemy", "baton.store.sql", "baton.store.base", "baton.models.execution", "baton.engine.ownership",
+    "baton.secrets",
 }
 
 

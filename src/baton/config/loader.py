@@ -209,10 +209,15 @@ def load_store_location(path: Path | None = None, *, cwd: Path | None = None) ->
 
 
 def default_resolvers() -> dict[str, Resolver]:
-    """The ``secret:`` resolver of the local secrets store (opened only when a reference is met)."""
+    """The ``secret:`` resolver of the local secrets store (imported and opened only when a
+    reference is met: most loads, and ``baton status``, meet none)."""
+    return {"secret": _resolve_secret}
+
+
+def _resolve_secret(name: str) -> str:
     from baton.secrets import resolve_secret
 
-    return {"secret": resolve_secret}
+    return resolve_secret(name)
 
 
 class _Load:

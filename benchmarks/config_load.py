@@ -8,11 +8,12 @@ process, the state of every load after the first: the parse cache holds the file
 a one-shot ``baton config validate`` pays after the file was loaded once), and
 ``cold_process_first_parse_ms`` the same with an empty cache (the first load after an edit).
 ``cold_process_no_parse_cache_ms`` is the first load in a fresh interpreter with the parse
-cache disabled (median of 5; ``..._with_imports_ms`` includes importing the loader and the
-models): the full validation ``baton config validate`` does. ``cold_process_run_load_ms`` is
-the same first load as ``baton run`` does it (``lazy=True``: only the templates of the one
-workflow it runs are checked). ``python_c_pass_ms`` gives the machine's speed. Target
-(issue 17): <= 100 ms.
+cache disabled (median of 5, wall and ``_cpu_ms`` CPU of the process; ``..._with_imports_ms``
+includes importing the loader and the models): the full validation of
+``baton config validate``. ``cold_process_run_load_ms`` is the same first load as
+``baton run`` does it (``lazy=True``: only the templates of the one workflow it runs are
+checked); ``..._cached_ms`` with the parse cache filled. ``python_c_pass_ms`` gives the
+machine's speed. Target (issue 17): <= 100 ms.
 
     .venv/bin/python benchmarks/config_load.py [--runs 50] [--agents 50] [--workflows 200]
 """
@@ -172,21 +173,34 @@ _ENV = {
 
 
 def _cold(path: Path, env: dict[str, str], with_imports: bool = False, lazy: bool = False) -> float:
+    return _cold_wall_cpu(path, env, with_imports, lazy)[0]
+
+
+def _cold_wall_cpu(
+    path: Path, env: dict[str, str], with_imports: bool = False, lazy: bool = False
+) -> tuple[float, float]:
     """Milliseconds of the first load in a fresh interpreter: imports of the loader and the
     models excluded, or (``with_imports``) included. ``lazy``: the load ``baton run`` does
     (templates of the one workflow it runs checked, see ``load_configuration(lazy=True)``)."""
     code = (
         "import sys, time; from pathlib import Path;"
-        + ("t = time.perf_counter();" if with_imports else "")
+        + ("t = time.perf_counter(); c = time.process_time();" if with_imports else "")
         + "from baton.config.loader import load_configuration; import baton.models.configuration;"
         f"env = {env!r};"
-        + ("" if with_imports else "t = time.perf_counter();")
+        + ("" if with_imports else "t = time.perf_counter(); c = time.process_time();")
         + (f"loaded = load_configuration(Path(sys.argv[1]), env=env, lazy={lazy});")
         + ("loaded.workflow(loaded.workflow_ids[-1]);" if lazy else "")
-        + "print((time.perf_counter() - t) * 1000)"
+        + "print((time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000)"
     )
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
-    return float(done.stdout.strip())
+    wall, cpu = done.stdout.split()
+    return float(wall), float(cpu)
+
+
+def _median_cold(path: Path, env: dict[str, str], lazy: bool) -> tuple[float, float]:
+    """Median wall and CPU milliseconds of 5 first loads in fresh interpreters."""
+    runs = [_cold_wall_cpu(path, env, lazy=lazy) for _ in range(5)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def _python_ms() -> float:
@@ -223,12 +237,13 @@ def main() -> None:
         path.write_text(generate(args.agents, args.workflows), encoding="utf-8")
         cached_env = {**_ENV, "BATON_CACHE_DIR": str(Path(tmp) / "cache")}
         uncached_env = {**_ENV, "BATON_CACHE_DIR": ""}
-        cold_no_cache_ms = statistics.median(_cold(path, uncached_env) for _ in range(5))
+        cold_no_cache_ms, cold_no_cache_cpu_ms = _median_cold(path, uncached_env, lazy=False)
         cold_no_cache_imports_ms = statistics.median(_cold(path, uncached_env, True) for _ in range(5))
-        cold_run_ms = statistics.median(_cold(path, uncached_env, lazy=True) for _ in range(5))
+        cold_run_ms, cold_run_cpu_ms = _median_cold(path, uncached_env, lazy=True)
         python_ms = statistics.median(_python_ms() for _ in range(5))
         cold_first_ms = _cold(path, cached_env)  # fresh process, empty parse cache
         cold_ms = _cold(path, cached_env)  # fresh process, parse cache filled
+        cold_run_cached_ms, cold_run_cached_cpu_ms = _median_cold(path, cached_env, lazy=True)
         cfg = load_configuration(path, env=cached_env).configuration
         assert len(cfg.agents) == args.agents and len(cfg.workflows) == args.workflows
         steps = sum(len(wf.steps) for wf in cfg.workflows.values())
@@ -250,8 +265,12 @@ def main() -> None:
                     "cold_process_ms": cold_ms,
                     "cold_process_first_parse_ms": cold_first_ms,
                     "cold_process_no_parse_cache_ms": round(cold_no_cache_ms, 1),
+                    "cold_process_no_parse_cache_cpu_ms": round(cold_no_cache_cpu_ms, 1),
                     "cold_process_no_parse_cache_with_imports_ms": round(cold_no_cache_imports_ms, 1),
                     "cold_process_run_load_ms": round(cold_run_ms, 1),
+                    "cold_process_run_load_cpu_ms": round(cold_run_cpu_ms, 1),
+                    "cold_process_run_load_cached_ms": round(cold_run_cached_ms, 1),
+                    "cold_process_run_load_cached_cpu_ms": round(cold_run_cached_cpu_ms, 1),
                     "python_c_pass_ms": round(python_ms, 1),
                 }
             )

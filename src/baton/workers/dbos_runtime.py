@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +126,27 @@ def shutdown() -> None:
     DBOS.destroy(workflow_completion_timeout_sec=0)
 
 
+@dataclass(slots=True)
+class _Job:
+    """One enqueue waiting for a group commit."""
+
+    options: EnqueueOptions
+    execution_id: str
+    woken: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False  # woken to commit the next group
+    queued: bool = False
+    error: BaseException | None = None
+
+
 class Dispatcher:
-    """Enqueues executions for the workers, from any process (a DBOS client, no launch)."""
+    """Enqueues executions for the workers, from any process (a DBOS client, no launch).
+
+    On a SQLite queue, enqueues from concurrent requests share a transaction (group
+    commit): the first caller commits what is waiting, the callers that arrive meanwhile
+    wait and the first of them commits the next group. Each caller returns once its own
+    enqueue is committed; a group that fails is retried one enqueue at a time, so each
+    caller gets its own answer.
+    """
 
     def __init__(self, store_url: str) -> None:
         url = system_database_url(store_url)
@@ -139,6 +159,9 @@ class Dispatcher:
             application_name=APP_NAME,
             system_database_pool_size=10,
         )
+        self._lock = threading.Lock()
+        self._waiting: list[_Job] = []
+        self._committing = False
 
     def enqueue(self, execution_id: str, *, queue: str, priority: int, job_id: str | None = None) -> str:
         """Queue ``execution_id`` for a worker; the DBOS workflow id defaults to the
@@ -149,15 +172,64 @@ class Dispatcher:
             "workflow_id": job_id or execution_id,
             "priority": priority,
         }
-        handle: Any = self._client.enqueue(options, execution_id)
-        return str(handle.get_workflow_id())
+        if self._engine is None:  # PostgreSQL: the client's own connection pool
+            handle: Any = self._client.enqueue(options, execution_id)
+            return str(handle.get_workflow_id())
+        job = _Job(options, execution_id)
+        with self._lock:
+            self._waiting.append(job)
+            job.lead = not self._committing
+            self._committing = True
+        if not job.lead:
+            job.woken.wait()
+        if job.lead:
+            self._commit_next_group()
+        if job.error is not None:
+            raise job.error
+        return str(options["workflow_id"])
+
+    def _commit_next_group(self) -> None:
+        with self._lock:
+            group, self._waiting = self._waiting, []
+        try:
+            self._commit(group)
+        finally:
+            with self._lock:
+                if self._waiting:  # arrived meanwhile: the first of them commits them
+                    self._waiting[0].lead = True
+                    self._waiting[0].woken.set()
+                else:
+                    self._committing = False
+            for job in group:
+                if not job.queued and job.error is None:
+                    job.error = RuntimeError("the enqueue was interrupted")
+                if not job.lead:
+                    job.woken.set()
+
+    def _commit(self, group: list[_Job]) -> None:
+        if len(group) > 1:
+            assert self._engine is not None
+            try:
+                with self._engine.begin() as conn:
+                    for job in group:
+                        self._client.enqueue_in_transaction(conn, job.options, job.execution_id)
+            except Exception:
+                pass  # nothing committed: each one alone below, with its own error
+            else:
+                for job in group:
+                    job.queued = True
+                return
+        for job in group:
+            try:
+                self._client.enqueue(job.options, job.execution_id)
+                job.queued = True
+            except Exception as exc:
+                job.error = exc
 
     def check(self) -> None:
         self._client.check_connection()
 
     def close(self) -> None:
         self._client.destroy()
-        if self._engine is not None:
-            self._engine.dispose()
         if self._engine is not None:
             self._engine.dispose()

@@ -10,8 +10,10 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
+import yaml
 
 
 def free_port() -> int:
@@ -84,3 +86,33 @@ def start_server(
         time.sleep(0.1)
     proc.stop()
     raise AssertionError(f"baton serve did not answer within {timeout}s:\n{proc.output()}")
+
+
+OPERATOR_TOKEN = "op-token-0123456789"
+
+
+def service_root(tmp_path: Path, agents: Mapping[str, Any]) -> Path:
+    """``tmp_path/service`` with a ``baton.yaml`` for ``baton serve``: these agents, no cache,
+    workspaces anywhere under ``tmp_path``, one operator whose token is ``$T_OP``."""
+    root = tmp_path / "service"
+    root.mkdir()
+    config = {
+        "version": "1.0.0",
+        "global": {"cache": {"enabled": False}},
+        "api": {
+            "workspace_roots": [str(tmp_path)],
+            "tokens": [{"name": "op", "role": "operator", "token": "${T_OP}"}],
+        },
+        "agents": dict(agents),
+    }
+    (root / "baton.yaml").write_text(yaml.safe_dump(config))
+    return root
+
+
+def serve_operator(root: Path, env: Mapping[str, str] | None = None) -> tuple[Proc, httpx.Client]:
+    """`baton serve` in a :func:`service_root`, and a client with the operator's token."""
+    port = free_port()
+    proc = start_server(root, port, env={**(env or {}), "T_OP": OPERATOR_TOKEN})
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}",
+                          headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=30)
+    return proc, client

@@ -6,38 +6,19 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import httpx
-import yaml
-
 from tests.api.conftest import wait_for
-from tests.api.serverproc import free_port, start_server
+from tests.api.serverproc import serve_operator, service_root
 from tests.fixtures.git_repos import git, init_remote
 from tests.workflows.support import SHELL
 from tests.workflows.test_issue_to_pr import GREET, TEST, agent_script
 
 
 def test_issue_to_pr_through_the_api_is_pushed_by_baton(tmp_path: Path) -> None:
-    root = tmp_path / "service"
-    root.mkdir()
+    root = service_root(tmp_path, {"sh": SHELL, "claude": agent_script(tmp_path / "calls.jsonl")})
     _, bare = init_remote(tmp_path, {"greet.py": GREET, "test_greet.py": TEST})
-    config = {
-        "version": "1.0.0",
-        "global": {"cache": {"enabled": False}},
-        "api": {
-            "workspace_roots": [str(tmp_path)],
-            "tokens": [{"name": "op", "role": "operator", "token": "${T_OP}"}],
-        },
-        "agents": {"sh": SHELL, "claude": agent_script(tmp_path / "calls.jsonl")},
-    }
-    (root / "baton.yaml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    proc = start_server(root, port, env={"T_OP": "op-token-0123456789"})
+    proc, client = serve_operator(root)
     try:
-        with httpx.Client(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": "Bearer op-token-0123456789"},
-            timeout=30,
-        ) as client:
+        with client:
             resp = client.post(
                 "/api/v1/executions",
                 json={

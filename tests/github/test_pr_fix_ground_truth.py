@@ -12,13 +12,14 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from tests.fixtures.git_repos import BUG_LINES, PR_NUMBER, add_commit, git
-from tests.workflows.support import SHELL
+from tests.workflows.support import SHELL, scripted
 
 from .conftest import REPO, TOKEN, PullRequest
 from .test_pr_fix import FIXED
@@ -47,17 +48,23 @@ def init_project(pull_request: PullRequest, tmp_path: Path, script: list[dict[st
     config = yaml.safe_load((work / "baton.yaml").read_text())
     config["global"]["cache"] = {"enabled": False}
     record = tmp_path / "calls.jsonl"
-    config["agents"] = {
-        "sh": SHELL,
-        "coder": {
-            "provider": "scripted",
-            "model": "echo",
-            "capabilities": ["coding"],
-            "config": {"record": str(record), "script": {"fix": script}},
-        },
-    }
+    config["agents"] = {"sh": SHELL, "coder": scripted({"fix": script}, record=record, capabilities=["coding"])}
     (work / "baton.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return record
+
+
+def while_the_agent_works(record: Path, act: Callable[[], None]) -> threading.Thread:
+    """A started thread that does ``act`` once the agent has been called (it writes ``record``)."""
+
+    def wait_then_act() -> None:
+        deadline = time.monotonic() + 120
+        while not record.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        act()
+
+    thread = threading.Thread(target=wait_then_act)
+    thread.start()
+    return thread
 
 
 def run_pr_fix(pull_request: PullRequest, *extra: str) -> Any:
@@ -337,15 +344,11 @@ def test_a_push_to_the_pull_request_while_the_agent_works_stops_the_push(
         [{"write": {"calc.py": FIXED}, "delay": 1.0, "json": {"summary": "fixed", "addressed": []}}],
     )
 
-    def someone_pushes() -> None:  # while the agent works: a new commit on the branch
-        deadline = time.monotonic() + 120
-        while not record.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    def someone_pushes() -> None:  # a new commit on the branch
         moved = add_commit(repo, "README.md", "# calc, moved\n", "docs")
         gh.repos[REPO].pulls[PR_NUMBER]["head"]["sha"] = moved
 
-    pusher = threading.Thread(target=someone_pushes)
-    pusher.start()
+    pusher = while_the_agent_works(record, someone_pushes)
     done = run_pr_fix(pull_request)
     pusher.join()
     assert done.returncode == 2, done.stderr
@@ -423,14 +426,10 @@ def test_checks_that_turn_green_while_the_agent_works_mean_nothing_is_pushed(
         [{"write": {"calc.py": FIXED}, "delay": 1.0, "json": {"summary": "fixed", "addressed": []}}],
     )
 
-    def rerun_goes_green() -> None:  # a flaky check re-run while the agent works
-        deadline = time.monotonic() + 120
-        while not record.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    def rerun_goes_green() -> None:  # a flaky check re-run
         gh.add_check_run(REPO, head_sha=repo.head_sha, name="tests", conclusion="success")
 
-    rerun = threading.Thread(target=rerun_goes_green)
-    rerun.start()
+    rerun = while_the_agent_works(record, rerun_goes_green)
     done = run_pr_fix(pull_request, "--json")
     rerun.join()
     assert done.returncode == 0, done.stderr

@@ -16,13 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import yaml
 
 from mcp import Client, StdioServerParameters
 from tests.api.conftest import wait_for
-from tests.api.serverproc import free_port, start_server
+from tests.api.serverproc import OPERATOR_TOKEN, serve_operator, service_root
 from tests.fixtures.fake_github import FakeGitHub
 from tests.fixtures.git_repos import git, init_remote
 from tests.mcp.test_serve import payload
@@ -32,7 +30,6 @@ from tests.workflows.test_issue_to_pr import GREET, TEST, TOKEN, agent_script
 REPO = "octo/greet"
 ISSUE_TITLE = "Greet with a comma and an exclamation mark"
 BRANCH = "baton/issue-3-greet-with-a-comma-and-an-exclamation"
-OP_TOKEN = "op-token-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,18 +44,7 @@ def _project(tmp_path: Path, github: FakeGitHub) -> tuple[Path, Path, Path]:
     work, bare = init_remote(tmp_path, {"greet.py": GREET, "test_greet.py": TEST})
     github.add_repo(REPO, clone_url=str(bare))
     github.add_issue(REPO, 3, ISSUE_TITLE, "Say 'Hello, Ada!' not 'Hi Ada'.")
-    root = tmp_path / "service"
-    root.mkdir()
-    config = {
-        "version": "1.0.0",
-        "global": {"cache": {"enabled": False}},
-        "api": {
-            "workspace_roots": [str(tmp_path)],
-            "tokens": [{"name": "op", "role": "operator", "token": "${T_OP}"}],
-        },
-        "agents": {"sh": SHELL, "claude": agent_script(tmp_path / "calls.jsonl")},
-    }
-    (root / "baton.yaml").write_text(yaml.safe_dump(config))
+    root = service_root(tmp_path, {"sh": SHELL, "claude": agent_script(tmp_path / "calls.jsonl")})
     return root, work, bare
 
 
@@ -82,14 +68,6 @@ def _wait_for_pull(github: FakeGitHub, timeout: float = 30) -> list[Any]:
     return _pulls(github)
 
 
-def _serve(root: Path, env: dict[str, str]) -> tuple[Any, httpx.Client]:
-    port = free_port()
-    proc = start_server(root, port, env={**env, "T_OP": OP_TOKEN})
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}",
-                          headers={"Authorization": f"Bearer {OP_TOKEN}"}, timeout=30)
-    return proc, client
-
-
 ISSUE_BY_NUMBER = {"workflow_id": "issue-to-pr",
                    "parameters": {"issue": "3", "test_command": "python3 test_greet.py"}}
 
@@ -98,7 +76,7 @@ def test_api_reads_the_issue_from_github_and_the_worker_opens_the_pull_request(
     tmp_path: Path, github: FakeGitHub
 ) -> None:
     root, _, bare = _project(tmp_path, github)
-    proc, client = _serve(root, {**_no_github_env(), **_github_env(github)})
+    proc, client = serve_operator(root, {**_no_github_env(), **_github_env(github)})
     try:
         with client:
             body = {**ISSUE_BY_NUMBER, "parameters": {**ISSUE_BY_NUMBER["parameters"], "repo": str(bare)}}
@@ -122,7 +100,7 @@ def test_api_reads_the_issue_from_github_and_the_worker_opens_the_pull_request(
 
 def test_api_refuses_an_issue_number_it_cannot_read(tmp_path: Path, github: FakeGitHub) -> None:
     root, _, bare = _project(tmp_path, github)
-    proc, client = _serve(root, _no_github_env())
+    proc, client = serve_operator(root, _no_github_env())
     try:
         with client:
             resp = client.post("/api/v1/executions", json={**ISSUE_BY_NUMBER, "repo": str(bare)})
@@ -141,7 +119,7 @@ def test_api_refuses_an_issue_number_it_cannot_read(tmp_path: Path, github: Fake
 def _mcp(root: Path, tmp_path: Path, env: dict[str, str]) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable, args=["-m", "baton", "mcp", "serve"], cwd=str(root),
-        env={**env, "T_OP": OP_TOKEN, "PYTHONPATH": str(ROOT),
+        env={**env, "T_OP": OPERATOR_TOKEN, "PYTHONPATH": str(ROOT),
              "BATON_USER_CONFIG": str(tmp_path / "no-user.yaml"),
              "HOME": str(tmp_path)},
     )

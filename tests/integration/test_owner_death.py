@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fixtures.git_repos import GIT_ENV
-from tests.integration.procs import sleepers
+from tests.integration.procs import kill_sleepers, sleepers, stop, wait_until
 from tests.integration.userpath import Project
 
 NAP = "4242.5"  # a sleep nobody else runs, to find it in /proc
@@ -26,9 +24,7 @@ NAP = "4242.5"  # a sleep nobody else runs, to find it in /proc
 def _no_stray_sleepers() -> Iterator[None]:
     """A failed test leaves its agent's sleep behind; the next test must not count it."""
     yield
-    for pid in sleepers(NAP):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    kill_sleepers(NAP)
 
 
 def _project(tmp_path: Path) -> Project:
@@ -44,17 +40,20 @@ def _project(tmp_path: Path) -> Project:
 
 
 def _wait_running_step(project: Project, step: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    found: list[str] = []
+
+    def running() -> bool:
         out = project.baton("history", "--json")
         rows = json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else []
         if rows:
             status = project.json("status", rows[0]["execution_id"])
             if any(s["step_id"] == step and s["status"] == "running" for s in status["steps"]) \
                     and sleepers(NAP):
-                return str(rows[0]["execution_id"])
-        time.sleep(0.2)
-    raise AssertionError(f"step {step} never started")
+                found.append(str(rows[0]["execution_id"]))
+        return bool(found)
+
+    wait_until(running, f"step {step} never started", timeout, every=0.2)
+    return found[0]
 
 
 @pytest.mark.slow
@@ -74,9 +73,7 @@ def test_kill_9_of_baton_run_is_noticed_its_agent_killed_and_resume_completes(tm
         proc.wait(timeout=10)
         assert sleepers(NAP), "the agent's sleep should have outlived its baton process"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
     history = project.json("history")
     assert history[0]["execution_id"] == execution_id
@@ -161,11 +158,11 @@ def test_kill_9_before_the_step_start_is_committed_still_kills_the_agent(tmp_pat
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while not sleepers(NAP):
-            assert time.monotonic() < deadline, "the nap step's agent never started"
+        def napping() -> bool:
             assert proc.poll() is None, proc.communicate()
-            time.sleep(0.1)
+            return bool(sleepers(NAP))
+
+        wait_until(napping, "the nap step's agent never started")
         execution_id = project.json("history")[0]["execution_id"]
         steps = {s["step_id"]: s["status"] for s in project.json("status", execution_id)["steps"]}
         assert steps == {"before": "completed"}, "the nap step's start should not be committed yet"
@@ -173,9 +170,7 @@ def test_kill_9_before_the_step_start_is_committed_still_kills_the_agent(tmp_pat
         proc.wait(timeout=10)
         assert sleepers(NAP), "the agent's sleep should have outlived its baton process"
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         proc.communicate()
 
     history = project.json("history")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.procs import sleepers
+from tests.integration.procs import kill_sleepers, sleepers, stop, wait_until
 from tests.integration.userpath import Project
 
 NAP = "4343.5"  # a sleep nobody else runs, to find it in /proc
@@ -65,10 +65,8 @@ def _events(project: Project, kind: str) -> list[tuple[str, dict[str, object]]]:
 
 
 def _await_files(directory: Path, count: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while len(list(directory.iterdir())) < count:
-        assert time.monotonic() < deadline, f"only {len(list(directory.iterdir()))} of {count} ready"
-        time.sleep(0.05)
+    wait_until(lambda: len(list(directory.iterdir())) >= count,
+               f"fewer than {count} ready in {directory}", timeout, every=0.05)
 
 
 def test_ten_runs_share_a_global_limit_of_three(tmp_path: Path) -> None:
@@ -157,13 +155,6 @@ def test_requests_per_minute_holds_across_two_processes(tmp_path: Path) -> None:
     assert all("requests_per_minute 60" in w["reason"] and w["wait_seconds"] > 0 for w in waits)
 
 
-def _wait_for(check: object, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
-
-
 def _gate(started: Path, release: Path) -> str:
     """A shell step that says it started, then runs until ``release`` exists."""
     return f"touch {started}; while [ ! -f {release} ]; do sleep 0.05; done"
@@ -184,10 +175,10 @@ def test_a_step_waiting_for_its_agents_slot_shows_queued_then_running(tmp_path: 
     first = project.popen("run", "first", "--json")
     procs = [first]
     try:
-        _wait_for(first_in.exists, "the first run's step never started")
+        wait_until(first_in.exists, "the first run's step never started")
         second = project.popen("run", "second", "--json")
         procs.append(second)
-        _wait_for(lambda: _events(project, "step.queued"), "the second run's step never queued")
+        wait_until(lambda: _events(project, "step.queued"), "the second run's step never queued")
         ((second_id, _),) = _events(project, "step.queued")
 
         status = project.json("status", second_id)
@@ -212,12 +203,12 @@ def test_a_step_waiting_for_its_agents_slot_shows_queued_then_running(tmp_path: 
         # another run of it waits too; when the first run ends and gives the slot back it runs
         third = project.popen("run", "second", "--json")
         procs.append(third)
-        _wait_for(lambda: len(_events(project, "step.queued")) == 2, "the third run's step never queued")
+        wait_until(lambda: len(_events(project, "step.queued")) == 2, "the third run's step never queued")
         third_id = _events(project, "step.queued")[1][0]
         assert project.json("status", third_id)["steps"][0]["status"] == "pending"
         first_out.touch()
-        _wait_for(second_in.exists, "the third run's step never got the slot")
-        _wait_for(lambda: project.json("status", third_id)["steps"][0]["status"] == "running",
+        wait_until(second_in.exists, "the third run's step never got the slot")
+        wait_until(lambda: project.json("status", third_id)["steps"][0]["status"] == "running",
                   "the third run's step never showed running")
         assert project.json("status", third_id)["steps"][0]["queued"] is None
         second_out.touch()
@@ -225,10 +216,7 @@ def test_a_step_waiting_for_its_agents_slot_shows_queued_then_running(tmp_path: 
     finally:
         first_out.touch()
         second_out.touch()
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        stop(*procs)
 
 def test_a_killed_processs_slot_is_taken_back_at_once(tmp_path: Path) -> None:
     project = Project.init(tmp_path / "repo")
@@ -240,10 +228,10 @@ def test_a_killed_processs_slot_is_taken_back_at_once(tmp_path: Path) -> None:
     hog = project.popen("run", "hog", "--json")
     waiter: subprocess.Popen[str] | None = None
     try:
-        _wait_for(lambda: sleepers(NAP), "the hog's step never started")
+        wait_until(lambda: sleepers(NAP), "the hog's step never started")
         waiter = project.popen("run", "quick", "--json")
 
-        _wait_for(lambda: _events(project, "execution.queued"), "the second run never queued")
+        wait_until(lambda: _events(project, "execution.queued"), "the second run never queued")
         ((queued_id, _),) = _events(project, "execution.queued")
         status = project.json("status", queued_id)
         assert status["status"] == "pending" and status["workflow_id"] == "quick"
@@ -261,13 +249,9 @@ def test_a_killed_processs_slot_is_taken_back_at_once(tmp_path: Path) -> None:
         assert waiter.returncode == 0, out + err
         assert json.loads(out)["status"] == "completed"
     finally:
-        for proc in (hog, waiter):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        stop(hog, waiter)
         project.baton("history")  # reaps the killed run: its sleep's group is killed
-        for pid in sleepers(NAP):
-            os.kill(pid, signal.SIGKILL)
+        kill_sleepers(NAP)
     assert not sleepers(NAP)
     history = {row["workflow_id"]: row["status"] for row in project.json("history")}
     assert history == {"hog": "failed", "quick": "completed"}

@@ -7,11 +7,18 @@ the median of ``python -c pass`` and the difference, and the same for CPU time (
 of the child: on a shared, loaded machine the steadier figure). Targets (issue 17): ``--version`` <= 0.15 s,
 ``status`` <= 0.25 s.
 
-    .venv/bin/python benchmarks/startup.py [N]
+With ``--base OLD_TREE`` (a checkout: ``git worktree add /tmp/base <rev>``) every command also
+runs from that tree's ``src`` (``PYTHONPATH``), interleaved run by run with this one, and its
+figures appear under ``"base"``. ``"floor"`` is the CPU time of importing only the third-party
+modules a read command cannot do without (Typer with the pydantic adapters it builds every
+parameter with, Rich's console and table, PyYAML and python-dotenv to find the store, sqlite3).
+
+    .venv/bin/python benchmarks/startup.py [N] [--base OLD_TREE]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -49,7 +56,25 @@ def _cpu(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def main(repeats: int) -> dict[str, object]:
+FLOOR = "import typer, typer._adapters, rich.console, rich.table, rich.markup, yaml, dotenv, sqlite3"
+
+
+def _figures(samples: dict[str, list[float]], cpu: dict[str, list[float]], python: float,
+             python_cpu: float) -> dict[str, dict[str, float]]:
+    return {
+        name: {
+            "median_s": round(statistics.median(values), 4),
+            "min_s": round(min(values), 4),
+            "over_python_s": round(statistics.median(values) - python, 4),
+            "x_python": round(statistics.median(values) / python, 1),
+            "cpu_median_s": round(statistics.median(cpu[name]), 4),
+            "cpu_x_python": round(statistics.median(cpu[name]) / python_cpu, 1),
+        }
+        for name, values in samples.items()
+    }
+
+
+def main(repeats: int, base: Path | None = None) -> dict[str, object]:
     project = Path(tempfile.mkdtemp(prefix="baton-startup-"))
     # As after `pip install` (which compiles every module): let the first, discarded call write
     # the .pyc files of an editable checkout even where the shell sets PYTHONDONTWRITEBYTECODE.
@@ -57,36 +82,39 @@ def main(repeats: int) -> dict[str, object]:
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     for argv in (["init"], ["run", "hello"]):
         subprocess.run(BATON + argv, cwd=project, env=env, check=True, stdout=subprocess.DEVNULL)
+    trees = {"new": env, **({"base": env | {"PYTHONPATH": str(base.resolve() / "src")}} if base else {})}
     baseline: list[float] = []
     baseline_cpu: list[float] = []
-    samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    cpu: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for argv in COMMANDS.values():  # warm the page cache and any parse cache
-        _wall(BATON + argv, project, env)
+    floor: list[float] = []
+    samples: dict[str, dict[str, list[float]]] = {tree: {name: [] for name in COMMANDS} for tree in trees}
+    cpu: dict[str, dict[str, list[float]]] = {tree: {name: [] for name in COMMANDS} for tree in trees}
+    for tree_env in trees.values():  # warm the page cache and any parse cache
+        for argv in COMMANDS.values():
+            _wall(BATON + argv, project, tree_env)
     for _ in range(repeats):
         baseline.append(_wall([sys.executable, "-c", "pass"], project, env))
         baseline_cpu.append(_cpu([sys.executable, "-c", "pass"], project, env))
+        floor.append(_cpu([sys.executable, "-c", FLOOR], project, env))
         for name, argv in COMMANDS.items():
-            samples[name].append(_wall(BATON + argv, project, env))
-            cpu[name].append(_cpu(BATON + argv, project, env))
-    python = statistics.median(baseline)
-    return {
+            for tree, tree_env in trees.items():
+                samples[tree][name].append(_wall(BATON + argv, project, tree_env))
+                cpu[tree][name].append(_cpu(BATON + argv, project, tree_env))
+    python, python_cpu = statistics.median(baseline), statistics.median(baseline_cpu)
+    result: dict[str, object] = {
         "repeats": repeats,
         "python_c_pass_s": round(python, 4),
-        "python_c_pass_cpu_s": round(statistics.median(baseline_cpu), 4),
-        "commands": {
-            name: {
-                "median_s": round(statistics.median(values), 4),
-                "min_s": round(min(values), 4),
-                "over_python_s": round(statistics.median(values) - python, 4),
-                "x_python": round(statistics.median(values) / python, 1),
-                "cpu_median_s": round(statistics.median(cpu[name]), 4),
-                "cpu_x_python": round(statistics.median(cpu[name]) / statistics.median(baseline_cpu), 1),
-            }
-            for name, values in samples.items()
-        },
+        "python_c_pass_cpu_s": round(python_cpu, 4),
+        "floor_cpu_s": round(statistics.median(floor), 4),
+        "commands": _figures(samples["new"], cpu["new"], python, python_cpu),
     }
+    if base:
+        result["base"] = {"tree": str(base), "commands": _figures(samples["base"], cpu["base"], python, python_cpu)}
+    return result
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10), indent=2))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("repeats", nargs="?", type=int, default=10)
+    parser.add_argument("--base", type=Path, help="another checkout, measured interleaved with this one")
+    args = parser.parse_args()
+    print(json.dumps(main(args.repeats, args.base), indent=2))

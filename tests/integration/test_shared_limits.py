@@ -200,19 +200,20 @@ def test_a_step_waiting_for_its_agents_slot_shows_queued_then_running(tmp_path: 
         assert [(s["status"], s["error"], s["queued"]) for s in status["steps"]] == [
             ("cancelled", "interrupted", None)]
 
-        # another run of it waits too; when the first run ends and gives the slot back it runs
-        third = project.popen("run", "second", "--json")
-        procs.append(third)
-        wait_until(lambda: len(_events(project, "step.queued")) == 2, "the third run's step never queued")
-        third_id = _events(project, "step.queued")[1][0]
-        assert project.json("status", third_id)["steps"][0]["status"] == "pending"
+        # resumed at once (its dead owner's claim is dropped), it waits again: pending, not
+        # taken for the dead process's run; when the first run ends and gives its slot back it runs
+        procs.append(project.popen("resume", second_id, "--json"))
+        wait_until(lambda: len(_events(project, "step.queued")) == 2, "the resumed step never queued")
+        status = project.json("status", second_id)
+        assert status["status"] == "running", status
+        assert status["steps"][0]["status"] == "pending"
         first_out.touch()
-        wait_until(second_in.exists, "the third run's step never got the slot")
-        wait_until(lambda: project.json("status", third_id)["steps"][0]["status"] == "running",
-                  "the third run's step never showed running")
-        assert project.json("status", third_id)["steps"][0]["queued"] is None
+        wait_until(second_in.exists, "the resumed step never got the slot")
+        wait_until(lambda: project.json("status", second_id)["steps"][0]["status"] == "running",
+                   "the resumed step never showed running")
+        assert project.json("status", second_id)["steps"][0]["queued"] is None
         second_out.touch()
-        assert [r["status"] for r in _finish([first, third])] == ["completed", "completed"]
+        assert [r["status"] for r in _finish([first, procs[2]])] == ["completed", "completed"]
     finally:
         first_out.touch()
         second_out.touch()

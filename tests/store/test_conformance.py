@@ -286,6 +286,14 @@ def test_claims_expire_without_heartbeat(
     assert (record.owner, record.heartbeat_at) == ("worker-b", clock.now)
     with pytest.raises(NotFound):
         store.claim_execution("missing", "worker-a")
+    # a dead owner's claim dropped: another claims at once; dropping someone else's does nothing
+    store.disown_execution(ctx.id, "worker-a")
+    assert store.claim_execution(ctx.id, "worker-a") is False
+    store.disown_execution(ctx.id, "worker-b")
+    record = store.get_execution(ctx.id)
+    assert record is not None
+    assert (record.owner, record.heartbeat_at, record.owner_process) == (None, None, None)
+    assert store.claim_execution(ctx.id, "worker-a") is True
 
 
 def test_start_execution_claims_and_runs_a_pending_execution_in_one_write(

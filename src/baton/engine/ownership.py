@@ -82,6 +82,8 @@ def interrupt(store: Store, record: ExecutionRecord) -> bool:
         store.finish_execution(ctx.id, ExecutionStatus.FAILED, error=error, logs=[log])
     except BatonError:
         return False
+    if record.owner is not None:  # `baton resume` claims it at once, not when the claim expires
+        store.disown_execution(ctx.id, record.owner)
     return True
 
 

@@ -531,6 +531,17 @@ class SqlStore(LeaseMethods):
                 .values(heartbeat_at=self._now())
             )
 
+    def disown_execution(self, execution_id: str, owner: str) -> None:
+        """Drop ``owner``'s claim on the execution (its process is gone), so that whoever
+        resumes it claims it at once rather than after ``claim_timeout``."""
+        c = executions.c
+        with self._write() as conn:
+            conn.execute(
+                update(executions)
+                .where(c.id == execution_id, c.owner == owner)
+                .values(owner=None, heartbeat_at=None, owner_host=None, owner_pid=None, owner_start=None)
+            )
+
     def running_on(self, host: str) -> list[ExecutionRecord]:
         """RUNNING executions whose owner process is on ``host``."""
         with self.reads() as reads:

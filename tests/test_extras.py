@@ -1,6 +1,5 @@
-"""A plain ``pip install baton`` leaves LangGraph, MCP, the Prometheus exporter and the OS keyring
-out: a feature that needs one says which extra to install, before anything is recorded, and the
-rest works.
+"""A plain ``pip install baton`` leaves LangGraph, MCP and the Prometheus exporter out: a feature
+that needs one says which extra to install, before anything is recorded, and the rest works.
 
 Each check runs ``baton`` in a fresh interpreter whose import system refuses the extra's
 packages, as a core install would.
@@ -32,7 +31,7 @@ from baton.cli.main import main
 main()
 """
 
-CORE_LEAVES_OUT = ["langgraph", "langchain_core", "langsmith", "mcp", "prometheus_client", "keyring", "orjson",
+CORE_LEAVES_OUT = ["langgraph", "langchain_core", "langsmith", "mcp", "prometheus_client", "orjson",
                    "httpx"]
 
 WORKFLOWS = """
@@ -115,23 +114,4 @@ def test_the_dashboard_draws_a_note_for_a_langgraph_workflow_without_the_extra(
     note = str(graph(workflow, [], None))
     assert "<svg" not in note
     assert "pip install &#39;baton[langgraph]&#39;" in note
-
-
-def test_secrets_without_the_keyring_extra_rest_encrypted_and_the_keyring_names_its_extra(tmp_path: Path) -> None:
-    env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "BATON_SECRETS_BACKEND": "", "BATON_SECRETS_DIR": ""}
-    stored = baton(tmp_path, "secrets", "set", "API_TOKEN", env=env, stdin="tok-core-install-5e6f7a\n")
-    assert stored.returncode == 0, stored.stderr
-    assert "encrypted file" in stored.stdout, stored.stdout
-    folder = tmp_path / "config" / "baton"
-    assert b"tok-core-install" not in (folder / "secrets.enc").read_bytes()  # never in clear
-    listed = baton(tmp_path, "secrets", "list", "--json", env=env)
-    assert json.loads(listed.stdout)["secrets"] == ["API_TOKEN"], listed.stderr
-
-    missing = baton(tmp_path, "secrets", "remove", "OTHER", env=env)
-    assert missing.returncode == 1
-    assert "pip install 'baton[keyring]'" in missing.stderr, missing.stderr  # it may be in the OS keyring
-    asked = baton(tmp_path, "secrets", "list", env={**env, "BATON_SECRETS_BACKEND": "keyring"})
-    assert asked.returncode != 0
-    assert "pip install 'baton[keyring]'" in asked.stderr, asked.stderr
-    assert "Traceback" not in asked.stderr
 

@@ -18,7 +18,6 @@ EXTRAS: dict[str, str] = {
     "mcp": "MCP (baton mcp, and steps that use MCP tools)",
     "metrics": "Prometheus metrics (observability.metrics)",
     "postgres": "a PostgreSQL store",
-    "keyring": "the OS keyring for secrets (BATON_SECRETS_BACKEND=keyring)",
     "service": "the HTTP service (baton serve, baton worker)",
 }
 

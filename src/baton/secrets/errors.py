@@ -28,11 +28,10 @@ class InvalidSecretName(SecretsError):
 class SecretNotFound(SecretsError):
     """No secret is stored under the requested name."""
 
-    def __init__(self, name: str, backend: str, hint: str = "") -> None:
+    def __init__(self, name: str, backend: str) -> None:
         self.name = name
         super().__init__(
             f"no secret named {name!r} (looked in: {backend}); set it with `baton secrets set {name}`"
-            + (f" ({hint})" if hint else "")
         )
 
 

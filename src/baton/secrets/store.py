@@ -1,10 +1,10 @@
 """The secrets store: pick a backend, validate names, feed the redactor.
 
 Backend choice (``BATON_SECRETS_BACKEND``): ``keyring`` (the OS keyring; an error when
-none is usable, or when the ``keyring`` extra is not installed), ``file`` (the encrypted file
-in ``$BATON_SECRETS_DIR``, else ``$XDG_CONFIG_HOME/baton`` or ``~/.config/baton``), or unset:
-the OS keyring when the extra is installed and a real one is available, the encrypted file
-otherwise, and always the file when ``BATON_SECRETS_DIR`` is set.
+none is usable), ``file`` (the encrypted file in ``$BATON_SECRETS_DIR``, else
+``$XDG_CONFIG_HOME/baton`` or ``~/.config/baton``), or unset: the OS keyring when a real
+one is available, the encrypted file otherwise, and always the file when
+``BATON_SECRETS_DIR`` is set.
 
 Every value read or written through a :class:`SecretStore` is registered with the
 process-wide redactor, so it never reaches a log, an event, a transcript or an error.
@@ -12,13 +12,11 @@ process-wide redactor, so it never reaches a log, an event, a transcript or an e
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from baton.extras import install_hint, require
 from baton.observability.redact import register_secret
 from baton.secrets.backends import FileBackend, KeyringBackend, SecretBackend, usable_keyring
 from baton.secrets.errors import InvalidSecretName, SecretNotFound, SecretsUnavailable
@@ -41,9 +39,8 @@ def validate_name(name: str) -> str:
 class SecretStore:
     """Named secrets in one backend."""
 
-    def __init__(self, backend: SecretBackend, not_found_hint: str = "") -> None:
+    def __init__(self, backend: SecretBackend) -> None:
         self.backend = backend
-        self._not_found_hint = not_found_hint
 
     @property
     def label(self) -> str:
@@ -60,14 +57,14 @@ class SecretStore:
         validate_name(name)
         value = self.backend.get(name)
         if value is None:
-            raise SecretNotFound(name, self.label, self._not_found_hint)
+            raise SecretNotFound(name, self.label)
         register_secret(value)
         return value
 
     def remove(self, name: str) -> None:
         validate_name(name)
         if not self.backend.delete(name):
-            raise SecretNotFound(name, self.label, self._not_found_hint)
+            raise SecretNotFound(name, self.label)
 
     def names(self) -> list[str]:
         return self.backend.names()
@@ -91,8 +88,6 @@ def open_secret_store(env: Mapping[str, str] | None = None) -> SecretStore:
         raise SecretsUnavailable(f"{BACKEND_ENV}={choice!r} is not a backend; use 'keyring' or 'file'")
     if choice == "file" or (not choice and env.get(DIR_ENV)):
         return SecretStore(FileBackend(secrets_dir(env)))
-    if choice == "keyring":
-        require("keyring", "keyring")
     keyring = usable_keyring()
     if keyring is not None:
         return SecretStore(KeyringBackend(keyring))
@@ -101,16 +96,7 @@ def open_secret_store(env: Mapping[str, str] | None = None) -> SecretStore:
             f"{BACKEND_ENV}=keyring but no OS keyring is available (no Secret Service, macOS Keychain "
             "or Windows Credential Locker); unset it to use the encrypted file"
         )
-    # A secret stored in the OS keyring by an install with the extra is not in the file.
-    hint = "" if _installed("keyring") else f"a secret kept in the OS keyring needs {install_hint('keyring')}"
-    return SecretStore(FileBackend(secrets_dir(env)), hint)
-
-
-def _installed(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        return False
+    return SecretStore(FileBackend(secrets_dir(env)))
 
 
 _default: tuple[tuple[str | None, str | None], SecretStore] | None = None

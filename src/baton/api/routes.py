@@ -100,7 +100,7 @@ async def create_execution(
         request, None, workflow_id=body.workflow_id, idempotency_key=body.idempotency_key or idempotency_key
     )
     # the hot route: one plain executor hop (a sync route goes through anyio's, twice the CPU)
-    accepted = await asyncio.to_thread(_service(request).submit, principal, body, idempotency_key)
+    accepted = await _service(request).submit_async(principal, body, idempotency_key)
     _audit(
         request,
         accepted.execution_id,

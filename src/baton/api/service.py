@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,7 @@ _FINISHED_STEP = frozenset(
     {StepStatus.COMPLETED, StepStatus.SKIPPED, StepStatus.FAILED, StepStatus.CANCELLED}
 )
 _READY_TTL = 10.0
+_SUBMIT_THREADS = 16
 
 
 class ApiService:
@@ -94,14 +98,25 @@ class ApiService:
         self.registry = AgentRegistry(store, self.baton.agents, adapter_factory=self.adapter_factory)
         self.queue = configuration.deployment.queue
         self._ready: tuple[float, dict[str, tuple[bool, str]]] | None = None
+        # triggers get threads of their own: a trigger waiting on the database's write lock
+        # must not hold up the probes and reads that share the loop's default executor
+        self._submitters = ThreadPoolExecutor(_SUBMIT_THREADS, thread_name_prefix="baton-submit")
 
     def close(self) -> None:
+        self._submitters.shutdown(wait=True)
         self.audit.close()
         if self.dispatcher is not None:
             self.dispatcher.close()
         self.store.close()
 
     # -- executions ------------------------------------------------------------------------------
+    async def submit_async(
+        self, principal: Principal, body: ExecutionCreate, header_key: str | None
+    ) -> ExecutionAccepted:
+        """:meth:`submit` on one of the service's trigger threads (one hop from the event loop)."""
+        call = functools.partial(contextvars.copy_context().run, self.submit, principal, body, header_key)
+        return await asyncio.get_running_loop().run_in_executor(self._submitters, call)
+
     def submit(
         self, principal: Principal, body: ExecutionCreate, header_key: str | None,
         trigger: Trigger = Trigger.API,

@@ -312,6 +312,29 @@ def test_start_execution_claims_and_runs_a_pending_execution_in_one_write(
     assert (record.owner, record.heartbeat_at, record.owner_process) == ("w1", clock.now, owner)
 
 
+def test_resume_drops_the_previous_runs_claim(
+    make_store: Callable[..., SqlStore], new_execution: NewExecution
+) -> None:
+    # `baton run` fails (or pauses for an approval) and exits; `baton resume` seconds later, in
+    # another process, must hold the execution, or a read command takes its run for the dead one's
+    clock = FakeClock()
+    store = make_store(clock=clock)
+    ctx = new_execution(into=store)
+    assert store.start_execution(ctx.id, "run-1", process=OwnerProcess("h", 100, "s1")) is True
+    store.finish_execution(ctx.id, ExecutionStatus.FAILED, error="exit 1")
+
+    store.set_execution_status(ctx.id, ExecutionStatus.PENDING, resume=True)
+    record = store.get_execution(ctx.id)
+    assert record is not None
+    assert (record.owner, record.heartbeat_at, record.owner_process) == (None, None, None)
+
+    assert store.start_execution(ctx.id, "resume-2", process=OwnerProcess("h", 200, "s2")) is True
+    record = store.get_execution(ctx.id)
+    assert record is not None
+    assert (record.context.status, record.owner, record.owner_process) == (
+        ExecutionStatus.RUNNING, "resume-2", OwnerProcess("h", 200, "s2"))
+
+
 def test_start_execution_changes_nothing_when_the_execution_is_not_pending(
     make_store: Callable[..., SqlStore], new_execution: NewExecution
 ) -> None:

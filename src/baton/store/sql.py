@@ -388,8 +388,8 @@ class SqlStore(LeaseMethods):
         resume: bool = False,
     ) -> ExecutionContext:
         """Move an execution through its state machine (``resume=True``: back to PENDING via
-        :func:`resume_transition`). The row is locked while the transition is checked, so of
-        two concurrent callers only one can take a given edge."""
+        :func:`resume_transition`, its claim dropped). The row is locked while the transition
+        is checked, so of two concurrent callers only one can take a given edge."""
         now = self._now()
         with self._write() as conn:
             row = conn.execute(
@@ -405,8 +405,11 @@ class SqlStore(LeaseMethods):
                     raise IllegalTransition(
                         "execution", current.value, f"{status.value} (resume)", [target.value]
                     )
+                # back to PENDING nobody runs it: the claim goes, so that whoever starts it next
+                # (`baton resume`, `baton approve`) holds it, not the process that ran it before
                 values.update(
-                    status=target.value, end_time=None, error=None if error is None else clean_text(error)
+                    status=target.value, end_time=None, error=None if error is None else clean_text(error),
+                    owner=None, heartbeat_at=None, owner_host=None, owner_pid=None, owner_start=None,
                 )
             else:
                 execution_transition(current, status)

@@ -186,3 +186,30 @@ def test_kill_9_before_the_step_start_is_committed_still_kills_the_agent(tmp_pat
     final = project.json("status", execution_id)
     assert {s["step_id"]: s["status"] for s in final["steps"]} == {
         "before": "completed", "nap": "completed", "after": "completed"}
+
+
+def test_resume_right_after_a_failed_run_is_not_taken_for_the_dead_run(tmp_path: Path) -> None:
+    # `baton run` fails and exits; a `baton resume` seconds later holds the execution, so a
+    # `baton status` meanwhile neither marks it interrupted nor kills its agent
+    ok, started, release = (tmp_path / n for n in ("ok", "started", "release"))
+    project = Project.init(tmp_path / "repo")
+    project.configure(workflows={"flaky": {"steps": [
+        {"id": "only", "agent_id": "sh", "prompt_template":
+            f"test -f {ok} || exit 1; touch {started}; while [ ! -f {release} ]; do sleep 0.05; done"},
+    ]}})
+    assert project.baton("run", "flaky").returncode == 1
+    (execution_id,) = [row["execution_id"] for row in project.json("history")]
+    ok.touch()
+    proc = project.popen("resume", execution_id, "--json")
+    try:
+        wait_until(started.exists, "the resumed step never started")
+        shown = project.baton("status", execution_id)
+        assert "interrupted" not in shown.stdout + shown.stderr, shown.stdout + shown.stderr
+        assert project.json("status", execution_id)["status"] == "running"
+        release.touch()
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, out + err
+    finally:
+        release.touch()
+        stop(proc)
+    assert project.json("status", execution_id)["status"] == "completed"

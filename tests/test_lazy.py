@@ -12,7 +12,7 @@ import pytest
 
 from baton.lazy import lazy_names
 
-PACKAGES = ["baton.config", "baton.models", "baton.engine", "baton.workflows"]
+PACKAGES = ["baton.config", "baton.models", "baton.engine", "baton.workflows", "baton.store"]
 
 PROBE = """
 import importlib, json, sys

@@ -8,6 +8,7 @@ database, like separate machines would.
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 
@@ -30,4 +31,6 @@ def create_from_env() -> FastAPI:
         opened.configuration, opened.store, opened.root, dispatcher=Dispatcher(opened.store_url),
         config_path=opened.config_path,
     )
+    # uvicorn's worker processes never reach `baton serve`'s close(): write the queued audit rows at exit.
+    atexit.register(service.audit.close)
     return create_app(service)

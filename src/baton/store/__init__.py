@@ -8,11 +8,12 @@ read the environment.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from baton.lazy import lazy_names
 
 if TYPE_CHECKING:
     from baton.store.base import (
@@ -48,13 +49,7 @@ _ERRORS = ("AlreadyExists", "ConfigVersionImmutable", "IntegrityViolation", "Inv
 _WHERE = {**dict.fromkeys(_BASE, "baton.store.base"), **dict.fromkeys(_ERRORS, "baton.store.errors")}
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 def open_store(

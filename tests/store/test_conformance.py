@@ -335,6 +335,26 @@ def test_resume_drops_the_previous_runs_claim(
         ExecutionStatus.RUNNING, "resume-2", OwnerProcess("h", 200, "s2"))
 
 
+def test_a_resumer_holds_the_claim_from_the_moment_it_resumes(
+    make_store: Callable[..., SqlStore], new_execution: NewExecution
+) -> None:
+    # a worker claims a dead worker's execution and resumes it: no moment without a claim, so a
+    # second delivery of the same execution waits instead of resuming it a second time
+    clock = FakeClock()
+    store = make_store(clock=clock)
+    ctx = new_execution(into=store)
+    assert store.start_execution(ctx.id, "w1", process=OwnerProcess("h", 100, "s1")) is True
+    clock.advance(60)  # w1 is dead: its heartbeat went stale
+    assert store.claim_execution(ctx.id, "w2") is True
+    store.set_execution_status(ctx.id, ExecutionStatus.FAILED, error="w1 died")
+    store.set_execution_status(ctx.id, ExecutionStatus.PENDING, resume=True, owner="w2")
+    record = store.get_execution(ctx.id)
+    assert record is not None
+    assert (record.context.status, record.owner, record.heartbeat_at) == (ExecutionStatus.PENDING, "w2", clock.now)
+    assert store.claim_execution(ctx.id, "w3") is False
+    assert store.start_execution(ctx.id, "w2", process=OwnerProcess("h", 200, "s2")) is True
+
+
 def test_start_execution_changes_nothing_when_the_execution_is_not_pending(
     make_store: Callable[..., SqlStore], new_execution: NewExecution
 ) -> None:

@@ -322,7 +322,8 @@ class Baton:
             ownership.interrupt(self.store, record)
         workflow = Workflow.model_validate(record.workflow_snapshot) if record.workflow_snapshot \
             else self.workflow(record.context.workflow_id)
-        ctx = self.store.set_execution_status(execution_id, ExecutionStatus.PENDING, resume=True)
+        ctx = self.store.set_execution_status(
+            execution_id, ExecutionStatus.PENDING, resume=True, owner=self.owner)
         handle = self._start(ctx, workflow, no_cache=no_cache, resumed=True)
         handle._run.restore(self.store.list_steps(execution_id))
         return handle

@@ -194,6 +194,7 @@ class Store(Protocol):
         *,
         error: str | None = None,
         resume: bool = False,
+        owner: str | None = None,
     ) -> ExecutionContext: ...
     def finish_execution(
         self,

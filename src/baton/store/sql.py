@@ -386,10 +386,12 @@ class SqlStore(LeaseMethods):
         *,
         error: str | None = None,
         resume: bool = False,
+        owner: str | None = None,
     ) -> ExecutionContext:
         """Move an execution through its state machine (``resume=True``: back to PENDING via
-        :func:`resume_transition`, its claim dropped). The row is locked while the transition
-        is checked, so of two concurrent callers only one can take a given edge."""
+        :func:`resume_transition`, its claim handed to ``owner``, the resumer, or dropped when
+        none is given). The row is locked while the transition is checked, so of two concurrent
+        callers only one can take a given edge."""
         now = self._now()
         with self._write() as conn:
             row = conn.execute(
@@ -405,11 +407,12 @@ class SqlStore(LeaseMethods):
                     raise IllegalTransition(
                         "execution", current.value, f"{status.value} (resume)", [target.value]
                     )
-                # back to PENDING nobody runs it: the claim goes, so that whoever starts it next
-                # (`baton resume`, `baton approve`) holds it, not the process that ran it before
+                # the process that ran it before no longer holds it: the resumer does at once (no
+                # moment without a claim, in which a second resumer could take it), or nobody
                 values.update(
                     status=target.value, end_time=None, error=None if error is None else clean_text(error),
-                    owner=None, heartbeat_at=None, owner_host=None, owner_pid=None, owner_start=None,
+                    owner=owner, heartbeat_at=None if owner is None else now,
+                    owner_host=None, owner_pid=None, owner_start=None,
                 )
             else:
                 execution_transition(current, status)

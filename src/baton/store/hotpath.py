@@ -55,6 +55,16 @@ USAGE_COLUMNS = (
 _STEP_KEEP = {"execution_id", "step_id", "created_at"}  # not overwritten by a later save
 
 
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back and
+# may simply be run again (another transaction locked the same executions in another order).
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+_DEADLOCK_RETRIES = 3
+
+
+class _Deadlock(Exception):
+    """A write transaction the database rolled back to break a deadlock; it can be run again."""
+
 class StepLogWriter:
     """Writes step runs and log rows (numbered, clamped and capped by :mod:`logcap`)."""
 
@@ -123,7 +133,13 @@ class StepLogWriter:
         Every execution in ``groups`` is locked first, in id order, and must exist.
         """
         with self._connection() as fairy:
-            ended = self._write_on(fairy, runs, groups, now, what, usages, finish)
+            for attempt in range(_DEADLOCK_RETRIES + 1):
+                try:
+                    ended = self._write_on(fairy, runs, groups, now, what, usages, finish)
+                    break
+                except _Deadlock as exc:
+                    if attempt == _DEADLOCK_RETRIES:
+                        raise StoreUnavailable(f"database error while saving {what}: {exc}") from None
         if self._on_commit is not None:
             self._on_commit()
         return ended
@@ -230,6 +246,8 @@ class StepLogWriter:
                 f"{what} could not be stored: {_first_line(exc)} (a log row id saved twice?)"
             ) from None
         except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
+            if getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES:  # rolled back, connection fine
+                raise _Deadlock(_first_line(exc)) from None
             self._lost(fairy)
             raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
         return ended

@@ -19,7 +19,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from baton.models import ExecutionLog, ExecutionStatus, StepRun, execution_transition
 from baton.store.base import ExecutionState, UsageRecord
-from baton.store.errors import IntegrityViolation, StoreUnavailable
+from baton.store.errors import IntegrityViolation, StoreUnavailable, first_line
 from baton.store.logcap import LOG_COLUMNS, LogState, admit
 from baton.store.types import clean_text, dumps, sqlite_text, utc
 
@@ -64,6 +64,7 @@ _DEADLOCK_RETRIES = 3
 
 class _Deadlock(Exception):
     """A write transaction the database rolled back to break a deadlock; it can be run again."""
+
 
 class StepLogWriter:
     """Writes step runs and log rows (numbered, clamped and capped by :mod:`logcap`)."""
@@ -164,7 +165,7 @@ class StepLogWriter:
                     cursor.close()
             except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
                 self._lost(fairy)
-                raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
+                raise StoreUnavailable(f"database error while saving {what}: {first_line(exc)}") from None
         if self._on_commit is not None:
             self._on_commit()
 
@@ -182,7 +183,7 @@ class StepLogWriter:
                     db.rollback()  # PostgreSQL opened a transaction for the read
             except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
                 self._lost(fairy)
-                raise StoreUnavailable(f"database error while reading {what}: {_first_line(exc)}") from None
+                raise StoreUnavailable(f"database error while reading {what}: {first_line(exc)}") from None
         return rows
 
     @contextmanager
@@ -243,13 +244,13 @@ class StepLogWriter:
                 cursor.close()
         except self._dbapi.IntegrityError as exc:
             raise IntegrityViolation(
-                f"{what} could not be stored: {_first_line(exc)} (a log row id saved twice?)"
+                f"{what} could not be stored: {first_line(exc)} (a log row id saved twice?)"
             ) from None
         except (self._dbapi.OperationalError, self._dbapi.InterfaceError) as exc:
             if getattr(exc, "sqlstate", None) in _TRANSIENT_SQLSTATES:  # rolled back, connection fine
-                raise _Deadlock(_first_line(exc)) from None
+                raise _Deadlock(first_line(exc)) from None
             self._lost(fairy)
-            raise StoreUnavailable(f"database error while saving {what}: {_first_line(exc)}") from None
+            raise StoreUnavailable(f"database error while saving {what}: {first_line(exc)}") from None
         return ended
 
     def _finish(self, cursor: Any, finish: tuple[str, ExecutionStatus, str | None],
@@ -356,8 +357,3 @@ class StepLogWriter:
 
 def _maybe(convert: Callable[[datetime], Any], value: datetime | None) -> Any:
     return None if value is None else convert(value)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
